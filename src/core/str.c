@@ -1,0 +1,186 @@
+/* str.c: counted strings, number/size/time parsing, small hash functions. */
+#include "core/fc_core.h"
+
+int
+fc_str_eq_c(const fc_str_t *a, const char *s)
+{
+    size_t n = strlen(s);
+    return a->len == n && memcmp(a->data, s, n) == 0;
+}
+
+int
+fc_strncasecmp(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int d = (int) fc_tolower(a[i]) - (int) fc_tolower(b[i]);
+        if (d != 0)
+            return d;
+    }
+    return 0;
+}
+
+int
+fc_str_caseeq(const fc_str_t *a, const fc_str_t *b)
+{
+    return a->len == b->len && fc_strncasecmp(a->data, b->data, a->len) == 0;
+}
+
+int
+fc_str_dup(fc_pool_t *pool, fc_str_t *dst, const fc_str_t *src)
+{
+    unsigned char *p = fc_pnalloc(pool, src->len + 1);
+    if (p == NULL)
+        return FC_ERROR;
+    if (src->len)
+        memcpy(p, src->data, src->len);
+    p[src->len] = '\0';
+    dst->data = p;
+    dst->len = src->len;
+    return FC_OK;
+}
+
+char *
+fc_str_cstr(fc_pool_t *pool, const fc_str_t *s)
+{
+    fc_str_t d;
+    if (fc_str_dup(pool, &d, s) != FC_OK)
+        return NULL;
+    return (char *) d.data;
+}
+
+int64_t
+fc_atoi(const unsigned char *p, size_t n)
+{
+    int64_t v = 0;
+    if (n == 0)
+        return FC_ERROR;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return FC_ERROR;
+        if (v > (INT64_MAX - (p[i] - '0')) / 10)
+            return FC_ERROR;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+int64_t
+fc_parse_size(const fc_str_t *s)
+{
+    int64_t scale = 1;
+    size_t n = s->len;
+    if (n == 0)
+        return FC_ERROR;
+    switch (s->data[n - 1]) {
+    case 'k':
+    case 'K':
+        scale = 1024;
+        n--;
+        break;
+    case 'm':
+    case 'M':
+        scale = 1024 * 1024;
+        n--;
+        break;
+    case 'g':
+    case 'G':
+        scale = 1024 * 1024 * 1024;
+        n--;
+        break;
+    default:
+        break;
+    }
+    int64_t v = fc_atoi(s->data, n);
+    if (v < 0 || v > INT64_MAX / scale)
+        return FC_ERROR;
+    return v * scale;
+}
+
+static int64_t
+str_time_unit(unsigned char c, const unsigned char **p, const unsigned char *end)
+{
+    switch (c) {
+    case 'y':
+        return 365LL * 24 * 3600 * 1000;
+    case 'M':
+        return 30LL * 24 * 3600 * 1000;
+    case 'w':
+        return 7LL * 24 * 3600 * 1000;
+    case 'd':
+        return 24LL * 3600 * 1000;
+    case 'h':
+        return 3600LL * 1000;
+    case 'm':
+        if (*p < end && **p == 's') {
+            (*p)++;
+            return 1;
+        }
+        return 60LL * 1000;
+    case 's':
+        return 1000;
+    default:
+        return FC_ERROR;
+    }
+}
+
+int64_t
+fc_parse_time(const fc_str_t *s, int64_t default_unit_ms)
+{
+    const unsigned char *p = s->data, *end = s->data + s->len;
+    int64_t total = 0;
+    int any = 0;
+
+    while (p < end) {
+        while (p < end && *p == ' ')
+            p++;
+        if (p == end)
+            break;
+        int64_t v = 0;
+        const unsigned char *start = p;
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (v > (INT64_MAX / 10) - 10)
+                return FC_ERROR;
+            v = v * 10 + (*p++ - '0');
+        }
+        if (p == start)
+            return FC_ERROR;
+        int64_t unit = default_unit_ms;
+        if (p < end && *p != ' ') {
+            unsigned char c = *p++;
+            unit = str_time_unit(c, &p, end);
+            if (unit == FC_ERROR)
+                return FC_ERROR;
+        } else if (any) {
+            return FC_ERROR; /* a bare number only stands alone */
+        }
+        if (v > INT64_MAX / unit || total > INT64_MAX - v * unit)
+            return FC_ERROR;
+        total += v * unit;
+        any = 1;
+    }
+    return any ? total : FC_ERROR;
+}
+
+uint32_t
+fc_hash_fnv1a(const unsigned char *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+uint32_t
+fc_crc32(const unsigned char *p, size_t n)
+{
+    /* Bitwise CRC-32 (IEEE); only used at config time and per hashed request. */
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    return crc ^ 0xffffffffu;
+}

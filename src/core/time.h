@@ -1,0 +1,27 @@
+/*
+ * time.h: a clock cached once per event-loop turn. Reading the time is then
+ * free, and every timer and log line in one turn agrees on "now".
+ */
+#ifndef FC_TIME_H
+#define FC_TIME_H
+
+#include <time.h>
+
+typedef struct {
+    fc_msec_t msec;   /* monotonic milliseconds, for timers */
+    time_t sec;       /* wall clock seconds */
+    unsigned wall_ms; /* wall clock millisecond part */
+    char err_log[64];
+    char http_time[64];
+    char log_local[64];
+    char iso8601[64];
+} fc_time_cache_t;
+
+/* Refreshes the cached clock (called once per loop turn and at startup). */
+void fc_time_update(void);
+/* The cached clock. */
+const fc_time_cache_t *fc_time(void);
+
+#define fc_current_msec() (fc_time()->msec)
+
+#endif
