@@ -1,0 +1,204 @@
+/*
+ * rawhttp - send raw bytes, print the raw answer (HTTP smuggling tests).
+ *
+ *   rawhttp -p PORT [-e] [-c] [-t IDLE_MS] [-s SEG -d MS] [FILE]
+ *
+ * Sends the bytes of FILE (default stdin) to 127.0.0.1:PORT exactly as
+ * given, reads until the server closes or nothing arrives for IDLE_MS
+ * (default 2000), and copies what it received to stdout unchanged.
+ *   -e         interpret \r \n \t \0 \\ \xHH escapes in the input first
+ *   -c         half-close (shutdown write) after the last byte
+ *   -s SEG     send in segments of SEG bytes, pausing -d MS between them
+ * Exit status: 0 the server closed (FIN), 2 idle timeout, 3 reset,
+ * 1 connect or other error.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static void
+die(const char *what)
+{
+    fprintf(stderr, "rawhttp: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+static int
+hexval(char ch)
+{
+    return ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10;
+}
+
+/* Interpret \r \n \t \0 \\ \xHH in place; returns the new length. */
+static size_t
+unescape(char *s, size_t n)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] != '\\' || i + 1 == n) {
+            s[o++] = s[i];
+            continue;
+        }
+        switch (s[++i]) {
+        case 'r': s[o++] = '\r'; break;
+        case 'n': s[o++] = '\n'; break;
+        case 't': s[o++] = '\t'; break;
+        case '0': s[o++] = '\0'; break;
+        case 'x':
+            if (i + 2 < n && isxdigit((unsigned char)s[i + 1])
+                && isxdigit((unsigned char)s[i + 2])) {
+                s[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+                i += 2;
+                break;
+            }
+            /* fall through */
+        default: s[o++] = s[i]; break;
+        }
+    }
+    return o;
+}
+
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *
+slurp(int fd, size_t *len)
+{
+    size_t cap = 65536;
+    char *p = malloc(cap);
+    ssize_t n;
+
+    *len = 0;
+    for (;;) {
+        if (p == NULL)
+            die("malloc");
+        n = read(fd, p + *len, cap - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            die("read");
+        if (n == 0)
+            return p;
+        *len += (size_t)n;
+        if (*len == cap)
+            p = realloc(p, cap *= 2);
+    }
+}
+
+static int
+connect_to(int port)
+{
+    struct sockaddr_in sa;
+    int fd;
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        die("socket");
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        die("connect");
+    if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+        die("fcntl");
+    return fd;
+}
+
+int
+main(int argc, char **argv)
+{
+    int port = 0, esc = 0, half = 0, idle_ms = 2000, seg_ms = 0, opt, fd, in = 0, rc = -1;
+    size_t len, off = 0, seg = 0, seg_end;
+    long long next_seg = 0, now;
+    char *data, buf[65536];
+    struct pollfd pfd;
+    ssize_t n;
+
+    while ((opt = getopt(argc, argv, "p:ect:s:d:")) != -1) {
+        switch (opt) {
+        case 'p': port = atoi(optarg); break;
+        case 'e': esc = 1; break;
+        case 'c': half = 1; break;
+        case 't': idle_ms = atoi(optarg); break;
+        case 's': seg = strtoul(optarg, NULL, 10); break;
+        case 'd': seg_ms = atoi(optarg); break;
+        default:
+            fprintf(stderr, "usage: rawhttp -p PORT [-e] [-c] [-t MS] [-s SEG -d MS] [FILE]\n");
+            return 1;
+        }
+    }
+    if (port <= 0 || port > 65535) {
+        fprintf(stderr, "rawhttp: -p PORT is required\n");
+        return 1;
+    }
+    if (optind < argc && (in = open(argv[optind], O_RDONLY | O_CLOEXEC)) < 0)
+        die(argv[optind]);
+    data = slurp(in, &len);
+    if (esc)
+        len = unescape(data, len);
+    signal(SIGPIPE, SIG_IGN);
+    fd = connect_to(port);
+
+    seg_end = seg ? (seg < len ? seg : len) : len;
+    if (len == 0 && half)
+        shutdown(fd, SHUT_WR);
+    while (rc < 0) {
+        now = now_ms();
+        if (off == seg_end && seg_end < len && now >= next_seg) /* next segment due */
+            seg_end = seg_end + seg < len ? seg_end + seg : len;
+        pfd.fd = fd;
+        pfd.events = POLLIN | (off < seg_end ? POLLOUT : 0);
+        /* the idle timeout only counts once everything is sent */
+        n = poll(&pfd, 1,
+                 off == len ? idle_ms : off < seg_end ? -1 : next_seg > now ? (int)(next_seg - now) : 0);
+        if (n < 0 && errno != EINTR)
+            die("poll");
+        if (n == 0 && off == len)
+            rc = 2;
+        if (n <= 0)
+            continue;
+        if ((pfd.revents & POLLOUT) && off < seg_end) {
+            n = write(fd, data + off, seg_end - off);
+            if (n > 0) {
+                off += (size_t)n;
+                if (off == seg_end)
+                    next_seg = now_ms() + seg_ms;
+                if (off == len && half)
+                    shutdown(fd, SHUT_WR);
+            } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                rc = errno == ECONNRESET || errno == EPIPE ? 3 : 1;
+            }
+        }
+        if (rc < 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+            n = read(fd, buf, sizeof(buf));
+            if (n > 0)
+                fwrite(buf, 1, (size_t)n, stdout);
+            else if (n == 0)
+                rc = 0;
+            else if (errno != EAGAIN && errno != EINTR)
+                rc = errno == ECONNRESET ? 3 : 1;
+        }
+    }
+    fflush(stdout);
+    if (rc == 3)
+        fprintf(stderr, "rawhttp: connection reset\n");
+    return rc;
+}
