@@ -8,7 +8,15 @@
 # See t/README.md for the whole API.  Functions keep their scratch variables
 # under a per-function prefix (_xx_) because POSIX sh has no `local`.
 
-TOP=${FC_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+# The repository top: the nearest directory above the test holding t/lib.sh.
+_t_find_top() {
+    _ft_d=$(cd "$(dirname "$0")" && pwd)
+    while [ "$_ft_d" != / ] && [ ! -f "$_ft_d/t/lib.sh" ]; do
+        _ft_d=$(dirname "$_ft_d")
+    done
+    echo "$_ft_d"
+}
+TOP=${FC_TOP:-$(_t_find_top)}
 FC_BIN=${FC_BIN:-$TOP/objs/fulcrum}
 FC_HELPERS=${FC_HELPERS:-$TOP/objs/helpers}
 T=
@@ -480,6 +488,8 @@ fc_kill() { _fc_signal_wait TERM; }
 # fail, udp_echo, ...) with -p PORT -l $T/KIND-PORT.log ARGS, waits for its
 # port; PID in $BACKEND_PID.
 backend_start() {
+    case $# in 0 | 1) diag "usage: backend_start KIND PORT [ARGS]"; return 1 ;; esac
+    case $2 in '' | *[!0-9]*) diag "backend_start: bad port '$2'"; return 1 ;; esac
     _bs_kind=$1
     _bs_port=$2
     shift 2
