@@ -20,7 +20,7 @@ grp_errf(fc_pool_t *pool, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return "invalid server";
-    size_t len = fc_min((size_t) n, sizeof(buf) - 1);
+    size_t len = fc_min((size_t)n, sizeof(buf) - 1);
     char *p = fc_pnalloc(pool, len + 1);
     if (p == NULL)
         return "out of memory";
@@ -30,8 +30,7 @@ grp_errf(fc_pool_t *pool, const char *fmt, ...)
 }
 
 fc_upstream_group_t *
-fc_upstream_group_create(fc_pool_t *pool, const fc_str_t *name, const fc_str_t *file,
-                         unsigned line)
+fc_upstream_group_create(fc_pool_t *pool, const fc_str_t *name, const fc_str_t *file, unsigned line)
 {
     fc_upstream_group_t *g = fc_pcalloc(pool, sizeof(*g));
     if (g == NULL)
@@ -92,20 +91,20 @@ grp_server_param(fc_upstream_group_t *g, fc_upstream_server_t *s, const fc_str_t
                  const char **err)
 {
     int64_t v;
-    int len = (int) arg->len;
-    const char *p = (const char *) arg->data;
+    int len = (int)arg->len;
+    const char *p = (const char *)arg->data;
     if (grp_prefix(arg, "weight=")) {
         if (grp_param_num(arg, 7, INT32_MAX, &v) != FC_OK || v == 0)
             goto invalid_value;
-        s->weight = (int) v;
+        s->weight = (int)v;
     } else if (grp_prefix(arg, "max_fails=")) {
         if (grp_param_num(arg, 10, INT32_MAX, &v) != FC_OK)
             goto invalid_value;
-        s->max_fails = (unsigned) v;
+        s->max_fails = (unsigned)v;
     } else if (grp_prefix(arg, "max_conns=")) {
         if (grp_param_num(arg, 10, INT32_MAX, &v) != FC_OK)
             goto invalid_value;
-        s->max_conns = (unsigned) v;
+        s->max_conns = (unsigned)v;
     } else if (grp_prefix(arg, "fail_timeout=")) {
         fc_str_t t = {arg->len - 13, arg->data + 13};
         v = t.len ? fc_parse_time(&t, 1000) : FC_ERROR;
@@ -126,9 +125,9 @@ grp_server_param(fc_upstream_group_t *g, fc_upstream_server_t *s, const fc_str_t
     }
     return FC_OK;
 
-invalid_value: {
+invalid_value : {
     const unsigned char *eq = memchr(arg->data, '=', arg->len);
-    int nlen = (int) (eq - arg->data);
+    int nlen = (int)(eq - arg->data);
     *err = grp_errf(g->pool, "invalid %.*s \"%.*s\"", nlen, p, len - nlen - 1, p + nlen + 1);
     return FC_ERROR;
 }
@@ -152,7 +151,7 @@ fc_upstream_server_parse(fc_upstream_group_t *g, const fc_str_t *args, size_t na
     const char *uerr = NULL;
     if (fc_url_parse(g->pool, &u, &args[0], default_port, 0, &uerr) != FC_OK) {
         *err = grp_errf(g->pool, "%s in upstream \"%.*s\"", uerr ? uerr : "invalid address",
-                        (int) args[0].len, (const char *) args[0].data);
+                        (int)args[0].len, (const char *)args[0].data);
         return FC_ERROR;
     }
     fc_upstream_server_t *s = fc_upstream_server_add(g, &u);
@@ -179,16 +178,15 @@ fc_upstream_method_set(fc_upstream_group_t *g, fc_upstream_method_e method)
 }
 
 int
-fc_upstream_hash_parse(fc_upstream_group_t *g, const fc_str_t *args, size_t nargs,
-                       const char **err)
+fc_upstream_hash_parse(fc_upstream_group_t *g, const fc_str_t *args, size_t nargs, const char **err)
 {
     if (nargs < 1 || nargs > 2) {
         *err = "invalid number of arguments in \"hash\" directive";
         return FC_ERROR;
     }
     if (nargs == 2 && !fc_str_eq_c(&args[1], "consistent")) {
-        *err = grp_errf(g->pool, "invalid parameter \"%.*s\"", (int) args[1].len,
-                        (const char *) args[1].data);
+        *err = grp_errf(g->pool, "invalid parameter \"%.*s\"", (int)args[1].len,
+                        (const char *)args[1].data);
         return FC_ERROR;
     }
     if (fc_str_dup(g->pool, &g->hash_key, &args[0]) != FC_OK) {
@@ -214,8 +212,8 @@ fc_upstream_random_parse(fc_upstream_group_t *g, const fc_str_t *args, size_t na
     else if (nargs == 2 && !fc_str_eq_c(&args[1], "least_conn"))
         bad = &args[1];
     if (bad) {
-        *err = grp_errf(g->pool, "invalid parameter \"%.*s\"", (int) bad->len,
-                        (const char *) bad->data);
+        *err =
+            grp_errf(g->pool, "invalid parameter \"%.*s\"", (int)bad->len, (const char *)bad->data);
         return FC_ERROR;
     }
     int rc = fc_upstream_method_set(g, FC_UPSTREAM_RANDOM);
@@ -243,8 +241,8 @@ fc_upstream_group_check(const fc_upstream_group_t *g, const char **err)
         return FC_ERROR;
     }
     if (primary == 0) {
-        *err = grp_errf(g->pool, "no servers in upstream \"%.*s\"", (int) g->name.len,
-                        (const char *) g->name.data);
+        *err = grp_errf(g->pool, "no servers in upstream \"%.*s\"", (int)g->name.len,
+                        (const char *)g->name.data);
         return FC_ERROR;
     }
     return FC_OK;

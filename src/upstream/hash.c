@@ -31,8 +31,8 @@ static size_t
 hash_slot(const fc_upstream_peers_t *peers, uint64_t w)
 {
     size_t i = 0;
-    while (w >= (uint64_t) peers->peer[i].weight) {
-        w -= (uint64_t) peers->peer[i].weight;
+    while (w >= (uint64_t)peers->peer[i].weight) {
+        w -= (uint64_t)peers->peer[i].weight;
         i++;
     }
     return i;
@@ -54,7 +54,7 @@ fc_upstream_hash_pick_init(fc_upstream_pick_t *pick)
         else
             hi = mid;
     }
-    pick->hash = (uint32_t) lo;
+    pick->hash = (uint32_t)lo;
 }
 
 int
@@ -68,12 +68,12 @@ fc_upstream_hash_get(fc_upstream_pick_t *pick, fc_msec_t now)
         if (pick->attempts > 0) {
             char buf[16];
             int n = snprintf(buf, sizeof(buf), "%u", pick->attempts);
-            crc = hash_crc32_update(crc, (const unsigned char *) buf, (size_t) n);
+            crc = hash_crc32_update(crc, (const unsigned char *)buf, (size_t)n);
         }
         crc = hash_crc32_update(crc, pick->key.data, pick->key.len) ^ 0xffffffffu;
         pick->hash += (crc >> 16) & 0x7fff;
         pick->attempts++;
-        size_t i = hash_slot(peers, pick->hash % (uint64_t) peers->total_weight);
+        size_t i = hash_slot(peers, pick->hash % (uint64_t)peers->total_weight);
         if (fc_upstream_pick_eligible(pick, i, now)) {
             fc_upstream_pick_take(pick, i, now);
             return FC_OK;
@@ -93,7 +93,7 @@ fc_upstream_ip_hash_get(fc_upstream_pick_t *pick, fc_msec_t now)
     for (;;) {
         for (unsigned k = 0; k < pick->addrlen; k++)
             h = (h * 113 + pick->addr[k]) % 6271;
-        size_t i = hash_slot(peers, h % (uint64_t) peers->total_weight);
+        size_t i = hash_slot(peers, h % (uint64_t)peers->total_weight);
         if (fc_upstream_pick_eligible(pick, i, now)) {
             pick->hash = h;
             fc_upstream_pick_take(pick, i, now);
@@ -122,7 +122,7 @@ chash_server_peer(fc_upstream_pick_t *pick, const fc_str_t *server, fc_msec_t no
             peer->effective_weight++;
         if (best == NULL || peer->current_weight > best->current_weight) {
             best = peer;
-            best_i = (ssize_t) i;
+            best_i = (ssize_t)i;
         }
     }
     if (best)
@@ -134,14 +134,14 @@ int
 fc_upstream_chash_get(fc_upstream_pick_t *pick, fc_msec_t now)
 {
     fc_upstream_group_t *g = pick->group;
-    if (pick->attempts > FC_UPSTREAM_HASH_TRIES || pick->peers->number < 2 ||
-        pick->key.len == 0 || g->npoints == 0)
+    if (pick->attempts > FC_UPSTREAM_HASH_TRIES || pick->peers->number < 2 || pick->key.len == 0 ||
+        g->npoints == 0)
         return fc_upstream_rr_get(pick, now);
     for (;;) {
         const fc_str_t *server = g->points[pick->hash % g->npoints].server;
         ssize_t i = chash_server_peer(pick, server, now);
         if (i >= 0) {
-            fc_upstream_pick_take(pick, (size_t) i, now);
+            fc_upstream_pick_take(pick, (size_t)i, now);
             return FC_OK;
         }
         pick->hash++;
@@ -156,7 +156,7 @@ chash_split(const fc_str_t *name, fc_str_t *host, fc_str_t *port)
 {
     *host = *name;
     fc_str_set(port, "80");
-    if (name->len >= 5 && fc_strncasecmp(name->data, (const unsigned char *) "unix:", 5) == 0) {
+    if (name->len >= 5 && fc_strncasecmp(name->data, (const unsigned char *)"unix:", 5) == 0) {
         host->data += 5;
         host->len -= 5;
         port->len = 0;
@@ -182,12 +182,12 @@ chash_server_points(fc_upstream_group_t *g, const fc_upstream_server_t *s)
     fc_str_t host, port;
     chash_split(&s->name, &host, &port);
     uint32_t base = hash_crc32_update(0xffffffffu, host.data, host.len);
-    base = hash_crc32_update(base, (const unsigned char *) "", 1);
+    base = hash_crc32_update(base, (const unsigned char *)"", 1);
     base = hash_crc32_update(base, port.data, port.len);
     uint32_t prev = 0;
-    for (size_t j = 0; j < (size_t) s->weight * FC_UPSTREAM_KETAMA_POINTS; j++) {
-        unsigned char le[4] = {(unsigned char) prev, (unsigned char) (prev >> 8),
-                               (unsigned char) (prev >> 16), (unsigned char) (prev >> 24)};
+    for (size_t j = 0; j < (size_t)s->weight * FC_UPSTREAM_KETAMA_POINTS; j++) {
+        unsigned char le[4] = {(unsigned char)prev, (unsigned char)(prev >> 8),
+                               (unsigned char)(prev >> 16), (unsigned char)(prev >> 24)};
         uint32_t h = hash_crc32_update(base, le, 4) ^ 0xffffffffu;
         g->points[g->npoints].hash = h;
         g->points[g->npoints].server = &s->name;
@@ -199,8 +199,8 @@ chash_server_points(fc_upstream_group_t *g, const fc_upstream_server_t *s)
 static int
 chash_point_cmp(const void *a, const void *b)
 {
-    uint32_t x = ((const fc_upstream_point_t *) a)->hash;
-    uint32_t y = ((const fc_upstream_point_t *) b)->hash;
+    uint32_t x = ((const fc_upstream_point_t *)a)->hash;
+    uint32_t y = ((const fc_upstream_point_t *)b)->hash;
     return x < y ? -1 : x > y;
 }
 
@@ -212,10 +212,10 @@ fc_upstream_chash_init(fc_upstream_group_t *g)
     for (size_t i = 0; i < g->servers.nelts; i++) {
         if (s[i].backup)
             continue;
-        if ((size_t) s[i].weight > (SIZE_MAX / sizeof(fc_upstream_point_t) - n) /
-                                       FC_UPSTREAM_KETAMA_POINTS)
+        if ((size_t)s[i].weight >
+            (SIZE_MAX / sizeof(fc_upstream_point_t) - n) / FC_UPSTREAM_KETAMA_POINTS)
             return FC_ERROR;
-        n += (size_t) s[i].weight * FC_UPSTREAM_KETAMA_POINTS;
+        n += (size_t)s[i].weight * FC_UPSTREAM_KETAMA_POINTS;
     }
     g->points = fc_palloc(g->pool, n * sizeof(fc_upstream_point_t));
     if (g->points == NULL)

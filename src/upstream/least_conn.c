@@ -11,7 +11,7 @@
 static int
 lc_cmp(const fc_upstream_peer_t *a, const fc_upstream_peer_t *b)
 {
-    int64_t l = (int64_t) a->conns * b->weight, r = (int64_t) b->conns * a->weight;
+    int64_t l = (int64_t)a->conns * b->weight, r = (int64_t)b->conns * a->weight;
     return l < r ? -1 : l > r;
 }
 
@@ -52,14 +52,14 @@ lc_choose(fc_upstream_pick_t *pick, fc_msec_t now)
             continue;
         int c = best < 0 ? -1 : lc_cmp(&peers->peer[i], &peers->peer[best]);
         if (c < 0) {
-            best = (ssize_t) i;
+            best = (ssize_t)i;
             many = 0;
         } else if (c == 0) {
             many = 1;
         }
     }
     if (best >= 0 && many)
-        best = (ssize_t) lc_break_tie(pick, (size_t) best, now);
+        best = (ssize_t)lc_break_tie(pick, (size_t)best, now);
     return best;
 }
 
@@ -71,7 +71,7 @@ fc_upstream_least_conn_get(fc_upstream_pick_t *pick, fc_msec_t now)
     for (;;) {
         ssize_t i = lc_choose(pick, now);
         if (i >= 0) {
-            fc_upstream_pick_take(pick, (size_t) i, now);
+            fc_upstream_pick_take(pick, (size_t)i, now);
             return FC_OK;
         }
         if (fc_upstream_pick_backup(pick) != FC_OK)

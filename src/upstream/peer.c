@@ -36,7 +36,7 @@ void
 fc_upstream_pick_take(fc_upstream_pick_t *pick, size_t i, fc_msec_t now)
 {
     fc_upstream_peer_t *peer = &pick->peers->peer[i];
-    pick->tried[i / 64] |= (uint64_t) 1 << (i % 64);
+    pick->tried[i / 64] |= (uint64_t)1 << (i % 64);
     peer->conns++;
     /* A new failure window starts when the old one has expired. */
     if (now - peer->checked > peer->fail_timeout)
@@ -63,7 +63,7 @@ fc_upstream_pick_init(fc_upstream_pick_t *pick, fc_upstream_group_t *g, fc_pool_
     memset(pick, 0, sizeof(*pick));
     pick->group = g;
     pick->peers = &g->primary;
-    pick->tries = (unsigned) (g->primary.number + g->backup.number);
+    pick->tries = (unsigned)(g->primary.number + g->backup.number);
     size_t n = fc_max(g->primary.number, g->backup.number);
     pick->tried_words = (n + 63) / 64;
     if (pick->tried_words <= 1) {
@@ -91,9 +91,9 @@ fc_upstream_pick_client(fc_upstream_pick_t *pick, const struct sockaddr *sa)
     memset(pick->addr, 0, sizeof(pick->addr));
     pick->addrlen = 3;
     if (sa->sa_family == AF_INET) {
-        memcpy(pick->addr, &((const struct sockaddr_in *) sa)->sin_addr, 3);
+        memcpy(pick->addr, &((const struct sockaddr_in *)sa)->sin_addr, 3);
     } else if (sa->sa_family == AF_INET6) {
-        const unsigned char *a = ((const struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
+        const unsigned char *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
         static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         if (memcmp(a, v4mapped, 12) == 0) {
             memcpy(pick->addr, a + 12, 3);
@@ -159,7 +159,7 @@ fc_upstream_pick_done(fc_upstream_pick_t *pick, fc_msec_t now, fc_upstream_state
     peer->accessed = now;
     peer->checked = now;
     if (peer->max_fails) {
-        peer->effective_weight -= peer->weight / (int) peer->max_fails;
+        peer->effective_weight -= peer->weight / (int)peer->max_fails;
         if (peer->fails >= peer->max_fails) {
             rc = FC_DECLINED;
             if (pick->log)

@@ -30,7 +30,7 @@ random_next(fc_upstream_group_t *g)
     x ^= x << 25;
     x ^= x >> 27;
     g->rng = x;
-    return (uint32_t) ((x * 0x2545f4914f6cdd1dull) >> 32);
+    return (uint32_t)((x * 0x2545f4914f6cdd1dull) >> 32);
 }
 
 int
@@ -53,8 +53,8 @@ static size_t
 random_peek(fc_upstream_pick_t *pick)
 {
     fc_upstream_peers_t *peers = pick->peers;
-    uint64_t r = ((uint64_t) random_next(pick->group) << 32) | random_next(pick->group);
-    int64_t x = (int64_t) (r % (uint64_t) peers->total_weight);
+    uint64_t r = ((uint64_t)random_next(pick->group) << 32) | random_next(pick->group);
+    int64_t x = (int64_t)(r % (uint64_t)peers->total_weight);
     size_t lo = 0, hi = peers->number - 1;
     while (lo < hi) { /* first range > x */
         size_t mid = lo + (hi - lo) / 2;
@@ -72,8 +72,8 @@ random_draw(fc_upstream_pick_t *pick, ssize_t not, fc_msec_t now)
 {
     while (pick->attempts <= FC_UPSTREAM_HASH_TRIES) {
         size_t i = random_peek(pick);
-        if ((ssize_t) i != not && fc_upstream_pick_eligible(pick, i, now))
-            return (ssize_t) i;
+        if ((ssize_t)i != not &&fc_upstream_pick_eligible(pick, i, now))
+            return (ssize_t)i;
         pick->attempts++;
     }
     return -1;
@@ -91,11 +91,11 @@ fc_upstream_random_get(fc_upstream_pick_t *pick, fc_msec_t now)
         if (j < 0)
             return fc_upstream_rr_get(pick, now);
         const fc_upstream_peer_t *a = &peers->peer[i], *b = &peers->peer[j];
-        if ((int64_t) b->conns * a->weight < (int64_t) a->conns * b->weight)
+        if ((int64_t)b->conns * a->weight < (int64_t)a->conns * b->weight)
             i = j;
     }
     if (i < 0)
         return fc_upstream_rr_get(pick, now);
-    fc_upstream_pick_take(pick, (size_t) i, now);
+    fc_upstream_pick_take(pick, (size_t)i, now);
     return FC_OK;
 }

@@ -26,7 +26,7 @@ rr_choose(fc_upstream_pick_t *pick, fc_msec_t now)
             peer->effective_weight++;
         if (best == NULL || peer->current_weight > best->current_weight) {
             best = peer;
-            best_i = (ssize_t) i;
+            best_i = (ssize_t)i;
         }
     }
     if (best)
@@ -49,7 +49,7 @@ fc_upstream_rr_get(fc_upstream_pick_t *pick, fc_msec_t now)
         } else {
             ssize_t i = rr_choose(pick, now);
             if (i >= 0) {
-                fc_upstream_pick_take(pick, (size_t) i, now);
+                fc_upstream_pick_take(pick, (size_t)i, now);
                 return FC_OK;
             }
         }

@@ -43,32 +43,32 @@ typedef struct fc_upstream_group_s fc_upstream_group_t;
 
 /* One `server` line: an address (possibly several after resolving) and parameters. */
 typedef struct {
-    fc_str_t name;   /* the address as written ("backend:8080"); pool memory */
+    fc_str_t name;    /* the address as written ("backend:8080"); pool memory */
     fc_addr_t *addrs; /* every address the name resolved to */
     size_t naddrs;
-    int weight;              /* default 1 */
-    unsigned max_fails;      /* default 1; 0 disables accounting */
-    unsigned max_conns;      /* default 0: unlimited */
-    fc_msec_t fail_timeout;  /* default 10s */
-    unsigned backup:1;
-    unsigned down:1;
+    int weight;             /* default 1 */
+    unsigned max_fails;     /* default 1; 0 disables accounting */
+    unsigned max_conns;     /* default 0: unlimited */
+    fc_msec_t fail_timeout; /* default 10s */
+    unsigned backup : 1;
+    unsigned down : 1;
 } fc_upstream_server_t;
 
 /* One address of one server, with its per-worker balancing state. */
 typedef struct {
-    fc_addr_t addr;          /* where to connect; addr.name is printable */
-    const fc_str_t *server;  /* the server name as written (consistent hash, logs) */
+    fc_addr_t addr;         /* where to connect; addr.name is printable */
+    const fc_str_t *server; /* the server name as written (consistent hash, logs) */
     int weight;
-    int effective_weight;    /* lowered by failures, recovers by one per selection */
-    int64_t current_weight;  /* smooth round robin accumulator */
+    int effective_weight;   /* lowered by failures, recovers by one per selection */
+    int64_t current_weight; /* smooth round robin accumulator */
     unsigned max_fails;
     unsigned fails;
     unsigned max_conns;
-    unsigned conns;          /* connections currently picked and not done */
+    unsigned conns; /* connections currently picked and not done */
     fc_msec_t fail_timeout;
-    fc_msec_t checked;       /* start of the current failure window */
-    fc_msec_t accessed;      /* time of the last failure */
-    unsigned down:1;
+    fc_msec_t checked;  /* start of the current failure window */
+    fc_msec_t accessed; /* time of the last failure */
+    unsigned down : 1;
 } fc_upstream_peer_t;
 
 /* A compiled set of peers: the primary set or the backup set of a group. */
@@ -76,9 +76,9 @@ typedef struct {
     fc_upstream_peer_t *peer;
     size_t number;
     int64_t total_weight;
-    int64_t *ranges;  /* random: cumulative weights, one per peer */
-    unsigned single:1; /* the only peer of the group (no backup): no failure accounting */
-    unsigned backup:1;
+    int64_t *ranges;     /* random: cumulative weights, one per peer */
+    unsigned single : 1; /* the only peer of the group (no backup): no failure accounting */
+    unsigned backup : 1;
 } fc_upstream_peers_t;
 
 /* A point of the consistent hash ring. */
@@ -88,20 +88,20 @@ typedef struct {
 } fc_upstream_point_t;
 
 struct fc_upstream_group_s {
-    fc_str_t name;      /* "backend", or the address text of an implicit group */
-    fc_str_t file;      /* where the upstream block starts (for errors) */
+    fc_str_t name; /* "backend", or the address text of an implicit group */
+    fc_str_t file; /* where the upstream block starts (for errors) */
     unsigned line;
     fc_pool_t *pool;    /* the cycle pool everything of the group lives in */
     fc_array_t servers; /* of fc_upstream_server_t, in config order */
     fc_upstream_method_e method;
-    fc_str_t hash_key;  /* the `hash` KEY as written; the layer compiles and evaluates it */
-    unsigned consistent:1;  /* hash ... consistent */
-    unsigned two:1;         /* random two [least_conn] */
-    unsigned implicit:1;    /* created from a bare proxy_pass ADDR */
-    unsigned method_set:1;
-    unsigned initialized:1;
+    fc_str_t hash_key;       /* the `hash` KEY as written; the layer compiles and evaluates it */
+    unsigned consistent : 1; /* hash ... consistent */
+    unsigned two : 1;        /* random two [least_conn] */
+    unsigned implicit : 1;   /* created from a bare proxy_pass ADDR */
+    unsigned method_set : 1;
+    unsigned initialized : 1;
     fc_upstream_peers_t primary;
-    fc_upstream_peers_t backup; /* number == 0 when there are no backup servers */
+    fc_upstream_peers_t backup;  /* number == 0 when there are no backup servers */
     fc_upstream_point_t *points; /* consistent hash ring, sorted */
     size_t npoints;
     uint64_t rng; /* random: per-worker PRNG state, see fc_upstream_group_seed() */
@@ -119,13 +119,13 @@ typedef struct {
     uint64_t *tried;            /* bitmap over peers->peer; tried_inline up to 64 peers */
     uint64_t tried_inline;
     size_t tried_words;
-    unsigned tries;             /* picks left; starts at primary + backup peers */
-    fc_str_t key;               /* hash key (not copied: must outlive the pick) */
-    uint32_t hash;              /* hash/ip_hash accumulator or ring position */
-    unsigned attempts;          /* rehash / random attempts so far */
-    unsigned char addr[16];     /* ip_hash: client address bytes */
+    unsigned tries;         /* picks left; starts at primary + backup peers */
+    fc_str_t key;           /* hash key (not copied: must outlive the pick) */
+    uint32_t hash;          /* hash/ip_hash accumulator or ring position */
+    unsigned attempts;      /* rehash / random attempts so far */
+    unsigned char addr[16]; /* ip_hash: client address bytes */
     unsigned addrlen;
-    unsigned active:1;          /* a peer was picked and not yet done */
+    unsigned active : 1; /* a peer was picked and not yet done */
 } fc_upstream_pick_t;
 
 /* ---- configuration ------------------------------------------------------ */
