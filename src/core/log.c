@@ -8,7 +8,8 @@ static const char *const log_levels[] = {"", "emerg", "alert", "crit", "error",
 
 /* The fallback log and its stderr file: process-wide, read-only after init. */
 static fc_open_file_t log_stderr_file = {2, fc_string("stderr"), NULL};
-static fc_log_t log_stderr_log = {FC_LOG_NOTICE, &log_stderr_file, 0, NULL, NULL, NULL, NULL};
+static fc_log_t log_stderr_log = {
+    .level = FC_LOG_WARN, .file = &log_stderr_file, .short_format = 1};
 
 const char *
 fc_log_level_name(int level)
@@ -61,15 +62,12 @@ log_append(char *buf, size_t len, size_t pos, const char *fmt, ...)
 void
 fc_log_error_core(int level, fc_log_t *log, int err, const char *fmt, ...)
 {
-    char buf[4096];
+    char head[128], buf[4096];
     const size_t cap = sizeof(buf) - 1; /* room for the newline */
     size_t n = 0;
 
-    n = log_append(buf, cap, n, "%s [%s] %d#%d: ", fc_time()->err_log, log_levels[level],
-                   (int) getpid(), (int) getpid());
     if (log->connection)
         n = log_append(buf, cap, n, "*%lu ", log->connection);
-
     va_list ap;
     va_start(ap, fmt);
     if (n < cap) {
@@ -78,7 +76,6 @@ fc_log_error_core(int level, fc_log_t *log, int err, const char *fmt, ...)
             n = fc_min(n + (size_t) w, cap);
     }
     va_end(ap);
-
     if (err)
         n = log_append(buf, cap, n, " (%d: %s)", err, strerror(err));
     if (level != FC_LOG_DEBUG && log->action)
@@ -87,17 +84,20 @@ fc_log_error_core(int level, fc_log_t *log, int err, const char *fmt, ...)
         n += log->handler(log, buf + n, cap - n);
     buf[n++] = '\n';
 
-    int wrote_stderr = 0;
     for (fc_log_t *l = log; l; l = l->next) {
         if (l->level < level || l->file == NULL || l->file->fd < 0)
             continue;
-        if (l->file->fd == 2)
-            wrote_stderr = 1;
-        /* A single write() per line keeps lines from different workers whole. */
-        ssize_t r = write(l->file->fd, buf, n);
+        int h;
+        if (l->short_format)
+            h = snprintf(head, sizeof(head), "fulcrum: [%s] ", log_levels[level]);
+        else
+            h = snprintf(head, sizeof(head), "%s [%s] %d#%d: ", fc_time()->err_log,
+                         log_levels[level], (int) getpid(), (int) getpid());
+        struct iovec iov[2] = {{head, (size_t) (h > 0 ? h : 0)}, {buf, n}};
+        /* One writev() per line keeps lines from different workers whole. */
+        ssize_t r = writev(l->file->fd, iov, 2);
         (void) r;
     }
-    (void) wrote_stderr;
 }
 
 void

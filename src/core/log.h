@@ -37,6 +37,7 @@ struct fc_log_s {
     fc_log_handler_pt handler;
     void *data;
     fc_log_t *next; /* further error_log destinations */
+    unsigned short_format; /* "fulcrum: [level] msg", as nginx prints at startup */
 };
 
 /* The level's name as written in error_log ("warn"), or NULL. */

@@ -1,0 +1,181 @@
+/*
+ * core_module.c: main-context directives (worker_processes, daemon,
+ * master_process, pid, error_log, worker_rlimit_nofile,
+ * worker_shutdown_timeout, user) with nginx's defaults.
+ */
+#include "core/fc_core.h"
+#include "core/cycle.h"
+
+static void *core_create_conf(fc_cycle_t *cycle);
+static char *core_init_conf(fc_cycle_t *cycle, void *conf);
+static char *core_set_worker_processes(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+static char *core_set_error_log(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+static char *core_set_user(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+
+static const fc_conf_bounds_t core_rlimit_bounds = {1, 1 << 30};
+
+static const fc_command_t core_commands[] = {
+    {"worker_processes", FC_MAIN_CONF | FC_CONF_TAKE1, core_set_worker_processes, 0, 0, NULL},
+    {"daemon", FC_MAIN_CONF | FC_CONF_FLAG, fc_conf_set_flag_slot, 0,
+     offsetof(fc_core_conf_t, daemon), NULL},
+    {"master_process", FC_MAIN_CONF | FC_CONF_FLAG, fc_conf_set_flag_slot, 0,
+     offsetof(fc_core_conf_t, master), NULL},
+    {"pid", FC_MAIN_CONF | FC_CONF_TAKE1, fc_conf_set_str_slot, 0, offsetof(fc_core_conf_t, pid),
+     NULL},
+    {"error_log", FC_MAIN_CONF | FC_CONF_1MORE, core_set_error_log, 0, 0, NULL},
+    {"worker_rlimit_nofile", FC_MAIN_CONF | FC_CONF_TAKE1, fc_conf_set_num_slot, 0,
+     offsetof(fc_core_conf_t, rlimit_nofile), &core_rlimit_bounds},
+    {"worker_shutdown_timeout", FC_MAIN_CONF | FC_CONF_TAKE1, fc_conf_set_msec_slot, 0,
+     offsetof(fc_core_conf_t, shutdown_timeout), NULL},
+    {"user", FC_MAIN_CONF | FC_CONF_TAKE12, core_set_user, 0, 0, NULL},
+    fc_null_command};
+
+static const fc_core_module_ctx_t core_ctx = {
+    .create_conf = core_create_conf,
+    .init_conf = core_init_conf,
+};
+
+fc_module_t fc_core_module = {
+    .name = "core",
+    .type = FC_CORE_MODULE,
+    .commands = core_commands,
+    .ctx = &core_ctx,
+};
+
+static void *
+core_create_conf(fc_cycle_t *cycle)
+{
+    fc_core_conf_t *ccf = fc_pcalloc(cycle->pool, sizeof(*ccf));
+    if (ccf == NULL)
+        return NULL;
+    ccf->daemon = FC_UNSET;
+    ccf->master = FC_UNSET;
+    ccf->worker_processes = FC_UNSET;
+    ccf->rlimit_nofile = FC_UNSET;
+    ccf->shutdown_timeout = FC_UNSET_MSEC;
+    return ccf;
+}
+
+static char *
+core_open_default_log(fc_cycle_t *cycle)
+{
+    fc_str_t name = fc_string(FC_ERROR_LOG_PATH);
+    if (fc_conf_full_name(cycle->pool, &cycle->prefix, &name) != FC_OK)
+        return FC_CONF_ERROR;
+    /* nginx falls back to stderr when the default log cannot be opened. */
+    int fd = open((const char *) name.data, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        if (!cycle->test_only && !cycle->signal_only)
+            fc_log_stderr(errno, "[alert] could not open error log file: open() \"%s\" failed",
+                          name.data);
+        fc_str_t err = fc_string("stderr");
+        name = err;
+    } else {
+        close(fd);
+    }
+    cycle->new_log.file = fc_cycle_open_file(cycle, &name);
+    cycle->new_log.level = FC_LOG_ERR;
+    return cycle->new_log.file ? FC_CONF_OK : FC_CONF_ERROR;
+}
+
+static char *
+core_init_conf(fc_cycle_t *cycle, void *conf)
+{
+    fc_core_conf_t *ccf = conf;
+    if (ccf->daemon == FC_UNSET)
+        ccf->daemon = 1;
+    if (ccf->master == FC_UNSET)
+        ccf->master = 1;
+    if (ccf->worker_processes == FC_UNSET)
+        ccf->worker_processes = 1;
+    if (ccf->shutdown_timeout == FC_UNSET_MSEC)
+        ccf->shutdown_timeout = 0; /* 0: no limit, as nginx */
+    if (ccf->pid.data == NULL)
+        fc_str_set(&ccf->pid, FC_PID_PATH);
+    if (fc_conf_full_name(cycle->pool, &cycle->prefix, &ccf->pid) != FC_OK)
+        return FC_CONF_ERROR;
+    if (cycle->new_log.file == NULL)
+        return core_open_default_log(cycle);
+    return FC_CONF_OK;
+}
+
+static char *
+core_set_worker_processes(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    fc_core_conf_t *ccf = conf;
+    fc_str_t *v = &fc_conf_args(cf)[1];
+    (void) cmd;
+    if (ccf->worker_processes != FC_UNSET)
+        return "is duplicate";
+    if (fc_str_eq_c(v, "auto")) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        ccf->worker_processes = n > 0 ? (int) n : 1;
+        return FC_CONF_OK;
+    }
+    int64_t n = fc_atoi(v->data, v->len);
+    if (n < 1 || n > 1024) {
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0,
+                          "invalid value \"%.*s\" in \"worker_processes\" directive",
+                          (int) v->len, v->data);
+        return FC_CONF_ERROR;
+    }
+    ccf->worker_processes = (int) n;
+    return FC_CONF_OK;
+}
+
+/* error_log FILE|stderr [LEVEL]: several directives give several destinations. */
+static char *
+core_set_error_log(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    fc_cycle_t *cycle = cf->cycle;
+    fc_str_t *args = fc_conf_args(cf);
+    fc_str_t name = args[1];
+    (void) cmd;
+    (void) conf;
+    if (fc_conf_nargs(cf) > 3)
+        return "has too many arguments";
+    if (name.len >= 7 && memcmp(name.data, "syslog:", 7) == 0)
+        return "does not support syslog (not implemented)";
+    if (name.len >= 7 && memcmp(name.data, "memory:", 7) == 0)
+        return "does not support memory buffers (not implemented)";
+    int level = FC_LOG_ERR;
+    if (fc_conf_nargs(cf) == 3) {
+        level = fc_log_level_parse(&args[2]);
+        if (level < 0) {
+            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid log level \"%.*s\"",
+                              (int) args[2].len, args[2].data);
+            return FC_CONF_ERROR;
+        }
+    }
+    if (!fc_str_eq_c(&name, "stderr") &&
+        fc_conf_full_name(cycle->pool, &cycle->prefix, &name) != FC_OK)
+        return FC_CONF_ERROR;
+    fc_log_t *log = &cycle->new_log;
+    if (log->file) {
+        /* A further destination: chain it behind the first. */
+        fc_log_t *extra = fc_pcalloc(cycle->pool, sizeof(*extra));
+        if (extra == NULL)
+            return FC_CONF_ERROR;
+        extra->next = cycle->new_log.next;
+        cycle->new_log.next = extra;
+        log = extra;
+    }
+    log->file = fc_cycle_open_file(cycle, &name);
+    log->level = level;
+    return log->file ? FC_CONF_OK : FC_CONF_ERROR;
+}
+
+static char *
+core_set_user(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    fc_core_conf_t *ccf = conf;
+    (void) cmd;
+    if (ccf->user.data)
+        return "is duplicate";
+    ccf->user = fc_conf_args(cf)[1];
+    if (fc_conf_nargs(cf) == 3)
+        ccf->group = fc_conf_args(cf)[2];
+    else
+        ccf->group = ccf->user;
+    return FC_CONF_OK;
+}

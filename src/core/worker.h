@@ -1,0 +1,60 @@
+/*
+ * worker.h: the state of one worker process. Everything mutable a worker
+ * has lives here (or in objects reachable from here), reached through
+ * cycle->worker.
+ */
+#ifndef FC_WORKER_H
+#define FC_WORKER_H
+
+#include "event/conn.h"
+
+typedef struct fc_worker_s fc_worker_t;
+
+/* A per-worker hook run when the worker starts to drain (stop accepting). */
+typedef void (*fc_worker_drain_pt)(fc_worker_t *w, void *data);
+
+struct fc_worker_s {
+    fc_cycle_t *cycle;
+    size_t slot;
+    fc_pool_t *pool;
+    fc_log_t *log;
+    fc_event_loop_t *loop;
+    fc_conn_pool_t *conns;
+    fc_connection_t **listeners; /* one accept "connection" per listening address */
+    size_t nlisteners;
+    unsigned accept_paused:1; /* out of connection slots */
+    unsigned draining:1;
+    uint64_t *conn_counter; /* shared by all workers: $connection numbers */
+    fc_event_t shutdown_timer;
+    fc_connection_t shutdown_conn; /* data for the timer event */
+    fc_array_t drain_hooks;        /* fc_worker_drain_hook_t */
+};
+
+typedef struct {
+    fc_worker_drain_pt fn;
+    void *data;
+} fc_worker_drain_hook_t;
+
+/* The connection counter shared between workers (set up once by the master). */
+int fc_worker_counter_init(fc_log_t *log);
+/* Next connection number, unique across workers. */
+unsigned long fc_worker_next_number(fc_worker_t *w);
+/* Registers a hook to run when the worker starts draining. */
+int fc_worker_on_drain(fc_worker_t *w, fc_worker_drain_pt fn, void *data);
+
+/* Closes a connection: unregisters, cancels timers, closes fd (unless shared), frees pool. */
+void fc_close_connection(fc_connection_t *c);
+
+/* Accept handlers (accept.c, udp.c). */
+void fc_event_accept(fc_event_t *ev);
+void fc_event_recv_udp(fc_event_t *ev);
+/* Unlinks a UDP client connection from its listener's table (on close). */
+void fc_event_udp_unlink(fc_connection_t *c);
+/* Stops / resumes accepting on every listener of the worker. */
+void fc_worker_accept_pause(fc_worker_t *w);
+void fc_worker_accept_resume(void *worker);
+
+/* The worker of this process (set once in the worker, NULL in the master). */
+fc_worker_t *fc_worker_self(fc_cycle_t *cycle);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * accept.c: accepting TCP connections in batches and demultiplexing UDP
+ * datagrams into per-client "connections". When the worker runs out of
+ * connection slots it stops accepting (the kernel queue holds the rest)
+ * and resumes as soon as one is returned.
+ */
+#include "core/fc_core.h"
+#include "core/cycle.h"
+#include "core/worker.h"
+
+#include <netinet/tcp.h>
+
+#define ACCEPT_BATCH 64
+#define UDP_TABLE_SIZE 1024
+
+typedef struct {
+    fc_worker_t *worker;
+    fc_connection_t *table[UDP_TABLE_SIZE];
+    fc_buf_t dgram;
+} accept_udp_state_t;
+
+static fc_connection_t *
+accept_new_conn(fc_worker_t *w, fc_listening_t *ls, int fd)
+{
+    fc_connection_t *c = fc_conn_get(w->conns, fd, w->log);
+    if (c == NULL)
+        return NULL;
+    c->pool = fc_pool_create(ls->pool_size, w->log);
+    c->log = fc_pcalloc(c->pool ? c->pool : w->pool, sizeof(fc_log_t));
+    if (c->pool == NULL || c->log == NULL) {
+        fc_pool_destroy(c->pool);
+        fc_conn_free(w->conns, c);
+        return NULL;
+    }
+    *c->log = *w->log;
+    c->number = fc_worker_next_number(w);
+    c->log->connection = c->number;
+    c->read->log = c->write->log = c->log;
+    c->listening = ls;
+    c->type = ls->type;
+    c->start_msec = fc_current_msec();
+    return c;
+}
+
+static int
+accept_set_addr_text(fc_connection_t *c)
+{
+    char buf[FC_SOCKADDR_STRLEN];
+    size_t n = fc_sockaddr_ntop((struct sockaddr *) &c->sockaddr, c->socklen, buf, sizeof(buf), 0);
+    fc_str_t s = {n, (unsigned char *) buf};
+    return fc_str_dup(c->pool, &c->addr_text, &s);
+}
+
+void
+fc_event_accept(fc_event_t *ev)
+{
+    fc_connection_t *lc = ev->data;
+    fc_worker_t *w = lc->data;
+    fc_listening_t *ls = lc->listening;
+
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        if (fc_conn_free_count(w->conns) == 0) {
+            fc_log_error(FC_LOG_ALERT, w->log, 0, "%zu worker_connections are not enough",
+                         fc_conn_used(w->conns));
+            fc_worker_accept_pause(w);
+            return;
+        }
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof(sa);
+        int fd = accept4(lc->fd, (struct sockaddr *) &sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                return;
+            fc_log_error(errno == EMFILE || errno == ENFILE ? FC_LOG_CRIT : FC_LOG_ERR, w->log,
+                         errno, "accept4() failed");
+            if (errno == EMFILE || errno == ENFILE)
+                fc_worker_accept_pause(w);
+            return;
+        }
+        fc_connection_t *c = accept_new_conn(w, ls, fd);
+        if (c == NULL) {
+            close(fd);
+            return;
+        }
+        memcpy(&c->sockaddr, &sa, len);
+        c->socklen = len;
+        if (accept_set_addr_text(c) != FC_OK) {
+            fc_close_connection(c);
+            continue;
+        }
+        ls->handler(c);
+    }
+}
+
+static size_t
+udp_hash(const struct sockaddr *sa, socklen_t len)
+{
+    return fc_hash_fnv1a((const unsigned char *) sa, len) % UDP_TABLE_SIZE;
+}
+
+static accept_udp_state_t *
+udp_state(fc_connection_t *lc)
+{
+    if (lc->udp_table)
+        return lc->udp_table;
+    fc_worker_t *w = lc->data;
+    accept_udp_state_t *st = fc_pcalloc(w->pool, sizeof(*st));
+    if (st == NULL)
+        return NULL;
+    st->worker = w;
+    st->dgram.start = fc_palloc(w->pool, 65536);
+    if (st->dgram.start == NULL)
+        return NULL;
+    st->dgram.end = st->dgram.start + 65536;
+    lc->udp_table = st;
+    return st;
+}
+
+static fc_connection_t *
+udp_find(accept_udp_state_t *st, const struct sockaddr *sa, socklen_t len)
+{
+    for (fc_connection_t *c = st->table[udp_hash(sa, len)]; c; c = c->udp_next) {
+        if (c->socklen == len && memcmp(&c->sockaddr, sa, len) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static fc_connection_t *
+udp_new_conn(fc_connection_t *lc, accept_udp_state_t *st, struct sockaddr_storage *sa,
+             socklen_t len)
+{
+    fc_worker_t *w = st->worker;
+    fc_connection_t *c = accept_new_conn(w, lc->listening, lc->fd);
+    if (c == NULL)
+        return NULL;
+    c->shared = 1;
+    memcpy(&c->sockaddr, sa, len);
+    c->socklen = len;
+    c->local_sockaddr = lc->local_sockaddr;
+    c->local_socklen = lc->local_socklen;
+    c->local_known = lc->local_known;
+    c->udp_listener = lc;
+    size_t h = udp_hash((struct sockaddr *) sa, len);
+    c->udp_next = st->table[h];
+    st->table[h] = c;
+    if (accept_set_addr_text(c) != FC_OK) {
+        fc_close_connection(c);
+        return NULL;
+    }
+    return c;
+}
+
+void
+fc_event_recv_udp(fc_event_t *ev)
+{
+    fc_connection_t *lc = ev->data;
+    accept_udp_state_t *st = udp_state(lc);
+    if (st == NULL)
+        return;
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof(sa);
+        ssize_t n = recvfrom(lc->fd, st->dgram.start, 65536, 0, (struct sockaddr *) &sa, &len);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                fc_log_error(FC_LOG_ERR, st->worker->log, errno, "recvfrom() failed");
+            return;
+        }
+        st->dgram.pos = st->dgram.start;
+        st->dgram.last = st->dgram.start + n;
+        fc_connection_t *c = udp_find(st, (struct sockaddr *) &sa, len);
+        int fresh = c == NULL;
+        if (fresh) {
+            if (st->worker->draining)
+                continue; /* a draining worker takes no new sessions */
+            c = udp_new_conn(lc, st, &sa, len);
+            if (c == NULL)
+                continue;
+        }
+        c->udp_buf = &st->dgram;
+        c->received += (uint64_t) n;
+        c->read->ready = 1;
+        if (fresh)
+            lc->listening->handler(c);
+        else if (c->read->handler)
+            c->read->handler(c->read);
+        if (c->fd != -1 && c->udp_buf == &st->dgram)
+            c->udp_buf = NULL; /* the datagram buffer is reused for the next one */
+    }
+}
+
+void
+fc_event_udp_unlink(fc_connection_t *c)
+{
+    fc_connection_t *lc = c->udp_listener;
+    if (lc == NULL || lc->udp_table == NULL)
+        return;
+    accept_udp_state_t *st = lc->udp_table;
+    fc_connection_t **pp = &st->table[udp_hash((struct sockaddr *) &c->sockaddr, c->socklen)];
+    while (*pp && *pp != c)
+        pp = &(*pp)->udp_next;
+    if (*pp)
+        *pp = c->udp_next;
+    c->udp_listener = NULL;
+}

@@ -1,0 +1,141 @@
+/*
+ * events_module.c: the events{} block. worker_connections bounds each
+ * worker's connection array (listeners and upstream connections count, as
+ * in nginx). `use epoll`, `multi_accept` and `accept_mutex` are accepted so
+ * nginx configs run unchanged: epoll is the only method, accepting is always
+ * batched, and per-worker SO_REUSEPORT queues make an accept mutex moot.
+ */
+#include "core/fc_core.h"
+#include "core/cycle.h"
+#include "event/events.h"
+
+typedef struct {
+    fc_conf_ctx_t *ctx;
+} events_core_conf_t;
+
+static void *events_create_conf(fc_cycle_t *cycle);
+static char *events_init_conf(fc_cycle_t *cycle, void *conf);
+static char *events_block(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+static char *events_set_use(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+
+static const fc_conf_bounds_t events_conn_bounds = {2, 1 << 24};
+
+static const fc_command_t events_commands[] = {
+    {"events", FC_MAIN_CONF | FC_CONF_BLOCK | FC_CONF_NOARGS, events_block, 0, 0, NULL},
+    fc_null_command};
+
+static const fc_command_t event_core_commands[] = {
+    {"worker_connections", FC_EVENT_CONF | FC_CONF_TAKE1, fc_conf_set_num_slot,
+     FC_CONF_MAIN_OFFSET, offsetof(fc_events_conf_t, connections), &events_conn_bounds},
+    {"multi_accept", FC_EVENT_CONF | FC_CONF_FLAG, fc_conf_set_flag_slot, FC_CONF_MAIN_OFFSET,
+     offsetof(fc_events_conf_t, multi_accept), NULL},
+    {"accept_mutex", FC_EVENT_CONF | FC_CONF_FLAG, fc_conf_set_flag_slot, FC_CONF_MAIN_OFFSET,
+     offsetof(fc_events_conf_t, accept_mutex), NULL},
+    {"use", FC_EVENT_CONF | FC_CONF_TAKE1, events_set_use, FC_CONF_MAIN_OFFSET, 0, NULL},
+    fc_null_command};
+
+static const fc_core_module_ctx_t events_ctx = {
+    .create_conf = events_create_conf,
+    .init_conf = events_init_conf,
+};
+
+/* The events{} block itself belongs to the main context... */
+fc_module_t fc_events_module = {
+    .name = "events",
+    .type = FC_CORE_MODULE,
+    .commands = events_commands,
+    .ctx = &events_ctx,
+};
+
+/* ...and the directives inside it to the event layer (main_conf[0]). */
+fc_module_t fc_event_core_module = {
+    .name = "event_core",
+    .type = FC_EVENT_MODULE,
+    .commands = event_core_commands,
+};
+
+static fc_events_conf_t *
+events_conf_new(fc_pool_t *pool)
+{
+    fc_events_conf_t *ecf = fc_pcalloc(pool, sizeof(*ecf));
+    if (ecf == NULL)
+        return NULL;
+    ecf->connections = FC_UNSET;
+    ecf->multi_accept = FC_UNSET;
+    ecf->accept_mutex = FC_UNSET;
+    return ecf;
+}
+
+static void *
+events_create_conf(fc_cycle_t *cycle)
+{
+    events_core_conf_t *ecc = fc_pcalloc(cycle->pool, sizeof(*ecc));
+    return ecc;
+}
+
+static char *
+events_init_conf(fc_cycle_t *cycle, void *conf)
+{
+    events_core_conf_t *ecc = conf;
+    if (ecc->ctx == NULL) {
+        /* nginx requires the block; we do too, with its message. */
+        fc_log_error(FC_LOG_EMERG, cycle->log, 0, "no \"events\" section in configuration");
+        return FC_CONF_ERROR;
+    }
+    fc_events_conf_t *ecf = ecc->ctx->main_conf[0];
+    if (ecf->connections == FC_UNSET)
+        ecf->connections = 512;
+    return FC_CONF_OK;
+}
+
+static char *
+events_block(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    events_core_conf_t *ecc = conf;
+    (void) cmd;
+    if (ecc->ctx)
+        return "is duplicate";
+    ecc->ctx = fc_pcalloc(cf->pool, sizeof(fc_conf_ctx_t));
+    if (ecc->ctx == NULL)
+        return FC_CONF_ERROR;
+    ecc->ctx->main_conf = fc_pcalloc(cf->pool, sizeof(void *));
+    if (ecc->ctx->main_conf == NULL)
+        return FC_CONF_ERROR;
+    ecc->ctx->main_conf[0] = events_conf_new(cf->pool);
+    if (ecc->ctx->main_conf[0] == NULL)
+        return FC_CONF_ERROR;
+
+    fc_conf_t saved = *cf;
+    cf->ctx = ecc->ctx;
+    cf->module_type = FC_EVENT_MODULE;
+    cf->cmd_type = FC_EVENT_CONF;
+    int rc = fc_conf_parse(cf, NULL);
+    cf->ctx = saved.ctx;
+    cf->module_type = saved.module_type;
+    cf->cmd_type = saved.cmd_type;
+    return rc == FC_OK ? FC_CONF_OK : FC_CONF_ERROR;
+}
+
+static char *
+events_set_use(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    fc_events_conf_t *ecf = conf;
+    (void) cmd;
+    if (ecf->use.data)
+        return "is duplicate";
+    ecf->use = fc_conf_args(cf)[1];
+    if (!fc_str_eq_c(&ecf->use, "epoll")) {
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid event type \"%.*s\"",
+                          (int) ecf->use.len, ecf->use.data);
+        return FC_CONF_ERROR;
+    }
+    return FC_CONF_OK;
+}
+
+size_t
+fc_events_worker_connections(fc_cycle_t *cycle)
+{
+    events_core_conf_t *ecc = fc_cycle_core_conf(cycle, fc_events_module);
+    fc_events_conf_t *ecf = ecc->ctx->main_conf[0];
+    return (size_t) ecf->connections;
+}

@@ -1,0 +1,183 @@
+/*
+ * listen.c: the master's listening sockets. Each address gets one
+ * SO_REUSEPORT socket per worker slot, so each worker accepts from its own
+ * queue and the kernel spreads connections without a lock. A reload takes
+ * the fds over slot by slot: the new worker i inherits the very socket the
+ * old worker i accepted from.
+ */
+#include "core/fc_core.h"
+#include "core/cycle.h"
+#include "event/listen.h"
+
+#include <netinet/in.h>
+
+fc_listening_t *
+fc_listening_add(fc_cycle_t *cycle, const fc_addr_t *addr, int type, int *existed)
+{
+    fc_listening_t *ls = cycle->listening.elts;
+    for (size_t i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].type == type &&
+            fc_sockaddr_eq((struct sockaddr *) &ls[i].addr.sa, ls[i].addr.socklen,
+                           (struct sockaddr *) &addr->sa, addr->socklen, 1)) {
+            *existed = 1;
+            return &ls[i];
+        }
+    }
+    *existed = 0;
+    fc_listening_t *l = fc_array_push(&cycle->listening);
+    if (l == NULL)
+        return NULL;
+    l->addr = *addr;
+    l->type = type;
+    l->backlog = 511; /* nginx's default on Linux */
+    l->rcvbuf = -1;
+    l->sndbuf = -1;
+    l->pool_size = 512;
+    return l;
+}
+
+static int
+listen_socket_open(fc_listening_t *ls, fc_log_t *log, int test_only)
+{
+    const struct sockaddr *sa = (const struct sockaddr *) &ls->addr.sa;
+    int fd = socket(sa->sa_family, ls->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fc_log_error(FC_LOG_EMERG, log, errno, "socket() for %s failed in %s:%u",
+                     ls->addr.name.data, ls->conf_file, ls->conf_line);
+        return -1;
+    }
+    int one = 1;
+    /* SO_REUSEADDR lets a restart bind at once; SO_REUSEPORT gives each slot its own queue. */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (sa->sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (ls->rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &ls->rcvbuf, sizeof(int));
+    if (ls->sndbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &ls->sndbuf, sizeof(int));
+    if (bind(fd, sa, ls->addr.socklen) < 0) {
+        int err = errno;
+        fc_log_error(FC_LOG_EMERG, log, 0, "bind() to %s failed (%d: %s) in %s:%u",
+                     ls->addr.name.data, err, strerror(err), ls->conf_file, ls->conf_line);
+        close(fd);
+        return -1;
+    }
+    if (test_only) {
+        close(fd);
+        return 0;
+    }
+    if (ls->type == SOCK_STREAM && listen(fd, ls->backlog) < 0) {
+        fc_log_error(FC_LOG_EMERG, log, errno, "listen() to %s, backlog %d failed in %s:%u",
+                     ls->addr.name.data, ls->backlog, ls->conf_file, ls->conf_line);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static fc_listening_t *
+listen_find(fc_cycle_t *cycle, const fc_listening_t *like)
+{
+    if (cycle == NULL)
+        return NULL;
+    fc_listening_t *ls = cycle->listening.elts;
+    for (size_t i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].type == like->type && ls[i].fds &&
+            fc_sockaddr_eq((struct sockaddr *) &ls[i].addr.sa, ls[i].addr.socklen,
+                           (struct sockaddr *) &like->addr.sa, like->addr.socklen, 1))
+            return &ls[i];
+    }
+    return NULL;
+}
+
+int
+fc_listening_open(fc_cycle_t *cycle, fc_cycle_t *old, size_t slots)
+{
+    fc_listening_t *ls = cycle->listening.elts;
+    int rc = FC_OK;
+    for (size_t i = 0; i < cycle->listening.nelts; i++) {
+        fc_listening_t *l = &ls[i];
+        fc_listening_t *prev = listen_find(old, l);
+        l->fds = fc_palloc(cycle->pool, slots * sizeof(int));
+        if (l->fds == NULL)
+            return FC_ERROR;
+        l->nfds = slots;
+        for (size_t s = 0; s < slots; s++) {
+            if (prev && s < prev->nfds && prev->fds[s] >= 0) {
+                l->fds[s] = prev->fds[s];
+                continue;
+            }
+            if (cycle->test_only && (prev || l->type == SOCK_DGRAM || s > 0)) {
+                l->fds[s] = -1; /* a datagram socket would steal traffic, even unused */
+                continue;
+            }
+            int fd = listen_socket_open(l, cycle->log, cycle->test_only);
+            l->fds[s] = cycle->test_only ? -1 : fd;
+            if (fd < 0) {
+                rc = FC_ERROR;
+                break;
+            }
+        }
+        if (rc != FC_OK) {
+            for (size_t s = 0; s < slots; s++) {
+                if (l->fds[s] >= 0 && !(prev && s < prev->nfds && prev->fds[s] == l->fds[s]))
+                    close(l->fds[s]);
+                l->fds[s] = -1;
+            }
+            break;
+        }
+        l->opened = 1;
+    }
+    if (rc != FC_OK)
+        fc_listening_close_unused(cycle, old);
+    return rc;
+}
+
+static int
+listen_fd_used(fc_cycle_t *cycle, int fd)
+{
+    if (cycle == NULL)
+        return 0;
+    fc_listening_t *ls = cycle->listening.elts;
+    for (size_t i = 0; i < cycle->listening.nelts; i++) {
+        for (size_t s = 0; ls[i].fds && s < ls[i].nfds; s++) {
+            if (ls[i].fds[s] == fd)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+void
+fc_listening_close_unused(fc_cycle_t *old, fc_cycle_t *cycle)
+{
+    fc_listening_t *ls = old->listening.elts;
+    for (size_t i = 0; i < old->listening.nelts; i++) {
+        for (size_t s = 0; ls[i].fds && s < ls[i].nfds; s++) {
+            if (ls[i].fds[s] >= 0 && !listen_fd_used(cycle, ls[i].fds[s]))
+                close(ls[i].fds[s]);
+            ls[i].fds[s] = -1;
+        }
+    }
+}
+
+void
+fc_listening_close_all(fc_cycle_t *cycle)
+{
+    fc_listening_close_unused(cycle, NULL);
+}
+
+void
+fc_listening_keep_slot(fc_cycle_t *cycle, size_t slot)
+{
+    fc_listening_t *ls = cycle->listening.elts;
+    for (size_t i = 0; i < cycle->listening.nelts; i++) {
+        for (size_t s = 0; ls[i].fds && s < ls[i].nfds; s++) {
+            if (s != slot && ls[i].fds[s] >= 0) {
+                close(ls[i].fds[s]);
+                ls[i].fds[s] = -1;
+            }
+        }
+    }
+}
