@@ -430,9 +430,12 @@ fc_workers() {
 
 # fc_reload: SIGHUP, then wait (bounded) until a new generation of children
 # is up and stable, or fail at once if the error log gains an [emerg].
+# Old workers may still be draining when it returns: their PIDs are in
+# $FC_OLD_WORKERS (see fc_wait_drained).
 fc_reload() {
     [ -n "$FC_PID" ] || { diag "fc_reload: not started"; return 1; }
-    _rl_old=" $(fc_workers | tr '\n' ' ') "
+    FC_OLD_WORKERS=$(fc_workers | tr '\n' ' ')
+    _rl_old=" $FC_OLD_WORKERS "
     _rl_size=$(_t_size "$FC_ERROR_LOG")
     _rl_prev=
     kill -HUP "$FC_PID" || return 1
@@ -461,6 +464,20 @@ fc_reload() {
     return 1
 }
 
+_t_all_dead() {
+    for _ad_p in "$@"; do
+        _t_alive "$_ad_p" && return 1
+    done
+    return 0
+}
+
+# fc_wait_drained [SECONDS]: waits (default 10 s) until the workers that
+# were running before the last fc_reload have exited.
+fc_wait_drained() {
+    # shellcheck disable=SC2086
+    wait_for "${1:-10}" _t_all_dead $FC_OLD_WORKERS
+}
+
 # Send SIG, wait up to FC_STOP_TIMEOUT (10) s for the exit, return its
 # status (KILL and 124 if it did not exit).
 _fc_signal_wait() {
@@ -471,7 +488,8 @@ _fc_signal_wait() {
         _sw_rc=$?
     else
         diag "$FC_BIN did not exit within ${FC_STOP_TIMEOUT:-10}s of SIG$1; killing it"
-        kill -KILL "$FC_PID" 2>/dev/null
+        _sw_kids=$(fc_workers)
+        kill -KILL "$FC_PID" $_sw_kids 2>/dev/null
         wait "$FC_PID"
         _sw_rc=124
     fi

@@ -1,7 +1,7 @@
 /*
  * tcpclient - integrity and connection-holding client for the test suite.
  *
- *   tcpclient -p PORT [-n BYTES] [-s SEED] [-k] [-P CONNS] [-T IDLE_MS]
+ *   tcpclient -p PORT [-n BYTES] [-s SEED] [-k] [-E] [-P CONNS] [-T IDLE_MS]
  *   tcpclient -p PORT -H CONNS [-S] [-T CONNECT_MS]
  *
  * Integrity mode: each connection sends BYTES of a deterministic
@@ -10,6 +10,8 @@
  *   [conn=I ][id=ID ]sent=N recv=M sent_sum=HEX recv_sum=HEX[ error=WHAT]
  * where the sums are 64-bit FNV-1a.  Against the echo helper recv_sum must
  * equal sent_sum.  -k first reads an "ID\n" greeting (not counted in recv).
+ * -E does not half-close: it closes once BYTES came back (for proxies
+ * that end a session on half-close, like nginx without proxy_half_close).
  * -P runs CONNS connections at once (one line each, conn=I prefix).  Exit 0
  * when every connection ended with a clean EOF, 1 otherwise; -T (default
  * 10000) gives up when nothing moves for that long (error=timeout).
@@ -45,7 +47,7 @@ typedef struct {
     size_t id_len;
 } conn_t;
 
-static int port, greeting;
+static int port, greeting, echo_wait;
 static uint64_t nbytes;
 
 static void
@@ -146,7 +148,8 @@ conn_write(conn_t *c)
     while (!c->wr_done) {
         if (c->off == c->len) {
             if (c->sent == nbytes) {
-                shutdown(c->fd, SHUT_WR); /* half-close: "that was all" */
+                if (!echo_wait)
+                    shutdown(c->fd, SHUT_WR); /* half-close: "that was all" */
                 c->wr_done = 1;
                 return 1;
             }
@@ -274,6 +277,12 @@ run_integrity(int nconns, uint64_t seed, int idle_ms)
             conn_write(c);
             if (!c->done)
                 conn_read(c);
+            if (!c->done && echo_wait && c->wr_done && c->recv >= nbytes
+                && (!greeting || c->greeted)) { /* -E: all came back */
+                c->done = 1;
+                close(c->fd);
+                c->fd = -1;
+            }
             if (c->done)
                 left--;
         }
@@ -364,18 +373,19 @@ main(int argc, char **argv)
     int opt, nconns = 1, hold = 0, watch_stdin = 0, idle_ms = 10000, rc;
     uint64_t seed = 1;
 
-    while ((opt = getopt(argc, argv, "p:n:s:kP:T:H:S")) != -1) {
+    while ((opt = getopt(argc, argv, "p:n:s:kEP:T:H:S")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'n': nbytes = strtoull(optarg, NULL, 10); break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'k': greeting = 1; break;
+        case 'E': echo_wait = 1; break;
         case 'P': nconns = atoi(optarg); break;
         case 'T': idle_ms = atoi(optarg); break;
         case 'H': hold = 1; nconns = atoi(optarg); break;
         case 'S': watch_stdin = 1; break;
         default:
-            fprintf(stderr, "usage: tcpclient -p PORT [-n BYTES] [-s SEED] [-k] [-P N] "
+            fprintf(stderr, "usage: tcpclient -p PORT [-n BYTES] [-s SEED] [-k] [-E] [-P N] "
                             "[-T MS] | -p PORT -H N [-S] [-T MS]\n");
             return 2;
         }
