@@ -284,6 +284,10 @@ grp_peers_build(fc_upstream_group_t *g, fc_upstream_peers_t *set, unsigned want)
 int
 fc_upstream_group_init(fc_upstream_group_t *g, const char **err)
 {
+    if (g->initialized) {
+        *err = NULL;
+        return FC_OK;
+    }
     if (fc_upstream_group_check(g, err) != FC_OK)
         return FC_ERROR;
     *err = "out of memory";

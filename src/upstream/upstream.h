@@ -183,7 +183,8 @@ int fc_upstream_group_check(const fc_upstream_group_t *g, const char **err);
 /*
  * Checks the group, then compiles its peer sets (and the hash ring or the
  * random ranges). Call once, after the whole config is read (the method
- * directive may follow the servers). FC_ERROR with *err on failure.
+ * directive may follow the servers); a second call does nothing. FC_ERROR
+ * with *err on failure.
  */
 int fc_upstream_group_init(fc_upstream_group_t *g, const char **err);
 

@@ -634,6 +634,19 @@ START_TEST(test_hash_stable_uniform)
 }
 END_TEST
 
+/*
+ * Known answers computed independently (Python zlib.crc32) from nginx's
+ * formulas: the same keys land on the same servers as with nginx.
+ */
+START_TEST(test_hash_known_answers)
+{
+    static const int plain[] = {3, 0, 1, 2, 2, 1, 0, 3}, ketama[] = {3, 2, 1, 2, 0, 0, 1, 1};
+    fc_upstream_group_t *g = mkgroup(_i ? "hash $k consistent" : "hash $k", srv_4);
+    for (int k = 0; k < 8; k++)
+        ck_assert_int_eq(hash_server(g, k)->data[7] - '1', _i ? ketama[k] : plain[k]);
+}
+END_TEST
+
 START_TEST(test_hash_unavailable_rehash)
 {
     fc_upstream_group_t *g = mkgroup(_i ? "hash $k consistent" : "hash $k", srv_4);
@@ -727,6 +740,7 @@ START_TEST(test_ip_hash)
     fc_upstream_group_t *g = mkgroup("ip_hash", srv_4);
     char buf[64];
     int first = ip_pick(g, AF_INET, "1.2.3.1"), used = 0;
+    ck_assert_int_eq(first, 3); /* nginx: 89 -> 3787 -> 1505 -> 751, 751 % 4 */
     for (int i = 2; i < 255; i++) {
         snprintf(buf, sizeof(buf), "1.2.3.%d", i);
         ck_assert_int_eq(ip_pick(g, AF_INET, buf), first);
@@ -832,6 +846,7 @@ upstream_suite(void)
         {"least_conn", test_least_conn, 1},
         {"least_conn_weights", test_least_conn_weights, 1},
         {"hash", test_hash_stable_uniform, 2},
+        {"hash_known", test_hash_known_answers, 2},
         {"hash_rehash", test_hash_unavailable_rehash, 2},
         {"chash_add_remove", test_chash_add_remove, 1},
         {"chash_weight", test_chash_weight, 1},
