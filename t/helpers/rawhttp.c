@@ -198,6 +198,7 @@ main(int argc, char **argv)
         }
     }
     fflush(stdout);
+    free(data);
     if (rc == 3)
         fprintf(stderr, "rawhttp: connection reset\n");
     return rc;

@@ -291,6 +291,8 @@ run_integrity(int nconns, uint64_t seed, int idle_ms)
         print_result(&cs[i], i, nconns > 1);
         failed |= cs[i].error != NULL;
     }
+    free(cs);
+    free(pfd);
     return failed;
 }
 
@@ -364,6 +366,7 @@ run_hold(int nconns, int watch_stdin, int connect_ms)
         }
     }
     printf("closed=%d\n", closed);
+    free(pfd);
     return 0;
 }
 
