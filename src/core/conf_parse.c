@@ -236,7 +236,7 @@ conf_parse_loop(fc_conf_t *cf, int type)
             cf->fatal = 1;
             return FC_ERROR;
         }
-        if (cf->handler) {
+        if (cf->handler && !fc_str_eq_c(fc_conf_args(cf), "include")) {
             /* Blocks like map hold key/value lines, not directives. */
             if (t == FC_CONF_TOKEN_BLOCK_START) {
                 fc_conf_log_error(FC_LOG_EMERG, cf, 0, "unexpected \"{\"");

@@ -1,0 +1,104 @@
+/* stream_access.c: `allow` / `deny` by address or CIDR, first match wins, in the ACCESS phase. */
+#include "stream/stream.h"
+
+typedef struct {
+    fc_cidr_t cidr;
+    unsigned deny:1;
+} access_rule_t;
+
+typedef struct {
+    fc_array_t *rules; /* NULL: inherit */
+} access_conf_t;
+
+static void *access_create_srv_conf(fc_conf_t *cf);
+static char *access_merge_srv_conf(fc_conf_t *cf, void *parent, void *child);
+static int access_postconfiguration(fc_conf_t *cf);
+static char *access_rule(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+
+static const fc_command_t access_commands[] = {
+    {"allow", FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | FC_CONF_TAKE1, access_rule,
+     FC_CONF_SRV_OFFSET, 0, NULL},
+    {"deny", FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | FC_CONF_TAKE1, access_rule,
+     FC_CONF_SRV_OFFSET, 0, NULL},
+    fc_null_command};
+
+static const fc_layer_module_ctx_t access_ctx_ops = {
+    .postconfiguration = access_postconfiguration,
+    .create_srv_conf = access_create_srv_conf,
+    .merge_srv_conf = access_merge_srv_conf,
+};
+
+fc_module_t fc_stream_access_module = {
+    .name = "stream_access",
+    .type = FC_STREAM_MODULE,
+    .commands = access_commands,
+    .ctx = &access_ctx_ops,
+};
+
+static void *
+access_create_srv_conf(fc_conf_t *cf)
+{
+    return fc_pcalloc(cf->pool, sizeof(access_conf_t));
+}
+
+static char *
+access_merge_srv_conf(fc_conf_t *cf, void *parent, void *child)
+{
+    access_conf_t *prev = parent, *conf = child;
+    (void) cf;
+    if (conf->rules == NULL)
+        conf->rules = prev->rules; /* rules are inherited only when none are set */
+    return FC_CONF_OK;
+}
+
+static char *
+access_rule(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    access_conf_t *ac = conf;
+    fc_str_t *v = &fc_conf_args(cf)[1];
+    if (ac->rules == NULL && (ac->rules = fc_array_create(cf->pool, 4, sizeof(access_rule_t))) == NULL)
+        return FC_CONF_ERROR;
+    access_rule_t *r = fc_array_push(ac->rules);
+    if (r == NULL)
+        return FC_CONF_ERROR;
+    int rc = fc_cidr_parse(v, &r->cidr);
+    if (rc == FC_ERROR) {
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"", (int) v->len, v->data);
+        return FC_CONF_ERROR;
+    }
+    if (rc == FC_DECLINED)
+        fc_conf_log_error(FC_LOG_WARN, cf, 0, "low address bits of %.*s are meaningless",
+                          (int) v->len, v->data);
+    r->deny = cmd->name[0] == 'd';
+    return FC_CONF_OK;
+}
+
+static int
+access_handler(fc_stream_session_t *s)
+{
+    access_conf_t *ac = fc_stream_get_module_srv_conf(s, fc_stream_access_module);
+    if (ac->rules == NULL)
+        return FC_DECLINED;
+    access_rule_t *r = ac->rules->elts;
+    const struct sockaddr *sa = (const struct sockaddr *) &s->connection->sockaddr;
+    for (size_t i = 0; i < ac->rules->nelts; i++) {
+        if (!fc_cidr_match(&r[i].cidr, sa))
+            continue;
+        if (!r[i].deny)
+            return FC_DECLINED;
+        fc_log_error(FC_LOG_ERR, s->connection->log, 0, "access forbidden by rule");
+        return 403;
+    }
+    return FC_DECLINED;
+}
+
+static int
+access_postconfiguration(fc_conf_t *cf)
+{
+    fc_stream_core_main_conf_t *cmcf = fc_stream_conf_get_main(cf, fc_stream_core_module);
+    fc_stream_phase_pt *h = fc_array_push(&cmcf->phases[FC_STREAM_ACCESS_PHASE]);
+    if (h == NULL)
+        return FC_ERROR;
+    *h = access_handler;
+    return FC_OK;
+}

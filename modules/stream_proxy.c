@@ -1,0 +1,626 @@
+/*
+ * stream_proxy.c: the L4 proxy. One client connection (or UDP client) is
+ * bound to one upstream connection for its whole life. Connect failures and
+ * timeouts count against the peer and move on to the next one
+ * (proxy_next_upstream); once connected, bytes are relayed both ways and a
+ * client's half-close is passed on.
+ */
+#include "stream/stream.h"
+#include "stream/relay.h"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+
+typedef struct {
+    fc_stream_upstream_t *upstream; /* static target: named or implicit group */
+    fc_cv_t *upstream_value;        /* proxy_pass $variable */
+    fc_msec_t connect_timeout;
+    fc_msec_t timeout;
+    fc_msec_t next_upstream_timeout;
+    int next_upstream;
+    int half_close;
+    int socket_keepalive;
+    int64_t next_upstream_tries;
+    int64_t responses;
+    size_t buffer_size;
+} proxy_conf_t;
+
+typedef struct {
+    fc_stream_session_t *s;
+    fc_connection_t *peer;
+    fc_upstream_pick_t pick;
+    fc_upstream_group_t *group;
+    fc_str_t key;
+    fc_msec_t first_connect; /* for proxy_next_upstream_timeout */
+    fc_msec_t connect_start;
+    fc_relay_dir_t down; /* client -> upstream */
+    fc_relay_dir_t up;   /* upstream -> client */
+    unsigned tries;
+    int64_t responses;
+    unsigned connected:1;
+    unsigned picked:1;
+    unsigned first_byte:1;
+} proxy_ctx_t;
+
+static void *proxy_create_srv_conf(fc_conf_t *cf);
+static char *proxy_merge_srv_conf(fc_conf_t *cf, void *parent, void *child);
+static char *proxy_pass(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+static void proxy_handler(fc_stream_session_t *s);
+static void proxy_connect(proxy_ctx_t *p);
+static void proxy_process(proxy_ctx_t *p);
+static void proxy_client_event(fc_event_t *ev);
+
+static const fc_conf_bounds_t proxy_tries_bounds = {0, 1 << 20};
+
+#define PROXY_SLOT(type, setter, field)                                                            \
+    FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | type, setter, FC_CONF_SRV_OFFSET,                   \
+        offsetof(proxy_conf_t, field)
+
+static const fc_command_t proxy_commands[] = {
+    {"proxy_pass", FC_STREAM_SRV_CONF | FC_CONF_TAKE1, proxy_pass, FC_CONF_SRV_OFFSET, 0, NULL},
+    {"proxy_connect_timeout", PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_msec_slot, connect_timeout),
+     NULL},
+    {"proxy_timeout", PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_msec_slot, timeout), NULL},
+    {"proxy_next_upstream", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, next_upstream), NULL},
+    {"proxy_next_upstream_tries",
+     PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_num_slot, next_upstream_tries), &proxy_tries_bounds},
+    {"proxy_next_upstream_timeout",
+     PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_msec_slot, next_upstream_timeout), NULL},
+    {"proxy_buffer_size", PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_size_slot, buffer_size), NULL},
+    {"proxy_responses", PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_num_slot, responses), NULL},
+    {"proxy_half_close", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, half_close), NULL},
+    {"proxy_socket_keepalive", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, socket_keepalive),
+     NULL},
+    fc_null_command};
+
+static const fc_layer_module_ctx_t proxy_ctx_ops = {
+    .create_srv_conf = proxy_create_srv_conf,
+    .merge_srv_conf = proxy_merge_srv_conf,
+};
+
+fc_module_t fc_stream_proxy_module = {
+    .name = "stream_proxy",
+    .type = FC_STREAM_MODULE,
+    .commands = proxy_commands,
+    .ctx = &proxy_ctx_ops,
+};
+
+static void *
+proxy_create_srv_conf(fc_conf_t *cf)
+{
+    proxy_conf_t *pc = fc_pcalloc(cf->pool, sizeof(*pc));
+    if (pc == NULL)
+        return NULL;
+    pc->connect_timeout = FC_UNSET_MSEC;
+    pc->timeout = FC_UNSET_MSEC;
+    pc->next_upstream_timeout = FC_UNSET_MSEC;
+    pc->next_upstream = FC_UNSET;
+    pc->half_close = FC_UNSET;
+    pc->socket_keepalive = FC_UNSET;
+    pc->next_upstream_tries = FC_UNSET;
+    pc->responses = FC_UNSET;
+    pc->buffer_size = FC_UNSET_SIZE;
+    return pc;
+}
+
+static char *
+proxy_merge_srv_conf(fc_conf_t *cf, void *parent, void *child)
+{
+    proxy_conf_t *prev = parent, *conf = child;
+    (void) cf;
+    fc_conf_merge_msec(conf->connect_timeout, prev->connect_timeout, 60000);
+    fc_conf_merge_msec(conf->timeout, prev->timeout, 10 * 60000);
+    fc_conf_merge_msec(conf->next_upstream_timeout, prev->next_upstream_timeout, 0);
+    fc_conf_merge_value(conf->next_upstream, prev->next_upstream, 1);
+    /* On by default: issue #2 asks for a client's half-close to be passed on. */
+    fc_conf_merge_value(conf->half_close, prev->half_close, 1);
+    fc_conf_merge_value(conf->socket_keepalive, prev->socket_keepalive, 0);
+    fc_conf_merge_value(conf->next_upstream_tries, prev->next_upstream_tries, 0);
+    fc_conf_merge_value(conf->responses, prev->responses, -1);
+    fc_conf_merge_size(conf->buffer_size, prev->buffer_size, 16384);
+    return FC_CONF_OK;
+}
+
+static char *
+proxy_pass(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    proxy_conf_t *pc = conf;
+    fc_str_t *v = &fc_conf_args(cf)[1];
+    (void) cmd;
+    if (pc->upstream || pc->upstream_value)
+        return "is duplicate";
+    fc_stream_core_srv_conf_t *cscf = fc_stream_conf_get_srv(cf, fc_stream_core_module);
+    cscf->handler = proxy_handler;
+    if (memchr(v->data, '$', v->len)) {
+        fc_stream_core_main_conf_t *cmcf = fc_stream_conf_get_main(cf, fc_stream_core_module);
+        pc->upstream_value = fc_palloc(cf->pool, sizeof(fc_cv_t));
+        if (pc->upstream_value == NULL ||
+            fc_cv_compile(cf, &cmcf->vars, v, pc->upstream_value) != FC_OK)
+            return FC_CONF_ERROR;
+        return FC_CONF_OK;
+    }
+    if (memchr(v->data, ':', v->len) == NULL) {
+        /* No port: an upstream{} name, which may be defined further down. */
+        pc->upstream = fc_stream_upstream_add(cf, v, 0);
+        return pc->upstream ? FC_CONF_OK : FC_CONF_ERROR;
+    }
+    fc_url_t u;
+    const char *err;
+    if (fc_url_parse(cf->pool, &u, v, 0, 0, &err) != FC_OK) {
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s in upstream \"%.*s\"", err, (int) v->len,
+                          v->data);
+        return FC_CONF_ERROR;
+    }
+    pc->upstream = fc_pcalloc(cf->pool, sizeof(fc_stream_upstream_t));
+    if (pc->upstream == NULL)
+        return FC_CONF_ERROR;
+    pc->upstream->group = fc_upstream_group_implicit(cf->pool, &u);
+    pc->upstream->defined = 1;
+    return pc->upstream->group ? FC_CONF_OK : FC_CONF_ERROR;
+}
+
+/* ---- run time ---- */
+
+static proxy_conf_t *
+proxy_conf(proxy_ctx_t *p)
+{
+    return fc_stream_get_module_srv_conf(p->s, fc_stream_proxy_module);
+}
+
+static void
+proxy_close_peer(proxy_ctx_t *p)
+{
+    fc_relay_dir_close(&p->down);
+    fc_relay_dir_close(&p->up);
+    if (p->peer) {
+        fc_close_connection(p->peer);
+        p->peer = NULL;
+    }
+}
+
+static void
+proxy_format_ms(fc_stream_session_t *s, fc_str_t *dst, fc_msec_t ms)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%" PRId64 ".%03d", ms / 1000, (int) (ms % 1000));
+    fc_str_t src = {(size_t) n, (unsigned char *) buf};
+    fc_str_dup(s->connection->pool, dst, &src);
+}
+
+/* The session's end: release the peer (a success unless a failure was reported). */
+static void
+proxy_cleanup(fc_stream_session_t *s)
+{
+    proxy_ctx_t *p = fc_stream_get_module_ctx(s, fc_stream_proxy_module);
+    if (p == NULL)
+        return;
+    if (p->picked) {
+        fc_upstream_pick_done(&p->pick, fc_current_msec(), FC_UPSTREAM_PEER_OK);
+        p->picked = 0;
+    }
+    if (p->connected) {
+        proxy_format_ms(s, &s->upstream_session_time, fc_current_msec() - p->connect_start);
+        s->upstream_bytes_sent = p->down.out;
+        s->upstream_bytes_received = p->up.in;
+    }
+    proxy_close_peer(p);
+}
+
+static void
+proxy_finalize(proxy_ctx_t *p, int status)
+{
+    fc_stream_finalize_session(p->s, status);
+}
+
+/* Appends a peer name to $upstream_addr ("a, b" after a retry). */
+static void
+proxy_note_addr(proxy_ctx_t *p, const fc_str_t *name)
+{
+    fc_stream_session_t *s = p->s;
+    size_t n = s->upstream_addr.len ? s->upstream_addr.len + 2 + name->len : name->len;
+    unsigned char *d = fc_pnalloc(s->connection->pool, n + 1);
+    if (d == NULL)
+        return;
+    size_t off = 0;
+    if (s->upstream_addr.len) {
+        memcpy(d, s->upstream_addr.data, s->upstream_addr.len);
+        memcpy(d + s->upstream_addr.len, ", ", 2);
+        off = s->upstream_addr.len + 2;
+    }
+    memcpy(d + off, name->data, name->len);
+    d[n] = '\0';
+    s->upstream_addr.data = d;
+    s->upstream_addr.len = n;
+}
+
+static int
+proxy_resolve_target(proxy_ctx_t *p)
+{
+    proxy_conf_t *pc = proxy_conf(p);
+    fc_stream_session_t *s = p->s;
+    fc_log_t *log = s->connection->log;
+    fc_stream_upstream_t *su = pc->upstream;
+    if (pc->upstream_value) {
+        fc_str_t v;
+        if (fc_stream_cv_eval(s, pc->upstream_value, &v) != FC_OK)
+            return FC_ERROR;
+        su = fc_stream_upstream_find(s, &v);
+        if (su == NULL) {
+            /* Not an upstream name: an address, which must need no DNS at run time. */
+            fc_url_t u;
+            const char *err;
+            char host[64];
+            const unsigned char *colon = memrchr(v.data, ':', v.len);
+            size_t hl = colon ? (size_t) (colon - v.data) : 0;
+            struct in6_addr tmp;
+            snprintf(host, sizeof(host), "%.*s", (int) hl, v.data);
+            if (hl && host[0] == '[')
+                snprintf(host, sizeof(host), "%.*s", (int) (hl - 2), v.data + 1);
+            int numeric = colon && (inet_pton(AF_INET, host, &tmp) == 1 ||
+                                    inet_pton(AF_INET6, host, &tmp) == 1);
+            if (!numeric || fc_url_parse(s->connection->pool, &u, &v, 0, 0, &err) != FC_OK) {
+                fc_log_error(FC_LOG_ERR, log, 0, "no resolver defined to resolve \"%.*s\"",
+                             (int) v.len, v.data);
+                return FC_ERROR;
+            }
+            p->group = fc_upstream_group_implicit(s->connection->pool, &u);
+            return p->group ? FC_OK : FC_ERROR;
+        }
+    }
+    p->group = su->group;
+    if (p->group->method == FC_UPSTREAM_HASH && fc_stream_cv_eval(s, &su->hash_key, &p->key) != FC_OK)
+        return FC_ERROR;
+    return FC_OK;
+}
+
+static void
+proxy_handler(fc_stream_session_t *s)
+{
+    fc_connection_t *c = s->connection;
+    proxy_ctx_t *p = fc_pcalloc(c->pool, sizeof(*p));
+    if (p == NULL) {
+        fc_stream_finalize_session(s, 500);
+        return;
+    }
+    p->s = s;
+    fc_stream_set_module_ctx(s, p, fc_stream_proxy_module);
+    s->cleanup = proxy_cleanup;
+    c->read->handler = proxy_client_event;
+    c->write->handler = proxy_client_event;
+    if (proxy_resolve_target(p) != FC_OK) {
+        fc_stream_finalize_session(s, 502);
+        return;
+    }
+    if (fc_upstream_pick_init(&p->pick, p->group, c->pool, p->key.len ? &p->key : NULL) != FC_OK) {
+        fc_stream_finalize_session(s, 500);
+        return;
+    }
+    p->pick.log = c->log;
+    fc_upstream_pick_client(&p->pick, (struct sockaddr *) &c->sockaddr);
+    proxy_conf_t *pc = proxy_conf(p);
+    if (pc->next_upstream_tries > 0 && p->pick.tries > pc->next_upstream_tries)
+        p->pick.tries = (unsigned) pc->next_upstream_tries;
+    p->first_connect = fc_current_msec();
+    proxy_connect(p);
+}
+
+/* Gives up on the current peer (failed) and tries the next one if allowed. */
+static void
+proxy_next(proxy_ctx_t *p, int failed)
+{
+    proxy_conf_t *pc = proxy_conf(p);
+    if (p->picked) {
+        fc_upstream_pick_done(&p->pick, fc_current_msec(),
+                              failed ? FC_UPSTREAM_PEER_FAILED : FC_UPSTREAM_PEER_NEXT);
+        p->picked = 0;
+    }
+    proxy_close_peer(p);
+    fc_msec_t elapsed = fc_current_msec() - p->first_connect;
+    if (!pc->next_upstream || p->pick.tries == 0 ||
+        (pc->next_upstream_timeout && elapsed >= pc->next_upstream_timeout)) {
+        proxy_finalize(p, 502);
+        return;
+    }
+    proxy_connect(p);
+}
+
+static void proxy_connected(proxy_ctx_t *p);
+static void proxy_connect_handler(fc_event_t *ev);
+static void proxy_upstream_event(fc_event_t *ev);
+
+static int
+proxy_open_socket(proxy_ctx_t *p, const fc_upstream_peer_t *peer, int *in_progress)
+{
+    proxy_conf_t *pc = proxy_conf(p);
+    fc_connection_t *c = p->s->connection;
+    const struct sockaddr *sa = (const struct sockaddr *) &peer->addr.sa;
+    int fd = socket(sa->sa_family, c->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fc_log_error(FC_LOG_ALERT, c->log, errno, "socket() failed");
+        return -1;
+    }
+    int one = 1;
+    fc_stream_core_srv_conf_t *cscf = fc_stream_get_module_srv_conf(p->s, fc_stream_core_module);
+    if (c->type == SOCK_STREAM && sa->sa_family != AF_UNIX && cscf->tcp_nodelay)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (pc->socket_keepalive)
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    *in_progress = 0;
+    if (connect(fd, sa, peer->addr.socklen) < 0) {
+        if (errno != EINPROGRESS) {
+            fc_log_error(FC_LOG_ERR, c->log, errno, "connect() to %s failed",
+                         peer->addr.name.data);
+            close(fd);
+            return -2;
+        }
+        *in_progress = 1;
+    }
+    return fd;
+}
+
+static void
+proxy_connect(proxy_ctx_t *p)
+{
+    fc_stream_session_t *s = p->s;
+    fc_connection_t *c = s->connection;
+    c->log->action = "connecting to upstream";
+    if (fc_upstream_pick_next(&p->pick, fc_current_msec()) != FC_OK) {
+        fc_log_error(FC_LOG_ERR, c->log, 0, "no live upstreams");
+        proxy_finalize(p, 502);
+        return;
+    }
+    p->picked = 1;
+    fc_upstream_peer_t *peer = p->pick.peer;
+    proxy_note_addr(p, &peer->addr.name);
+    p->connect_start = fc_current_msec();
+    int in_progress;
+    int fd = proxy_open_socket(p, peer, &in_progress);
+    if (fd == -2) {
+        proxy_next(p, 1);
+        return;
+    }
+    fc_connection_t *pcn = fd >= 0 ? fc_conn_get(c->cpool, fd, c->log) : NULL;
+    if (pcn == NULL) {
+        if (fd >= 0)
+            close(fd);
+        proxy_finalize(p, 502);
+        return;
+    }
+    pcn->type = c->type;
+    pcn->data = p;
+    pcn->number = c->number;
+    p->peer = pcn;
+    pcn->read->handler = proxy_connect_handler;
+    pcn->write->handler = proxy_connect_handler;
+    if (fc_event_add_conn(pcn->loop, pcn) != FC_OK) {
+        proxy_next(p, 1);
+        return;
+    }
+    if (!in_progress) {
+        proxy_connected(p);
+        return;
+    }
+    fc_event_add_timer(pcn->loop, pcn->write, proxy_conf(p)->connect_timeout);
+}
+
+static void
+proxy_connect_handler(fc_event_t *ev)
+{
+    fc_connection_t *pcn = ev->data;
+    proxy_ctx_t *p = pcn->data;
+    fc_log_t *log = p->s->connection->log;
+    if (ev->timedout) {
+        fc_log_error(FC_LOG_ERR, log, ETIMEDOUT, "upstream timed out");
+        proxy_next(p, 1);
+        return;
+    }
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(pcn->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err) {
+        fc_log_error(FC_LOG_ERR, log, err, "connect() failed");
+        proxy_next(p, 1);
+        return;
+    }
+    if (!pcn->write->ready && !pcn->read->ready)
+        return; /* spurious: still connecting */
+    proxy_connected(p);
+}
+
+static void
+proxy_connected(proxy_ctx_t *p)
+{
+    fc_stream_session_t *s = p->s;
+    fc_connection_t *c = s->connection, *pcn = p->peer;
+    proxy_conf_t *pc = proxy_conf(p);
+    fc_event_del_timer(pcn->loop, pcn->write);
+    p->connected = 1;
+    proxy_format_ms(s, &s->upstream_connect_time, fc_current_msec() - p->connect_start);
+    c->log->action = "proxying connection";
+    pcn->read->handler = proxy_upstream_event;
+    pcn->write->handler = proxy_upstream_event;
+    c->read->handler = proxy_client_event;
+    c->write->handler = proxy_client_event;
+    pcn->write->ready = 1;
+    if (c->type == SOCK_DGRAM) {
+        p->responses = 0;
+        proxy_process(p);
+        return;
+    }
+    int splice_ok = 1;
+    fc_relay_dir_init(&p->down, c, pcn, c->pool, pc->buffer_size, splice_ok, pc->half_close);
+    fc_relay_dir_init(&p->up, pcn, c, c->pool, pc->buffer_size, splice_ok, pc->half_close);
+    proxy_process(p);
+}
+
+static void
+proxy_client_event(fc_event_t *ev)
+{
+    fc_connection_t *c = ev->data;
+    fc_stream_session_t *s = c->data;
+    proxy_ctx_t *p = fc_stream_get_module_ctx(s, fc_stream_proxy_module);
+    if (ev->timedout) {
+        fc_log_error(FC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        proxy_finalize(p, 200);
+        return;
+    }
+    proxy_process(p);
+}
+
+static void
+proxy_upstream_event(fc_event_t *ev)
+{
+    fc_connection_t *pcn = ev->data;
+    proxy_process(pcn->data);
+}
+
+static void
+proxy_account(proxy_ctx_t *p)
+{
+    fc_stream_session_t *s = p->s;
+    fc_connection_t *c = s->connection;
+    c->received = p->down.in;
+    c->sent = p->up.out;
+    s->upstream_bytes_sent = p->down.out;
+    s->upstream_bytes_received = p->up.in;
+    if (!p->first_byte && p->up.in > 0) {
+        p->first_byte = 1;
+        proxy_format_ms(s, &s->upstream_first_byte_time, fc_current_msec() - p->connect_start);
+    }
+}
+
+static int
+proxy_relay_error(proxy_ctx_t *p, fc_relay_dir_t *d, int upstream_is_src, int other_done)
+{
+    fc_log_t *log = p->s->connection->log;
+    int on_upstream = d->failed_src ? upstream_is_src : !upstream_is_src;
+    if (on_upstream && other_done) {
+        /* The upstream already finished its side; the client's extra bytes are moot. */
+        return 200;
+    }
+    fc_log_error(on_upstream ? FC_LOG_ERR : FC_LOG_INFO, log, d->err, "%s() failed",
+                 d->failed_src ? "recv" : "send");
+    return on_upstream ? 502 : 200;
+}
+
+static void
+proxy_process_tcp(proxy_ctx_t *p)
+{
+    proxy_conf_t *pc = proxy_conf(p);
+    fc_connection_t *c = p->s->connection;
+    int down = fc_relay_pump(&p->down);
+    int up = fc_relay_pump(&p->up);
+    proxy_account(p);
+    if (down == FC_ERROR) {
+        proxy_finalize(p, proxy_relay_error(p, &p->down, 0, up == FC_DONE));
+        return;
+    }
+    if (up == FC_ERROR) {
+        proxy_finalize(p, proxy_relay_error(p, &p->up, 1, down == FC_DONE));
+        return;
+    }
+    /* Without half-close, either side's end ends the session, as in nginx. */
+    if ((down == FC_DONE && up == FC_DONE) ||
+        (!pc->half_close && (down == FC_DONE || up == FC_DONE))) {
+        proxy_finalize(p, 200);
+        return;
+    }
+    if (down == FC_OK || up == FC_OK || !c->read->timer_set)
+        fc_event_add_timer(c->loop, c->read, pc->timeout);
+}
+
+static unsigned char *
+proxy_udp_buffer(proxy_ctx_t *p)
+{
+    if (p->up.buf == NULL) {
+        p->up.buf = fc_buf_create(p->s->connection->pool, 65536);
+        if (p->up.buf == NULL)
+            return NULL;
+    }
+    return p->up.buf->start;
+}
+
+static int
+proxy_udp_forward_client(proxy_ctx_t *p)
+{
+    fc_connection_t *c = p->s->connection;
+    fc_buf_t *b = c->udp_buf;
+    if (b == NULL || b->pos == b->last)
+        return FC_OK;
+    ssize_t n = send(p->peer->fd, b->pos, (size_t) (b->last - b->pos), 0);
+    c->udp_buf = NULL; /* datagrams are delivered or dropped, never queued */
+    if (n < 0) {
+        if (errno == EAGAIN || errno == ENOBUFS)
+            return FC_OK;
+        fc_log_error(FC_LOG_ERR, c->log, errno, "send() to upstream failed");
+        return FC_ERROR;
+    }
+    p->down.in += (uint64_t) (b->last - b->pos);
+    p->down.out += (uint64_t) n;
+    return FC_OK;
+}
+
+static int
+proxy_udp_forward_upstream(proxy_ctx_t *p, int *done)
+{
+    proxy_conf_t *pc = proxy_conf(p);
+    fc_connection_t *c = p->s->connection, *pcn = p->peer;
+    unsigned char *buf = proxy_udp_buffer(p);
+    if (buf == NULL)
+        return FC_ERROR;
+    while (pcn->read->ready) {
+        ssize_t n = recv(pcn->fd, buf, 65536, 0);
+        if (n < 0) {
+            if (errno == EAGAIN) {
+                pcn->read->ready = 0;
+                break;
+            }
+            if (errno == EINTR)
+                continue;
+            fc_log_error(FC_LOG_ERR, c->log, errno, "recv() failed");
+            return FC_ERROR;
+        }
+        p->up.in += (uint64_t) n;
+        ssize_t w = sendto(c->fd, buf, (size_t) n, 0, (struct sockaddr *) &c->sockaddr,
+                           c->socklen);
+        if (w > 0)
+            p->up.out += (uint64_t) w;
+        p->responses++;
+        if (pc->responses >= 0 && p->responses >= pc->responses) {
+            *done = 1;
+            break;
+        }
+    }
+    return FC_OK;
+}
+
+static void
+proxy_process_udp(proxy_ctx_t *p)
+{
+    proxy_conf_t *pc = proxy_conf(p);
+    fc_connection_t *c = p->s->connection;
+    int done = 0;
+    if (proxy_udp_forward_client(p) != FC_OK || proxy_udp_forward_upstream(p, &done) != FC_OK) {
+        proxy_account(p);
+        proxy_finalize(p, 502);
+        return;
+    }
+    proxy_account(p);
+    if (done || pc->responses == 0) {
+        proxy_finalize(p, 200);
+        return;
+    }
+    fc_event_add_timer(c->loop, c->read, pc->timeout);
+}
+
+static void
+proxy_process(proxy_ctx_t *p)
+{
+    if (!p->connected)
+        return; /* client bytes wait in the socket until the upstream answers */
+    if (p->s->connection->type == SOCK_DGRAM)
+        proxy_process_udp(p);
+    else
+        proxy_process_tcp(p);
+}

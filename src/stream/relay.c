@@ -1,0 +1,192 @@
+/* relay.c: one direction of an L4 relay; see relay.h for the why. */
+#include "core/fc_core.h"
+#include "stream/relay.h"
+
+#include <sys/uio.h>
+
+/* A direction moves to splice once it has carried this much (bulk, not chat). */
+#define RELAY_SPLICE_AFTER (256 * 1024)
+#define RELAY_PIPE_CHUNK (64 * 1024)
+
+void
+fc_relay_dir_init(fc_relay_dir_t *d, fc_connection_t *src, fc_connection_t *dst, fc_pool_t *pool,
+                  size_t buf_size, int splice_ok, int half_close)
+{
+    memset(d, 0, sizeof(*d));
+    d->src = src;
+    d->dst = dst;
+    d->pool = pool;
+    d->buf_size = buf_size;
+    d->pipe[0] = d->pipe[1] = -1;
+#ifdef FC_HAVE_SPLICE
+    d->splice_ok = splice_ok ? 1 : 0;
+#else
+    (void) splice_ok;
+#endif
+    d->half_close = half_close ? 1 : 0;
+}
+
+void
+fc_relay_dir_close(fc_relay_dir_t *d)
+{
+    if (d->pipe[0] >= 0) {
+        close(d->pipe[0]);
+        close(d->pipe[1]);
+        d->pipe[0] = d->pipe[1] = -1;
+    }
+}
+
+int
+fc_relay_pending(const fc_relay_dir_t *d)
+{
+    return d->pipe_len > 0 || (d->buf && d->buf->pos < d->buf->last);
+}
+
+static int
+relay_fail(fc_relay_dir_t *d, int err, int on_src)
+{
+    d->failed = 1;
+    d->err = err;
+    d->failed_src = on_src ? 1 : 0;
+    return FC_ERROR;
+}
+
+/* Buffered: send what is buffered, then read more while there is room. */
+static int
+relay_pump_buffered(fc_relay_dir_t *d, int *moved)
+{
+    if (d->buf == NULL) {
+        d->buf = fc_buf_create(d->pool, d->buf_size);
+        if (d->buf == NULL)
+            return relay_fail(d, ENOMEM, 1);
+    }
+    fc_buf_t *b = d->buf;
+    for (;;) {
+        int progress = 0;
+        if (b->pos < b->last && d->dst->write->ready) {
+            ssize_t n = send(d->dst->fd, b->pos, (size_t) (b->last - b->pos), MSG_NOSIGNAL);
+            if (n > 0) {
+                b->pos += n;
+                d->out += (uint64_t) n;
+                progress = 1;
+            } else if (n < 0 && errno == EAGAIN) {
+                d->dst->write->ready = 0;
+            } else if (n < 0 && errno != EINTR) {
+                return relay_fail(d, errno, 0);
+            }
+        }
+        if (b->pos == b->last)
+            b->pos = b->last = b->start;
+        if (!d->eof && b->last < b->end && d->src->read->ready) {
+            ssize_t n = recv(d->src->fd, b->last, (size_t) (b->end - b->last), 0);
+            if (n > 0) {
+                b->last += n;
+                d->in += (uint64_t) n;
+                progress = 1;
+            } else if (n == 0) {
+                d->eof = 1;
+                progress = 1;
+            } else if (errno == EAGAIN) {
+                d->src->read->ready = 0;
+            } else if (errno != EINTR) {
+                return relay_fail(d, errno, 1);
+            }
+        }
+        if (!progress)
+            return FC_OK;
+        *moved = 1;
+        if (d->splice_ok && d->in >= RELAY_SPLICE_AFTER && b->pos == b->last)
+            return FC_OK; /* bulk: the caller's next pump switches to splice */
+    }
+}
+
+#ifdef FC_HAVE_SPLICE
+/*
+ * Splice: drain the pipe into dst, and refill it from src only once it is
+ * empty, so an EAGAIN from the read side can only mean "src is empty" and
+ * never "the pipe is full".
+ */
+static int
+relay_pump_splice(fc_relay_dir_t *d, int *moved)
+{
+    for (;;) {
+        int progress = 0;
+        if (d->pipe_len > 0 && d->dst->write->ready) {
+            ssize_t n = splice(d->pipe[0], NULL, d->dst->fd, NULL, d->pipe_len,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (n > 0) {
+                d->pipe_len -= (size_t) n;
+                d->out += (uint64_t) n;
+                progress = 1;
+            } else if (n < 0 && errno == EAGAIN) {
+                d->dst->write->ready = 0;
+            } else if (n < 0 && errno != EINTR) {
+                return relay_fail(d, errno, 0);
+            }
+        }
+        if (d->pipe_len == 0 && !d->eof && d->src->read->ready) {
+            ssize_t n = splice(d->src->fd, NULL, d->pipe[1], NULL, RELAY_PIPE_CHUNK,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (n > 0) {
+                d->pipe_len = (size_t) n;
+                d->in += (uint64_t) n;
+                progress = 1;
+            } else if (n == 0) {
+                d->eof = 1;
+                progress = 1;
+            } else if (errno == EAGAIN) {
+                d->src->read->ready = 0;
+            } else if (errno != EINTR) {
+                return relay_fail(d, errno, 1);
+            }
+        }
+        if (!progress)
+            return FC_OK;
+        *moved = 1;
+    }
+}
+
+static void
+relay_try_splice(fc_relay_dir_t *d)
+{
+    if (!d->splice_ok || d->pipe[0] >= 0 || d->in < RELAY_SPLICE_AFTER ||
+        (d->buf && d->buf->pos < d->buf->last))
+        return;
+    if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+        d->splice_ok = 0; /* out of fds: stay buffered */
+        d->pipe[0] = d->pipe[1] = -1;
+        return;
+    }
+    fcntl(d->pipe[1], F_SETPIPE_SZ, RELAY_PIPE_CHUNK);
+}
+#endif
+
+int
+fc_relay_pump(fc_relay_dir_t *d)
+{
+    int moved = 0, rc;
+#ifdef FC_HAVE_SPLICE
+    relay_try_splice(d);
+    if (d->pipe[0] >= 0)
+        rc = relay_pump_splice(d, &moved);
+    else
+        rc = relay_pump_buffered(d, &moved);
+    if (rc == FC_OK && d->pipe[0] < 0 && d->splice_ok && d->in >= RELAY_SPLICE_AFTER) {
+        relay_try_splice(d);
+        if (d->pipe[0] >= 0)
+            rc = relay_pump_splice(d, &moved);
+    }
+#else
+    rc = relay_pump_buffered(d, &moved);
+#endif
+    if (rc != FC_OK)
+        return rc;
+    if (d->eof && !fc_relay_pending(d)) {
+        if (d->half_close && !d->shut && d->dst->fd >= 0) {
+            shutdown(d->dst->fd, SHUT_WR);
+            d->shut = 1;
+        }
+        return FC_DONE;
+    }
+    return moved ? FC_OK : FC_AGAIN;
+}

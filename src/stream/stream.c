@@ -1,0 +1,379 @@
+/*
+ * stream.c: the stream{} block, server{} and listen, and the core server
+ * directives. Confs are created per level and merged from stream{} into
+ * each server{}, as nginx does; listen addresses become the cycle's
+ * listening sockets once the whole block is read.
+ */
+#include "stream/stream.h"
+
+typedef struct {
+    fc_conf_ctx_t *ctx;
+} stream_holder_t;
+
+static void *stream_holder_create(fc_cycle_t *cycle);
+static char *stream_block(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+static char *stream_server(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+static char *stream_listen(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+static int stream_core_preconfiguration(fc_conf_t *cf);
+static void *stream_core_create_main_conf(fc_conf_t *cf);
+static void *stream_core_create_srv_conf(fc_conf_t *cf);
+static char *stream_core_merge_srv_conf(fc_conf_t *cf, void *parent, void *child);
+
+static const fc_command_t stream_commands[] = {
+    {"stream", FC_MAIN_CONF | FC_CONF_BLOCK | FC_CONF_NOARGS, stream_block, 0, 0, NULL},
+    fc_null_command};
+
+static const fc_core_module_ctx_t stream_module_ctx = {.create_conf = stream_holder_create};
+
+fc_module_t fc_stream_module = {
+    .name = "stream",
+    .type = FC_CORE_MODULE,
+    .commands = stream_commands,
+    .ctx = &stream_module_ctx,
+};
+
+static const fc_command_t stream_core_commands[] = {
+    {"server", FC_STREAM_MAIN_CONF | FC_CONF_BLOCK | FC_CONF_NOARGS, stream_server, 0, 0, NULL},
+    {"listen", FC_STREAM_SRV_CONF | FC_CONF_1MORE, stream_listen, FC_CONF_SRV_OFFSET, 0, NULL},
+    {"preread_buffer_size", FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | FC_CONF_TAKE1,
+     fc_conf_set_size_slot, FC_CONF_SRV_OFFSET,
+     offsetof(fc_stream_core_srv_conf_t, preread_buffer_size), NULL},
+    {"preread_timeout", FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | FC_CONF_TAKE1,
+     fc_conf_set_msec_slot, FC_CONF_SRV_OFFSET,
+     offsetof(fc_stream_core_srv_conf_t, preread_timeout), NULL},
+    {"tcp_nodelay", FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | FC_CONF_FLAG,
+     fc_conf_set_flag_slot, FC_CONF_SRV_OFFSET, offsetof(fc_stream_core_srv_conf_t, tcp_nodelay),
+     NULL},
+    fc_null_command};
+
+static const fc_layer_module_ctx_t stream_core_ctx = {
+    .preconfiguration = stream_core_preconfiguration,
+    .create_main_conf = stream_core_create_main_conf,
+    .create_srv_conf = stream_core_create_srv_conf,
+    .merge_srv_conf = stream_core_merge_srv_conf,
+};
+
+fc_module_t fc_stream_core_module = {
+    .name = "stream_core",
+    .type = FC_STREAM_MODULE,
+    .commands = stream_core_commands,
+    .ctx = &stream_core_ctx,
+};
+
+static void *
+stream_holder_create(fc_cycle_t *cycle)
+{
+    return fc_pcalloc(cycle->pool, sizeof(stream_holder_t));
+}
+
+static int
+stream_core_preconfiguration(fc_conf_t *cf)
+{
+    fc_stream_core_main_conf_t *cmcf = fc_stream_conf_get_main(cf, fc_stream_core_module);
+    return fc_stream_variables_add(&cmcf->vars);
+}
+
+static void *
+stream_core_create_main_conf(fc_conf_t *cf)
+{
+    fc_stream_core_main_conf_t *cmcf = fc_pcalloc(cf->pool, sizeof(*cmcf));
+    if (cmcf == NULL || fc_array_init(&cmcf->servers, cf->pool, 4, sizeof(void *)) != FC_OK ||
+        fc_array_init(&cmcf->listens, cf->pool, 4, sizeof(fc_stream_listen_t)) != FC_OK ||
+        fc_array_init(&cmcf->upstreams, cf->pool, 4, sizeof(void *)) != FC_OK ||
+        fc_var_registry_init(&cmcf->vars, cf->pool) != FC_OK)
+        return NULL;
+    for (size_t i = 0; i < FC_STREAM_NPHASES; i++) {
+        if (fc_array_init(&cmcf->phases[i], cf->pool, 2, sizeof(fc_stream_phase_pt)) != FC_OK)
+            return NULL;
+    }
+    return cmcf;
+}
+
+static void *
+stream_core_create_srv_conf(fc_conf_t *cf)
+{
+    fc_stream_core_srv_conf_t *cscf = fc_pcalloc(cf->pool, sizeof(*cscf));
+    if (cscf == NULL)
+        return NULL;
+    cscf->preread_buffer_size = FC_UNSET_SIZE;
+    cscf->preread_timeout = FC_UNSET_MSEC;
+    cscf->tcp_nodelay = FC_UNSET;
+    cscf->file = cf->dir_file;
+    cscf->line = cf->dir_line;
+    return cscf;
+}
+
+static char *
+stream_core_merge_srv_conf(fc_conf_t *cf, void *parent, void *child)
+{
+    fc_stream_core_srv_conf_t *prev = parent, *conf = child;
+    (void) cf;
+    fc_conf_merge_size(conf->preread_buffer_size, prev->preread_buffer_size, 16384);
+    fc_conf_merge_msec(conf->preread_timeout, prev->preread_timeout, 30000);
+    fc_conf_merge_value(conf->tcp_nodelay, prev->tcp_nodelay, 1);
+    return FC_CONF_OK;
+}
+
+/* Creates the per-level confs of every stream module for one context. */
+static int
+stream_create_confs(fc_conf_t *cf, fc_conf_ctx_t *ctx, int main_level)
+{
+    size_t n = fc_modules_count(FC_STREAM_MODULE);
+    if (main_level) {
+        ctx->main_conf = fc_pcalloc(cf->pool, n * sizeof(void *));
+        if (ctx->main_conf == NULL)
+            return FC_ERROR;
+    }
+    ctx->srv_conf = fc_pcalloc(cf->pool, n * sizeof(void *));
+    if (ctx->srv_conf == NULL)
+        return FC_ERROR;
+    for (size_t i = 0; fc_modules[i]; i++) {
+        const fc_module_t *m = fc_modules[i];
+        const fc_layer_module_ctx_t *mc = m->ctx;
+        if (m->type != FC_STREAM_MODULE || mc == NULL)
+            continue;
+        if (main_level && mc->create_main_conf &&
+            (ctx->main_conf[m->ctx_index] = mc->create_main_conf(cf)) == NULL)
+            return FC_ERROR;
+        if (mc->create_srv_conf && (ctx->srv_conf[m->ctx_index] = mc->create_srv_conf(cf)) == NULL)
+            return FC_ERROR;
+    }
+    return FC_OK;
+}
+
+typedef enum { STREAM_HOOK_PRE, STREAM_HOOK_INIT_MAIN, STREAM_HOOK_POST } stream_hook_e;
+
+static int
+stream_run_hooks(fc_conf_t *cf, fc_conf_ctx_t *ctx, stream_hook_e which)
+{
+    for (size_t i = 0; fc_modules[i]; i++) {
+        const fc_module_t *m = fc_modules[i];
+        const fc_layer_module_ctx_t *mc = m->ctx;
+        if (m->type != FC_STREAM_MODULE || mc == NULL)
+            continue;
+        if (which == STREAM_HOOK_PRE && mc->preconfiguration && mc->preconfiguration(cf) != FC_OK)
+            return FC_ERROR;
+        if (which == STREAM_HOOK_POST && mc->postconfiguration && mc->postconfiguration(cf) != FC_OK)
+            return FC_ERROR;
+        if (which == STREAM_HOOK_INIT_MAIN && mc->init_main_conf) {
+            char *rv = mc->init_main_conf(cf, ctx->main_conf[m->ctx_index]);
+            if (rv != FC_CONF_OK) {
+                if (rv != FC_CONF_ERROR)
+                    fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", rv);
+                return FC_ERROR;
+            }
+        }
+    }
+    return FC_OK;
+}
+
+static int
+stream_merge_servers(fc_conf_t *cf, fc_conf_ctx_t *ctx)
+{
+    fc_stream_core_main_conf_t *cmcf = ctx->main_conf[fc_stream_core_module.ctx_index];
+    fc_stream_core_srv_conf_t **servers = cmcf->servers.elts;
+    for (size_t i = 0; fc_modules[i]; i++) {
+        const fc_module_t *m = fc_modules[i];
+        const fc_layer_module_ctx_t *mc = m->ctx;
+        if (m->type != FC_STREAM_MODULE || mc == NULL || mc->merge_srv_conf == NULL)
+            continue;
+        for (size_t s = 0; s < cmcf->servers.nelts; s++) {
+            cf->dir_file = servers[s]->file;
+            cf->dir_line = servers[s]->line;
+            char *rv = mc->merge_srv_conf(cf, ctx->srv_conf[m->ctx_index],
+                                          servers[s]->ctx->srv_conf[m->ctx_index]);
+            if (rv != FC_CONF_OK) {
+                if (rv != FC_CONF_ERROR)
+                    fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", rv);
+                return FC_ERROR;
+            }
+        }
+    }
+    return FC_OK;
+}
+
+static int
+stream_add_listening(fc_conf_t *cf, fc_stream_core_main_conf_t *cmcf)
+{
+    fc_stream_listen_t *l = cmcf->listens.elts;
+    int rc = FC_OK;
+    for (size_t i = 0; i < cmcf->listens.nelts; i++) {
+        int existed;
+        fc_listening_t *ls = fc_listening_add(cf->cycle, &l[i].addr, l[i].type, &existed);
+        if (ls == NULL)
+            return FC_ERROR;
+        if (existed) {
+            cf->dir_file = l[i].file;
+            cf->dir_line = l[i].line;
+            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "duplicate \"%s\" address and port pair",
+                              l[i].addr.name.data);
+            rc = FC_ERROR;
+            continue;
+        }
+        ls->backlog = l[i].backlog;
+        ls->rcvbuf = l[i].rcvbuf;
+        ls->sndbuf = l[i].sndbuf;
+        ls->reuseport = l[i].reuseport;
+        ls->handler = fc_stream_init_connection;
+        ls->servers = l[i].server;
+        ls->conf_file = l[i].file;
+        ls->conf_line = l[i].line;
+    }
+    return rc;
+}
+
+static char *
+stream_block(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    stream_holder_t *holder = conf;
+    (void) cmd;
+    if (holder->ctx)
+        return "is duplicate";
+    fc_conf_ctx_t *ctx = fc_pcalloc(cf->pool, sizeof(*ctx));
+    if (ctx == NULL || stream_create_confs(cf, ctx, 1) != FC_OK)
+        return FC_CONF_ERROR;
+    holder->ctx = ctx;
+
+    fc_conf_t saved = *cf;
+    cf->ctx = ctx;
+    cf->module_type = FC_STREAM_MODULE;
+    cf->cmd_type = FC_STREAM_MAIN_CONF;
+    unsigned errors = cf->errors;
+    int rc = stream_run_hooks(cf, ctx, STREAM_HOOK_PRE);
+    if (rc == FC_OK)
+        rc = fc_conf_parse(cf, NULL);
+    /* After an error inside the block, later checks would only add noise. */
+    if (rc == FC_OK && cf->errors == errors)
+        rc = stream_run_hooks(cf, ctx, STREAM_HOOK_INIT_MAIN);
+    if (rc == FC_OK && cf->errors == errors)
+        rc = stream_merge_servers(cf, ctx);
+    if (rc == FC_OK && cf->errors == errors)
+        rc = stream_run_hooks(cf, ctx, STREAM_HOOK_POST);
+    fc_stream_core_main_conf_t *cmcf = ctx->main_conf[fc_stream_core_module.ctx_index];
+    if (rc == FC_OK && cf->errors == errors)
+        rc = fc_var_resolve(&cmcf->vars, cf->log);
+    if (rc == FC_OK && cf->errors == errors)
+        rc = stream_add_listening(cf, cmcf);
+    cf->ctx = saved.ctx;
+    cf->module_type = saved.module_type;
+    cf->cmd_type = saved.cmd_type;
+    return rc == FC_OK && cf->errors == errors ? FC_CONF_OK : FC_CONF_ERROR;
+}
+
+static char *
+stream_server(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    (void) cmd;
+    (void) conf;
+    fc_conf_ctx_t *parent = cf->ctx;
+    fc_conf_ctx_t *ctx = fc_pcalloc(cf->pool, sizeof(*ctx));
+    if (ctx == NULL)
+        return FC_CONF_ERROR;
+    ctx->main_conf = parent->main_conf;
+    if (stream_create_confs(cf, ctx, 0) != FC_OK)
+        return FC_CONF_ERROR;
+    fc_stream_core_srv_conf_t *cscf = ctx->srv_conf[fc_stream_core_module.ctx_index];
+    cscf->ctx = ctx;
+    fc_stream_core_main_conf_t *cmcf = ctx->main_conf[fc_stream_core_module.ctx_index];
+    fc_stream_core_srv_conf_t **slot = fc_array_push(&cmcf->servers);
+    if (slot == NULL)
+        return FC_CONF_ERROR;
+    *slot = cscf;
+
+    fc_conf_t saved = *cf;
+    cf->ctx = ctx;
+    cf->cmd_type = FC_STREAM_SRV_CONF;
+    unsigned errors = cf->errors;
+    int rc = fc_conf_parse(cf, NULL);
+    cf->ctx = saved.ctx;
+    cf->cmd_type = saved.cmd_type;
+    if (rc != FC_OK || cf->errors != errors)
+        return FC_CONF_ERROR; /* a bad listen already said what is wrong */
+    if (!cscf->listen) {
+        cf->dir_file = cscf->file;
+        cf->dir_line = cscf->line;
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "no \"listen\" is defined for server");
+        return FC_CONF_ERROR;
+    }
+    return FC_CONF_OK;
+}
+
+static char *
+stream_listen_param(fc_conf_t *cf, fc_stream_listen_t *l, const fc_str_t *p)
+{
+    fc_str_t v;
+    if (fc_str_eq_c(p, "udp")) {
+        l->type = SOCK_DGRAM;
+    } else if (fc_str_eq_c(p, "reuseport")) {
+        l->reuseport = 1; /* every socket is per-worker SO_REUSEPORT already */
+    } else if (fc_str_eq_c(p, "bind")) {
+        /* Each address gets its own socket anyway. */
+    } else if (fc_str_eq_c(p, "ssl")) {
+        return "\"ssl\" parameter: TLS termination in stream is not implemented yet";
+    } else if (fc_str_eq_c(p, "proxy_protocol")) {
+        return "\"proxy_protocol\" parameter is not implemented";
+    } else if (p->len > 8 && memcmp(p->data, "backlog=", 8) == 0) {
+        v.data = p->data + 8;
+        v.len = p->len - 8;
+        int64_t n = fc_atoi(v.data, v.len);
+        if (n < 1 || n > INT_MAX)
+            return "invalid backlog";
+        l->backlog = (int) n;
+    } else if ((p->len > 7 && memcmp(p->data, "rcvbuf=", 7) == 0) ||
+               (p->len > 7 && memcmp(p->data, "sndbuf=", 7) == 0)) {
+        v.data = p->data + 7;
+        v.len = p->len - 7;
+        int64_t n = fc_parse_size(&v);
+        if (n < 1 || n > INT_MAX)
+            return p->data[0] == 'r' ? "invalid rcvbuf" : "invalid sndbuf";
+        *(p->data[0] == 'r' ? &l->rcvbuf : &l->sndbuf) = (int) n;
+    } else {
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"", (int) p->len,
+                          p->data);
+        return FC_CONF_ERROR;
+    }
+    return FC_CONF_OK;
+}
+
+static char *
+stream_listen(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    fc_stream_core_srv_conf_t *cscf = conf;
+    fc_stream_core_main_conf_t *cmcf = fc_stream_conf_get_main(cf, fc_stream_core_module);
+    fc_str_t *args = fc_conf_args(cf);
+    (void) cmd;
+    fc_url_t u;
+    const char *err;
+    if (fc_url_parse(cf->pool, &u, &args[1], 0, 1, &err) != FC_OK) {
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s in \"%.*s\" of the \"listen\" directive", err,
+                          (int) args[1].len, args[1].data);
+        return FC_CONF_ERROR;
+    }
+    fc_stream_listen_t proto = {.type = SOCK_STREAM, .backlog = 511, .rcvbuf = -1, .sndbuf = -1};
+    for (size_t i = 2; i < fc_conf_nargs(cf); i++) {
+        char *rv = stream_listen_param(cf, &proto, &args[i]);
+        if (rv != FC_CONF_OK)
+            return rv;
+    }
+    /* A name may resolve to several addresses: one listen each. */
+    for (size_t i = 0; i < u.naddrs; i++) {
+        fc_stream_listen_t *l = fc_array_push(&cmcf->listens);
+        if (l == NULL)
+            return FC_CONF_ERROR;
+        *l = proto;
+        l->url = u;
+        l->addr = u.addrs[i];
+        l->server = cscf;
+        l->file = cf->dir_file;
+        l->line = cf->dir_line;
+    }
+    cscf->listen = 1;
+    return FC_CONF_OK;
+}
+
+fc_conf_ctx_t *
+fc_stream_cycle_ctx(fc_cycle_t *cycle)
+{
+    stream_holder_t *holder = fc_cycle_core_conf(cycle, fc_stream_module);
+    return holder ? holder->ctx : NULL;
+}
