@@ -1,6 +1,8 @@
 /* str.c: counted strings, number/size/time parsing, small hash functions. */
 #include "core/fc_core.h"
 
+#include <zlib.h>
+
 int
 fc_str_eq_c(const fc_str_t *a, const char *s)
 {
@@ -175,12 +177,18 @@ fc_hash_fnv1a(const unsigned char *p, size_t n)
 uint32_t
 fc_crc32(const unsigned char *p, size_t n)
 {
-    /* Bitwise CRC-32 (IEEE); only used at config time and per hashed request. */
-    uint32_t crc = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    return fc_crc32_update(0, p, n);
+}
+
+uint32_t
+fc_crc32_update(uint32_t crc, const unsigned char *p, size_t n)
+{
+    /* zlib's table-driven CRC-32 (IEEE); chaining gives crc32(a || b). */
+    while (n > 0) {
+        uInt chunk = (uInt) fc_min(n, (size_t) UINT_MAX);
+        crc = (uint32_t) crc32((uLong) crc, p, chunk);
+        p += chunk;
+        n -= chunk;
     }
-    return crc ^ 0xffffffffu;
+    return crc;
 }

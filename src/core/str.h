@@ -54,5 +54,7 @@ int64_t fc_parse_time(const fc_str_t *s, int64_t default_unit_ms);
 /* A hash function for short keys (FNV-1a 32-bit), and a CRC32 for hashing peers. */
 uint32_t fc_hash_fnv1a(const unsigned char *p, size_t n);
 uint32_t fc_crc32(const unsigned char *p, size_t n);
+/* Continues a CRC-32: fc_crc32_update(fc_crc32(a), b) == fc_crc32(a || b); start with 0. */
+uint32_t fc_crc32_update(uint32_t crc, const unsigned char *p, size_t n);
 
 #endif

@@ -15,14 +15,6 @@
 #include "upstream/internal.h"
 
 /* CRC-32 (IEEE) update without the final inversion; start from 0xffffffff. */
-static uint32_t
-hash_crc32_update(uint32_t crc, const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-    }
     return crc;
 }
 
@@ -64,13 +56,13 @@ fc_upstream_hash_get(fc_upstream_pick_t *pick, fc_msec_t now)
     if (pick->attempts > FC_UPSTREAM_HASH_TRIES || peers->number < 2 || pick->key.len == 0)
         return fc_upstream_rr_get(pick, now);
     for (;;) {
-        uint32_t crc = 0xffffffffu;
+        uint32_t crc = 0;
         if (pick->attempts > 0) {
             char buf[16];
             int n = snprintf(buf, sizeof(buf), "%u", pick->attempts);
-            crc = hash_crc32_update(crc, (const unsigned char *)buf, (size_t)n);
+            crc = fc_crc32_update(crc, (const unsigned char *)buf, (size_t)n);
         }
-        crc = hash_crc32_update(crc, pick->key.data, pick->key.len) ^ 0xffffffffu;
+        crc = fc_crc32_update(crc, pick->key.data, pick->key.len);
         pick->hash += (crc >> 16) & 0x7fff;
         pick->attempts++;
         size_t i = hash_slot(peers, pick->hash % (uint64_t)peers->total_weight);
@@ -181,14 +173,14 @@ chash_server_points(fc_upstream_group_t *g, const fc_upstream_server_t *s)
 {
     fc_str_t host, port;
     chash_split(&s->name, &host, &port);
-    uint32_t base = hash_crc32_update(0xffffffffu, host.data, host.len);
-    base = hash_crc32_update(base, (const unsigned char *)"", 1);
-    base = hash_crc32_update(base, port.data, port.len);
+    uint32_t base = fc_crc32_update(0, host.data, host.len);
+    base = fc_crc32_update(base, (const unsigned char *)"", 1);
+    base = fc_crc32_update(base, port.data, port.len);
     uint32_t prev = 0;
     for (size_t j = 0; j < (size_t)s->weight * FC_UPSTREAM_KETAMA_POINTS; j++) {
         unsigned char le[4] = {(unsigned char)prev, (unsigned char)(prev >> 8),
                                (unsigned char)(prev >> 16), (unsigned char)(prev >> 24)};
-        uint32_t h = hash_crc32_update(base, le, 4) ^ 0xffffffffu;
+        uint32_t h = fc_crc32_update(base, le, 4);
         g->points[g->npoints].hash = h;
         g->points[g->npoints].server = &s->name;
         g->npoints++;
