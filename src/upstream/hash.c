@@ -14,10 +14,6 @@
 #include "upstream/upstream.h"
 #include "upstream/internal.h"
 
-/* CRC-32 (IEEE) update without the final inversion; start from 0xffffffff. */
-    return crc;
-}
-
 /* The peer whose weighted slot holds w (0 <= w < total_weight). */
 static size_t
 hash_slot(const fc_upstream_peers_t *peers, uint64_t w)
