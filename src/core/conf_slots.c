@@ -89,7 +89,7 @@ fc_conf_set_msec_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     fc_str_t *v = &fc_conf_args(cf)[1];
     if (*mp != FC_UNSET_MSEC)
         return "is duplicate";
-    int64_t n = fc_parse_time(v, 1); /* a bare number is milliseconds */
+    int64_t n = fc_parse_time(v, 1000); /* nginx: a value without a suffix means seconds */
     if (n < 0)
         return slot_invalid(cf, cmd, v);
     *mp = n;
