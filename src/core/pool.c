@@ -140,6 +140,14 @@ pool_alloc_large(fc_pool_t *pool, size_t size)
     void *p = fc_alloc(size, pool->log);
     if (p == NULL)
         return NULL;
+    /* Reuse a node freed by fc_pfree (looking at a few only, as nginx does). */
+    unsigned n = 0;
+    for (pool_large_t *l = pool->large; l && n < 4; l = l->next, n++) {
+        if (l->alloc == NULL) {
+            l->alloc = p;
+            return p;
+        }
+    }
     /* The list node is small; it comes from the blocks, never recursing. */
     pool_large_t *l = NULL;
     for (pool_block_t *b = pool->current; b; b = b->next) {

@@ -51,14 +51,32 @@ relay_fail(fc_relay_dir_t *d, int err, int on_src)
     return FC_ERROR;
 }
 
+/*
+ * An empty buffer whose source has nothing to read goes back to the pool:
+ * thousands of idle sessions then cost no buffer memory at all.
+ */
+static void
+relay_release_idle(fc_relay_dir_t *d)
+{
+    /* Small buffers live in pool blocks and cannot go back: those are kept. */
+    if (d->buf && d->buf->pos == d->buf->last && !d->src->read->ready &&
+        fc_pfree(d->pool, d->buf->start) == FC_OK)
+        d->buf = NULL;
+}
+
 /* Buffered: send what is buffered, then read more while there is room. */
 static int
 relay_pump_buffered(fc_relay_dir_t *d, int *moved)
 {
     if (d->buf == NULL) {
-        d->buf = fc_buf_create(d->pool, d->buf_size);
-        if (d->buf == NULL)
+        if (d->eof || !d->src->read->ready)
+            return FC_OK; /* nothing to read: an idle direction holds no buffer */
+        d->buf_mem.start = fc_palloc(d->pool, d->buf_size);
+        if (d->buf_mem.start == NULL)
             return relay_fail(d, ENOMEM, 1);
+        d->buf_mem.pos = d->buf_mem.last = d->buf_mem.start;
+        d->buf_mem.end = d->buf_mem.start + d->buf_size;
+        d->buf = &d->buf_mem;
     }
     fc_buf_t *b = d->buf;
     for (;;) {
@@ -92,11 +110,15 @@ relay_pump_buffered(fc_relay_dir_t *d, int *moved)
                 return relay_fail(d, errno, 1);
             }
         }
-        if (!progress)
+        if (!progress) {
+            relay_release_idle(d);
             return FC_OK;
+        }
         *moved = 1;
-        if (d->splice_ok && d->in >= RELAY_SPLICE_AFTER && b->pos == b->last)
+        if (d->splice_ok && d->in >= RELAY_SPLICE_AFTER && b->pos == b->last) {
+            relay_release_idle(d);
             return FC_OK; /* bulk: the caller's next pump switches to splice */
+        }
     }
 }
 
@@ -149,8 +171,7 @@ relay_pump_splice(fc_relay_dir_t *d, int *moved)
 static void
 relay_try_splice(fc_relay_dir_t *d)
 {
-    if (!d->splice_ok || d->pipe[0] >= 0 || d->in < RELAY_SPLICE_AFTER ||
-        (d->buf && d->buf->pos < d->buf->last))
+    if (!d->splice_ok || d->pipe[0] >= 0 || d->in < RELAY_SPLICE_AFTER || fc_relay_pending(d))
         return;
     if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
         d->splice_ok = 0; /* out of fds: stay buffered */

@@ -15,7 +15,8 @@ typedef struct {
     fc_connection_t *dst;
     fc_pool_t *pool;  /* where the buffer comes from (lazily) */
     size_t buf_size;  /* proxy_buffer_size */
-    fc_buf_t *buf;
+    fc_buf_t *buf;    /* NULL while idle: buffers exist only while bytes are in flight */
+    fc_buf_t buf_mem;
     int pipe[2];      /* -1 until splice is in use */
     size_t pipe_len;  /* bytes sitting in the pipe */
     uint64_t in;      /* bytes read from src */
