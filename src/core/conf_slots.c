@@ -55,7 +55,7 @@ fc_conf_set_num_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         return "is duplicate";
     int64_t n = fc_atoi(v->data, v->len);
     if (n < 0)
-        return slot_invalid(cf, cmd, v);
+        return "invalid number"; /* nginx: "\"NAME\" directive invalid number" */
     const fc_conf_bounds_t *b = cmd->post;
     if (b && (n < b->min || n > b->max)) {
         fc_conf_log_error(FC_LOG_EMERG, cf, 0,
@@ -77,7 +77,7 @@ fc_conf_set_size_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         return "is duplicate";
     int64_t n = fc_parse_size(v);
     if (n < 0)
-        return slot_invalid(cf, cmd, v);
+        return "invalid value"; /* nginx: "\"NAME\" directive invalid value" */
     *sp = (size_t) n;
     return FC_CONF_OK;
 }
@@ -91,7 +91,7 @@ fc_conf_set_msec_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         return "is duplicate";
     int64_t n = fc_parse_time(v, 1000); /* nginx: a value without a suffix means seconds */
     if (n < 0)
-        return slot_invalid(cf, cmd, v);
+        return "invalid value";
     *mp = n;
     return FC_CONF_OK;
 }
@@ -105,7 +105,7 @@ fc_conf_set_sec_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         return "is duplicate";
     int64_t n = fc_parse_time(v, 1000); /* a bare number is seconds; stored as ms */
     if (n < 0)
-        return slot_invalid(cf, cmd, v);
+        return "invalid value";
     *mp = n;
     return FC_CONF_OK;
 }
