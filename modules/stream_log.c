@@ -390,12 +390,7 @@ log_handler(fc_stream_session_t *s)
 static int
 log_postconfiguration(fc_conf_t *cf)
 {
-    fc_stream_core_main_conf_t *cmcf = fc_stream_conf_get_main(cf, fc_stream_core_module);
-    fc_stream_phase_pt *h = fc_array_push(&cmcf->phases[FC_STREAM_LOG_PHASE]);
-    if (h == NULL)
-        return FC_ERROR;
-    *h = log_handler;
-    return FC_OK;
+    return fc_stream_add_phase_handler(cf, FC_STREAM_LOG_PHASE, log_handler);
 }
 
 static void

@@ -130,10 +130,5 @@ set_directive(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 static int
 set_postconfiguration(fc_conf_t *cf)
 {
-    fc_stream_core_main_conf_t *cmcf = fc_stream_conf_get_main(cf, fc_stream_core_module);
-    fc_stream_phase_pt *h = fc_array_push(&cmcf->phases[FC_STREAM_PREACCESS_PHASE]);
-    if (h == NULL)
-        return FC_ERROR;
-    *h = set_handler;
-    return FC_OK;
+    return fc_stream_add_phase_handler(cf, FC_STREAM_PREACCESS_PHASE, set_handler);
 }

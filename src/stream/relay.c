@@ -51,6 +51,43 @@ relay_fail(fc_relay_dir_t *d, int err, int on_src)
     return FC_ERROR;
 }
 
+/* Accounts a read from src (recv or splice): FC_OK with *got bytes, or FC_ERROR. */
+static int
+relay_after_read(fc_relay_dir_t *d, ssize_t n, size_t *got, int *progress)
+{
+    *got = 0;
+    if (n > 0) {
+        *got = (size_t) n;
+        d->in += (uint64_t) n;
+        *progress = 1;
+    } else if (n == 0) {
+        d->eof = 1;
+        *progress = 1;
+    } else if (errno == EAGAIN) {
+        d->src->read->ready = 0;
+    } else if (errno != EINTR) {
+        return relay_fail(d, errno, 1);
+    }
+    return FC_OK;
+}
+
+/* Accounts a write to dst (send or splice): FC_OK with *put bytes, or FC_ERROR. */
+static int
+relay_after_write(fc_relay_dir_t *d, ssize_t n, size_t *put, int *progress)
+{
+    *put = 0;
+    if (n > 0) {
+        *put = (size_t) n;
+        d->out += (uint64_t) n;
+        *progress = 1;
+    } else if (n < 0 && errno == EAGAIN) {
+        d->dst->write->ready = 0;
+    } else if (n < 0 && errno != EINTR) {
+        return relay_fail(d, errno, 0);
+    }
+    return FC_OK;
+}
+
 /*
  * An empty buffer whose source has nothing to read goes back to the pool:
  * thousands of idle sessions then cost no buffer memory at all.
@@ -81,34 +118,20 @@ relay_pump_buffered(fc_relay_dir_t *d, int *moved)
     fc_buf_t *b = d->buf;
     for (;;) {
         int progress = 0;
+        size_t moved_n;
         if (b->pos < b->last && d->dst->write->ready) {
             ssize_t n = send(d->dst->fd, b->pos, (size_t) (b->last - b->pos), MSG_NOSIGNAL);
-            if (n > 0) {
-                b->pos += n;
-                d->out += (uint64_t) n;
-                progress = 1;
-            } else if (n < 0 && errno == EAGAIN) {
-                d->dst->write->ready = 0;
-            } else if (n < 0 && errno != EINTR) {
-                return relay_fail(d, errno, 0);
-            }
+            if (relay_after_write(d, n, &moved_n, &progress) != FC_OK)
+                return FC_ERROR;
+            b->pos += moved_n;
         }
         if (b->pos == b->last)
             b->pos = b->last = b->start;
         if (!d->eof && b->last < b->end && d->src->read->ready) {
             ssize_t n = recv(d->src->fd, b->last, (size_t) (b->end - b->last), 0);
-            if (n > 0) {
-                b->last += n;
-                d->in += (uint64_t) n;
-                progress = 1;
-            } else if (n == 0) {
-                d->eof = 1;
-                progress = 1;
-            } else if (errno == EAGAIN) {
-                d->src->read->ready = 0;
-            } else if (errno != EINTR) {
-                return relay_fail(d, errno, 1);
-            }
+            if (relay_after_read(d, n, &moved_n, &progress) != FC_OK)
+                return FC_ERROR;
+            b->last += moved_n;
         }
         if (!progress) {
             relay_release_idle(d);
@@ -133,34 +156,20 @@ relay_pump_splice(fc_relay_dir_t *d, int *moved)
 {
     for (;;) {
         int progress = 0;
+        size_t moved_n;
         if (d->pipe_len > 0 && d->dst->write->ready) {
             ssize_t n = splice(d->pipe[0], NULL, d->dst->fd, NULL, d->pipe_len,
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            if (n > 0) {
-                d->pipe_len -= (size_t) n;
-                d->out += (uint64_t) n;
-                progress = 1;
-            } else if (n < 0 && errno == EAGAIN) {
-                d->dst->write->ready = 0;
-            } else if (n < 0 && errno != EINTR) {
-                return relay_fail(d, errno, 0);
-            }
+            if (relay_after_write(d, n, &moved_n, &progress) != FC_OK)
+                return FC_ERROR;
+            d->pipe_len -= moved_n;
         }
         if (d->pipe_len == 0 && !d->eof && d->src->read->ready) {
             ssize_t n = splice(d->src->fd, NULL, d->pipe[1], NULL, RELAY_PIPE_CHUNK,
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            if (n > 0) {
-                d->pipe_len = (size_t) n;
-                d->in += (uint64_t) n;
-                progress = 1;
-            } else if (n == 0) {
-                d->eof = 1;
-                progress = 1;
-            } else if (errno == EAGAIN) {
-                d->src->read->ready = 0;
-            } else if (errno != EINTR) {
-                return relay_fail(d, errno, 1);
-            }
+            if (relay_after_read(d, n, &moved_n, &progress) != FC_OK)
+                return FC_ERROR;
+            d->pipe_len = moved_n;
         }
         if (!progress)
             return FC_OK;

@@ -377,3 +377,14 @@ fc_stream_cycle_ctx(fc_cycle_t *cycle)
     stream_holder_t *holder = fc_cycle_core_conf(cycle, fc_stream_module);
     return holder ? holder->ctx : NULL;
 }
+
+int
+fc_stream_add_phase_handler(fc_conf_t *cf, size_t phase, fc_stream_phase_pt h)
+{
+    fc_stream_core_main_conf_t *cmcf = fc_stream_conf_get_main(cf, fc_stream_core_module);
+    fc_stream_phase_pt *slot = fc_array_push(&cmcf->phases[phase]);
+    if (slot == NULL)
+        return FC_ERROR;
+    *slot = h;
+    return FC_OK;
+}

@@ -112,6 +112,9 @@ void fc_stream_core_run_phases(fc_stream_session_t *s);
 /* Ends a session: runs LOG handlers, the content cleanup, closes the client connection. */
 void fc_stream_finalize_session(fc_stream_session_t *s, int status);
 
+/* Appends a phase handler (from a module's postconfiguration). */
+int fc_stream_add_phase_handler(fc_conf_t *cf, size_t phase, fc_stream_phase_pt h);
+
 /* Defines the builtin stream variables in the registry. */
 int fc_stream_variables_add(fc_var_registry_t *reg);
 /* The main conf of the stream core (from a session or a conf). */

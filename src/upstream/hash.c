@@ -92,32 +92,6 @@ fc_upstream_ip_hash_get(fc_upstream_pick_t *pick, fc_msec_t now)
     }
 }
 
-/* Smooth round robin among the eligible peers of one server name; -1 if none. */
-static ssize_t
-chash_server_peer(fc_upstream_pick_t *pick, const fc_str_t *server, fc_msec_t now)
-{
-    fc_upstream_peers_t *peers = pick->peers;
-    fc_upstream_peer_t *best = NULL;
-    ssize_t best_i = -1;
-    int64_t total = 0;
-    for (size_t i = 0; i < peers->number; i++) {
-        fc_upstream_peer_t *peer = &peers->peer[i];
-        if (!fc_str_eq(peer->server, server) || !fc_upstream_pick_eligible(pick, i, now))
-            continue;
-        peer->current_weight += peer->effective_weight;
-        total += peer->effective_weight;
-        if (peer->effective_weight < peer->weight)
-            peer->effective_weight++;
-        if (best == NULL || peer->current_weight > best->current_weight) {
-            best = peer;
-            best_i = (ssize_t)i;
-        }
-    }
-    if (best)
-        best->current_weight -= total;
-    return best_i;
-}
-
 int
 fc_upstream_chash_get(fc_upstream_pick_t *pick, fc_msec_t now)
 {
@@ -127,7 +101,7 @@ fc_upstream_chash_get(fc_upstream_pick_t *pick, fc_msec_t now)
         return fc_upstream_rr_get(pick, now);
     for (;;) {
         const fc_str_t *server = g->points[pick->hash % g->npoints].server;
-        ssize_t i = chash_server_peer(pick, server, now);
+        ssize_t i = fc_upstream_rr_select(pick, now, server);
         if (i >= 0) {
             fc_upstream_pick_take(pick, (size_t)i, now);
             return FC_OK;

@@ -33,4 +33,11 @@ int fc_upstream_chash_init(fc_upstream_group_t *g);
 int fc_upstream_random_init(fc_upstream_group_t *g);
 int fc_upstream_random_get(fc_upstream_pick_t *pick, fc_msec_t now);
 
+/*
+ * One pass of smooth weighted round robin over the current peer set, among
+ * the eligible peers (only those of `server` when it is not NULL). Returns
+ * the chosen index or -1; updates the weights as nginx does.
+ */
+ssize_t fc_upstream_rr_select(fc_upstream_pick_t *pick, fc_msec_t now, const fc_str_t *server);
+
 #endif

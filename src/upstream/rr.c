@@ -8,9 +8,8 @@
 #include "upstream/upstream.h"
 #include "upstream/internal.h"
 
-/* One smooth round robin pass over the current set; the index or -1. */
-static ssize_t
-rr_choose(fc_upstream_pick_t *pick, fc_msec_t now)
+ssize_t
+fc_upstream_rr_select(fc_upstream_pick_t *pick, fc_msec_t now, const fc_str_t *server)
 {
     fc_upstream_peers_t *peers = pick->peers;
     fc_upstream_peer_t *best = NULL;
@@ -18,7 +17,7 @@ rr_choose(fc_upstream_pick_t *pick, fc_msec_t now)
     int64_t total = 0;
     for (size_t i = 0; i < peers->number; i++) {
         fc_upstream_peer_t *peer = &peers->peer[i];
-        if (!fc_upstream_pick_eligible(pick, i, now))
+        if ((server && !fc_str_eq(peer->server, server)) || !fc_upstream_pick_eligible(pick, i, now))
             continue;
         peer->current_weight += peer->effective_weight;
         total += peer->effective_weight;
@@ -26,7 +25,7 @@ rr_choose(fc_upstream_pick_t *pick, fc_msec_t now)
             peer->effective_weight++;
         if (best == NULL || peer->current_weight > best->current_weight) {
             best = peer;
-            best_i = (ssize_t)i;
+            best_i = (ssize_t) i;
         }
     }
     if (best)
@@ -47,7 +46,7 @@ fc_upstream_rr_get(fc_upstream_pick_t *pick, fc_msec_t now)
                 return FC_OK;
             }
         } else {
-            ssize_t i = rr_choose(pick, now);
+            ssize_t i = fc_upstream_rr_select(pick, now, NULL);
             if (i >= 0) {
                 fc_upstream_pick_take(pick, (size_t)i, now);
                 return FC_OK;
