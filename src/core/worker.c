@@ -147,12 +147,16 @@ worker_close_listeners(fc_worker_t *w)
         fc_connection_t *lc = w->listeners[i];
         if (lc == NULL)
             continue;
-        /* UDP listeners stay readable while sessions that use them finish. */
-        if (lc->type == SOCK_DGRAM)
-            continue;
         if (lc->read->active)
             fc_event_del(w->loop, lc->fd);
         lc->read->active = 0;
+        /*
+         * A UDP socket is shared with the new worker of this slot: stop
+         * reading it so every datagram goes there, but keep the fd, which
+         * the sessions still draining here send their replies through.
+         */
+        if (lc->type == SOCK_DGRAM)
+            continue;
         close(lc->fd);
         fc_conn_free(w->conns, lc);
         w->listeners[i] = NULL;

@@ -172,8 +172,6 @@ fc_event_recv_udp(fc_event_t *ev)
         fc_connection_t *c = udp_find(st, (struct sockaddr *) &sa, len);
         int fresh = c == NULL;
         if (fresh) {
-            if (st->worker->draining)
-                continue; /* a draining worker takes no new sessions */
             c = udp_new_conn(lc, st, &sa, len);
             if (c == NULL)
                 continue;
