@@ -139,6 +139,10 @@ fc_conf_read_token(fc_conf_t *cf)
 
     for (;;) {
         if (f->pos >= f->end) {
+            if (cf->args->nelts > 0 && strcmp((const char *) f->name.data, "command line") == 0) {
+                lex_error(cf, f->line, "unexpected end of parameter, expecting %s", "\";\"");
+                return FC_CONF_TOKEN_ERROR;
+            }
             if (cf->args->nelts > 0) {
                 lex_error(cf, f->line, "unexpected end of file, expecting %s", "\";\" or \"}\"");
                 return FC_CONF_TOKEN_ERROR;

@@ -33,7 +33,9 @@ fc_conf_log_error(int level, fc_conf_t *cf, int err, const char *fmt, ...)
     }
     if (level <= FC_LOG_ERR)
         cf->errors++;
-    if (cf->dir_file)
+    if (cf->dir_file && strcmp(cf->dir_file, "command line") == 0)
+        fc_log_error(level, cf->log, 0, "%s in command line", msg); /* -g: nginx gives no line */
+    else if (cf->dir_file)
         fc_log_error(level, cf->log, 0, "%s in %s:%u", msg, cf->dir_file, cf->dir_line);
     else
         fc_log_error(level, cf->log, 0, "%s", msg);
