@@ -283,6 +283,8 @@ proxy_handler(fc_stream_session_t *s)
         return;
     }
     p->s = s;
+    /* No pipes yet: proxy_close_peer() must not close fd 0 (a zeroed pipe). */
+    p->down.pipe[0] = p->down.pipe[1] = p->up.pipe[0] = p->up.pipe[1] = -1;
     fc_stream_set_module_ctx(s, p, fc_stream_proxy_module);
     s->cleanup = proxy_cleanup;
     c->read->handler = proxy_client_event;
