@@ -152,7 +152,7 @@ pool_alloc_large(fc_pool_t *pool, size_t size)
     pool_large_t *l = NULL;
     for (pool_block_t *b = pool->current; b; b = b->next) {
         unsigned char *m = (unsigned char *) fc_align((uintptr_t) b->last, POOL_ALIGN);
-        if ((size_t) (b->end - m) >= sizeof(pool_large_t)) {
+        if (m <= b->end && (size_t) (b->end - m) >= sizeof(pool_large_t)) {
             b->last = m + sizeof(pool_large_t);
             l = (pool_large_t *) m;
             break;
