@@ -239,11 +239,14 @@ master_loop(master_t *m)
         }
         if (sig->terminate) {
             fc_log_error(FC_LOG_NOTICE, m->cycle->log, 0, "exiting");
+            fc_listening_close_all(m->cycle); /* refuse new clients at once, as nginx */
             master_shutdown_wait(m, SIGTERM);
             return 0;
         }
         if (sig->quit) {
             fc_log_error(FC_LOG_NOTICE, m->cycle->log, 0, "gracefully shutting down");
+            /* the workers close theirs: the port stops listening while they drain */
+            fc_listening_close_all(m->cycle);
             master_shutdown_wait(m, SIGQUIT);
             return 0;
         }
