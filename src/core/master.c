@@ -184,9 +184,15 @@ master_reload(master_t *m)
     m->cycle = cycle;
     memset(m->respawn_at, 0, sizeof(m->respawn_at));
     memset(m->quick_deaths, 0, sizeof(m->quick_deaths));
+    /*
+     * Close the sockets the new config does not use (slots beyond a smaller
+     * worker_processes, removed addresses) before forking: a new worker
+     * would inherit them, and the kernel would keep sending a share of the
+     * connections to a reuseport socket that nobody accepts on.
+     */
+    fc_listening_close_unused(old, cycle);
     for (size_t s = 0; s < master_workers(cycle); s++)
         master_spawn(m, s);
-    fc_listening_close_unused(old, cycle);
     fc_cycle_destroy(old);
 }
 
