@@ -36,6 +36,7 @@ typedef struct {
     fc_relay_dir_t down; /* client -> upstream */
     fc_relay_dir_t up;   /* upstream -> client */
     unsigned tries;
+    int64_t requests; /* UDP: datagrams forwarded to the upstream */
     int64_t responses;
     unsigned connected:1;
     unsigned picked:1;
@@ -463,6 +464,14 @@ proxy_client_event(fc_event_t *ev)
     fc_stream_session_t *s = c->data;
     proxy_ctx_t *p = fc_stream_get_module_ctx(s, fc_stream_proxy_module);
     if (ev->timedout) {
+        proxy_conf_t *pc = proxy_conf(p);
+        if (c->type == SOCK_DGRAM && pc->responses >= 0 &&
+            p->responses < pc->responses * p->requests) {
+            /* nginx: a UDP session short of its expected replies failed */
+            fc_log_error(FC_LOG_ERR, c->log, ETIMEDOUT, "upstream timed out");
+            proxy_finalize(p, 502);
+            return;
+        }
         fc_log_error(FC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
         proxy_finalize(p, 200);
         return;
@@ -560,6 +569,7 @@ proxy_udp_forward_client(proxy_ctx_t *p)
     }
     p->down.in += (uint64_t) (b->last - b->pos);
     p->down.out += (uint64_t) n;
+    p->requests++;
     return FC_OK;
 }
 
@@ -589,7 +599,8 @@ proxy_udp_forward_upstream(proxy_ctx_t *p, int *done)
         if (w > 0)
             p->up.out += (uint64_t) w;
         p->responses++;
-        if (pc->responses >= 0 && p->responses >= pc->responses) {
+        /* proxy_responses N: N replies per client datagram, as nginx counts */
+        if (pc->responses >= 0 && p->responses >= pc->responses * p->requests) {
             *done = 1;
             break;
         }
