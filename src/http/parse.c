@@ -1,0 +1,343 @@
+/*
+ * parse.c: the parts of the HTTP/1.x parser that requests and responses share:
+ * byte classes, the field-line automaton (headers and trailers), the version
+ * token, and the body-framing decision (RFC 9112 sections 5, 6).
+ */
+#include "core/fc_core.h"
+#include "http/parse.h"
+
+#define T FC_HTTP_C_TOKEN
+#define F FC_HTTP_C_FIELD
+#define W FC_HTTP_C_WS
+#define H FC_HTTP_C_HEX
+#define D FC_HTTP_C_DIGIT
+#define G FC_HTTP_C_TARGET
+
+/*
+ * tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" /
+ * "_" / "`" / "|" / "~" / DIGIT / ALPHA; field-vchar = VCHAR / obs-text.
+ * A request-target may hold any VCHAR but '#' (no fragment on the wire) and,
+ * as nginx allows, obs-text.
+ */
+const uint8_t fc_http_parse_class[256] = {
+    ['\t'] = W,
+    [' '] = W,
+    ['!'] = T | F | G,
+    ['"'] = F | G,
+    ['#'] = T | F,
+    ['$'] = T | F | G,
+    ['%'] = T | F | G,
+    ['&'] = T | F | G,
+    ['\''] = T | F | G,
+    ['('] = F | G,
+    [')'] = F | G,
+    ['*'] = T | F | G,
+    ['+'] = T | F | G,
+    [','] = F | G,
+    ['-'] = T | F | G,
+    ['.'] = T | F | G,
+    ['/'] = F | G,
+    ['0' ... '9'] = T | F | G | H | D,
+    [':' ... '@'] = F | G,
+    ['A' ... 'F'] = T | F | G | H,
+    ['G' ... 'Z'] = T | F | G,
+    ['['] = F | G,
+    ['\\'] = F | G,
+    [']'] = F | G,
+    ['^'] = T | F | G,
+    ['_'] = T | F | G,
+    ['`'] = T | F | G,
+    ['a' ... 'f'] = T | F | G | H,
+    ['g' ... 'z'] = T | F | G,
+    ['{'] = F | G,
+    ['|'] = T | F | G,
+    ['}'] = F | G,
+    ['~'] = T | F | G,
+    [0x80 ... 0xff] = F | G,
+};
+
+#undef T
+#undef F
+#undef W
+#undef H
+#undef D
+#undef G
+
+#define CLS(c) fc_http_parse_class[(unsigned char) (c)]
+
+void
+fc_http_parser_init(fc_http_parser_t *p, size_t pos)
+{
+    memset(p, 0, sizeof(*p));
+    p->pos = pos;
+    p->mark[0] = pos; /* where a status line starts */
+}
+
+uint32_t
+fc_http_header_hash(const unsigned char *name, size_t len)
+{
+    uint32_t h = 0;
+
+    for (size_t i = 0; i < len; i++)
+        h = h * 31 + fc_tolower(name[i]);
+    return h;
+}
+
+/* The automaton of RFC 9112 section 5 (field-line) with section 2.2's rules. */
+unsigned
+fc_http_parse_field_step(unsigned state, unsigned char c, int strict_crlf, const char **why)
+{
+    uint8_t cl = CLS(c);
+
+    switch (state) {
+    case FC_HTTP_F_START:
+        if (cl & FC_HTTP_C_TOKEN)
+            return FC_HTTP_F_NAME;
+        if (c == '\r')
+            return FC_HTTP_F_START_CR;
+        if (c == '\n' && !strict_crlf)
+            return FC_HTTP_F_EMPTY;
+        *why = (cl & FC_HTTP_C_WS) ? "obsolete line folding"
+               : c == '\n'         ? "bare LF in chunked trailer"
+                                   : "invalid character in header name";
+        return FC_HTTP_F_ERROR;
+    case FC_HTTP_F_START_CR:
+    case FC_HTTP_F_VALUE_CR:
+        if (c == '\n')
+            return state == FC_HTTP_F_START_CR ? FC_HTTP_F_EMPTY : FC_HTTP_F_FIELD;
+        *why = "bare CR in header";
+        return FC_HTTP_F_ERROR;
+    case FC_HTTP_F_NAME:
+        if (cl & FC_HTTP_C_TOKEN)
+            return FC_HTTP_F_NAME;
+        if (c == ':')
+            return FC_HTTP_F_OWS;
+        *why = (cl & FC_HTTP_C_WS)        ? "whitespace before colon in header"
+               : (c == '\r' || c == '\n') ? "header line without colon"
+                                          : "invalid character in header name";
+        return FC_HTTP_F_ERROR;
+    case FC_HTTP_F_OWS:
+    case FC_HTTP_F_VALUE:
+        if (cl & FC_HTTP_C_FIELD)
+            return FC_HTTP_F_VALUE;
+        if (cl & FC_HTTP_C_WS)
+            return state;
+        if (c == '\r')
+            return FC_HTTP_F_VALUE_CR;
+        if (c == '\n' && !strict_crlf)
+            return FC_HTTP_F_FIELD;
+        *why = c == '\n' ? "bare LF in chunked trailer" : "invalid character in header value";
+        return FC_HTTP_F_ERROR;
+    default:
+        *why = "header parser used after an error";
+        return FC_HTTP_F_ERROR;
+    }
+}
+
+/* Records the offsets a transition of the field automaton marks. */
+static void
+hp_mark(fc_http_parser_t *p, unsigned from, unsigned to, unsigned char c, size_t i)
+{
+    if (to == FC_HTTP_F_NAME) {
+        if (from == FC_HTTP_F_START) {
+            p->mark[0] = i;
+            p->hash = 0;
+        }
+        p->hash = p->hash * 31 + fc_tolower(c);
+    } else if (from == FC_HTTP_F_NAME) {
+        p->mark[1] = i; /* the colon */
+    } else if (from == FC_HTTP_F_OWS && to == FC_HTTP_F_VALUE) {
+        p->mark[2] = i;
+        p->mark[3] = i + 1;
+    } else if (from == FC_HTTP_F_OWS && to != FC_HTTP_F_OWS) {
+        p->mark[2] = i; /* empty value */
+        p->mark[3] = i;
+    } else if (to == FC_HTTP_F_VALUE && !(CLS(c) & FC_HTTP_C_WS)) {
+        p->mark[3] = i + 1;
+    }
+}
+
+/* Runs over name and value bytes without the automaton (they never change state). */
+static size_t
+hp_fast(fc_http_parser_t *p, const unsigned char *buf, size_t i, size_t len)
+{
+    if (p->state == FC_HTTP_F_NAME) {
+        uint32_t h = p->hash;
+        while (i < len && (CLS(buf[i]) & FC_HTTP_C_TOKEN))
+            h = h * 31 + fc_tolower(buf[i++]);
+        p->hash = h;
+    } else if (p->state == FC_HTTP_F_VALUE) {
+        while (i < len && (CLS(buf[i]) & (FC_HTTP_C_FIELD | FC_HTTP_C_WS))) {
+            if (!(CLS(buf[i]) & FC_HTTP_C_WS))
+                p->mark[3] = i + 1;
+            i++;
+        }
+    }
+    return i;
+}
+
+int
+fc_http_header_parse(fc_http_parser_t *p, fc_http_header_t *h, const unsigned char *buf, size_t len)
+{
+    const char *why = NULL;
+    size_t i = p->pos;
+
+    while ((i = hp_fast(p, buf, i, len)) < len) {
+        unsigned next = fc_http_parse_field_step(p->state, buf[i], 0, &why);
+
+        if (next == FC_HTTP_F_ERROR) {
+            p->pos = i;
+            p->state = FC_HTTP_F_ERROR;
+            p->status = 400;
+            p->error = why;
+            return FC_ERROR;
+        }
+        hp_mark(p, p->state, next, buf[i], i);
+        i++;
+        if (next == FC_HTTP_F_EMPTY || next == FC_HTTP_F_FIELD) {
+            p->pos = i;
+            p->state = FC_HTTP_F_START;
+            if (next == FC_HTTP_F_EMPTY)
+                return FC_DONE;
+            h->name.off = p->mark[0];
+            h->name.len = p->mark[1] - p->mark[0];
+            h->value.off = p->mark[2];
+            h->value.len = p->mark[3] - p->mark[2];
+            h->hash = p->hash;
+            return FC_OK;
+        }
+        p->state = (uint16_t) next;
+    }
+    p->pos = i;
+    return FC_AGAIN;
+}
+
+int
+fc_http_parse_version(const unsigned char *p, size_t n, unsigned *major, unsigned *minor)
+{
+    if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || !(CLS(p[5]) & FC_HTTP_C_DIGIT) || p[6] != '.' ||
+        !(CLS(p[7]) & FC_HTTP_C_DIGIT))
+        return FC_ERROR;
+    *major = p[5] - '0';
+    *minor = p[7] - '0';
+    return *major == 1 ? FC_OK : FC_DECLINED;
+}
+
+/* ---- body framing ------------------------------------------------------- */
+
+void
+fc_http_framing_init(fc_http_framing_t *f)
+{
+    memset(f, 0, sizeof(*f));
+}
+
+static int
+fr_fail(fc_http_framing_t *f, uint16_t status, const char *why)
+{
+    if (f->status == 0) {
+        f->status = status;
+        f->error = why;
+    }
+    return FC_ERROR;
+}
+
+/* 1 if the n bytes at s equal the lowercase literal lc, ignoring ASCII case. */
+static int
+fr_caseeq(const unsigned char *s, size_t n, const char *lc)
+{
+    size_t i;
+
+    for (i = 0; i < n && lc[i] != '\0'; i++)
+        if (fc_tolower(s[i]) != (unsigned char) lc[i])
+            return 0;
+    return i == n && lc[i] == '\0';
+}
+
+/* Content-Length = 1*DIGIT (RFC 9110 section 8.6); one field only. */
+static int
+fr_content_length(fc_http_framing_t *f, const unsigned char *v, size_t n)
+{
+    int64_t len = 0;
+
+    if (++f->cl_count > 1)
+        return fr_fail(f, 400, "duplicate Content-Length");
+    if (n == 0)
+        return fr_fail(f, 400, "empty Content-Length");
+    for (size_t i = 0; i < n; i++) {
+        if (!(CLS(v[i]) & FC_HTTP_C_DIGIT))
+            return fr_fail(f, 400, "invalid Content-Length");
+        if (len > (INT64_MAX - (v[i] - '0')) / 10)
+            return fr_fail(f, 400, "Content-Length overflows");
+        len = len * 10 + (v[i] - '0');
+    }
+    f->length = len;
+    return FC_OK;
+}
+
+/* Transfer-Encoding = #transfer-coding; each element must be a bare token. */
+static int
+fr_transfer_encoding(fc_http_framing_t *f, const unsigned char *v, size_t n)
+{
+    size_t i = 0;
+
+    f->te_fields++;
+    while (i < n) {
+        size_t s, e;
+
+        while (i < n && (v[i] == ',' || (CLS(v[i]) & FC_HTTP_C_WS)))
+            i++;
+        if (i == n)
+            break;
+        for (s = i; i < n && v[i] != ','; i++) {
+        }
+        for (e = i; e > s && (CLS(v[e - 1]) & FC_HTTP_C_WS); e--) {
+        }
+        for (size_t k = s; k < e; k++)
+            if (!(CLS(v[k]) & FC_HTTP_C_TOKEN))
+                return fr_fail(f, 400, "invalid Transfer-Encoding");
+        f->codings++;
+        f->last_chunked = fr_caseeq(v + s, e - s, "chunked");
+        if (f->last_chunked)
+            f->chunked++;
+        else
+            f->unknown++;
+    }
+    return FC_OK;
+}
+
+int
+fc_http_framing_add(fc_http_framing_t *f, const unsigned char *name, size_t name_len,
+                    const unsigned char *value, size_t value_len)
+{
+    if (f->status != 0)
+        return FC_ERROR;
+    if (fr_caseeq(name, name_len, "content-length"))
+        return fr_content_length(f, value, value_len);
+    if (fr_caseeq(name, name_len, "transfer-encoding"))
+        return fr_transfer_encoding(f, value, value_len);
+    return FC_OK;
+}
+
+int
+fc_http_framing_finish(fc_http_framing_t *f, unsigned http_major, unsigned http_minor)
+{
+    if (f->status != 0)
+        return FC_ERROR;
+    if (f->te_fields == 0) {
+        f->kind = f->cl_count ? FC_HTTP_BODY_LENGTH : FC_HTTP_BODY_NONE;
+        return FC_OK;
+    }
+    if (f->cl_count)
+        return fr_fail(f, 400, "both Content-Length and Transfer-Encoding");
+    if (http_major == 1 && http_minor == 0)
+        return fr_fail(f, 400, "Transfer-Encoding in an HTTP/1.0 message");
+    if (!f->last_chunked)
+        return fr_fail(f, 400, "chunked is not the final transfer coding");
+    if (f->chunked > 1)
+        return fr_fail(f, 400, "chunked applied more than once");
+    if (f->unknown)
+        return fr_fail(f, 501, "unsupported transfer coding");
+    f->kind = FC_HTTP_BODY_CHUNKED;
+    f->length = -1;
+    return FC_OK;
+}
