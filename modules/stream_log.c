@@ -150,6 +150,14 @@ log_set_format(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
                                                                        : FC_CONF_ERROR;
 }
 
+static void log_buffer_flush(log_buffer_t *b);
+
+static void
+log_file_flush(fc_open_file_t *file)
+{
+    log_buffer_flush(file->data);
+}
+
 static log_buffer_t *
 log_buffer_for(fc_conf_t *cf, fc_open_file_t *file, size_t size, fc_msec_t flush)
 {
@@ -164,6 +172,8 @@ log_buffer_for(fc_conf_t *cf, fc_open_file_t *file, size_t size, fc_msec_t flush
     b->file = file;
     b->size = size;
     b->flush = flush;
+    file->flush = log_file_flush; /* reopen (USR1) writes the buffer out first */
+    file->data = b;
     b->next = lmcf->buffers;
     lmcf->buffers = b;
     return b;
@@ -292,7 +302,7 @@ log_escape(unsigned escape, const unsigned char *src, size_t len, unsigned char 
     return n;
 }
 
-/* Formats one line (variables escaped, "-" for empty ones as nginx) into pool memory. */
+/* Formats one line (variables escaped, "-" for ones not found, as nginx) into pool memory. */
 static int
 log_format_line(fc_stream_session_t *s, const log_format_t *fmt, fc_str_t *line)
 {
@@ -325,7 +335,8 @@ log_format_line(fc_stream_session_t *s, const log_format_t *fmt, fc_str_t *line)
             continue;
         }
         fc_var_value_t *v = fc_var_get(&cmcf->vars, s->variables, s, part->index);
-        if (v->len == 0 && fmt->escape != LOG_ESCAPE_JSON)
+        /* nginx: "-" only for a variable not found; an empty value stays empty */
+        if (v->not_found && fmt->escape != LOG_ESCAPE_JSON)
             *p++ = '-';
         else
             p += log_escape(fmt->escape, v->data, v->len, p);

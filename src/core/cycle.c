@@ -145,6 +145,8 @@ fc_cycle_reopen_files(fc_cycle_t *cycle)
     for (fc_open_file_t *f = cycle->open_files; f; f = f->next) {
         if (f->fd <= 2)
             continue;
+        if (f->flush)
+            f->flush(f); /* buffered lines belong to the file being rotated away */
         int fd = open((const char *) f->name.data, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) {
             fc_log_error(FC_LOG_ALERT, cycle->log, errno, "reopen \"%s\" failed", f->name.data);

@@ -7,7 +7,7 @@ static const char *const log_levels[] = {"", "emerg", "alert", "crit", "error",
                                          "warn", "notice", "info", "debug"};
 
 /* The fallback log and its stderr file: process-wide, read-only after init. */
-static fc_open_file_t log_stderr_file = {2, fc_string("stderr"), NULL};
+static fc_open_file_t log_stderr_file = {.fd = 2, .name = fc_string("stderr")};
 static fc_log_t log_stderr_log = {
     .level = FC_LOG_WARN, .file = &log_stderr_file, .short_format = 1};
 

@@ -26,6 +26,10 @@ typedef size_t (*fc_log_handler_pt)(fc_log_t *log, char *buf, size_t len);
 typedef struct fc_open_file_s {
     int fd;
     fc_str_t name; /* NUL-terminated; "stderr" for fd 2 */
+    /* Writes out what a module buffers for this file (access_log buffer=);
+     * called before the file is reopened. NULL when nothing is buffered. */
+    void (*flush)(struct fc_open_file_s *file);
+    void *data; /* the flush handler's state */
     struct fc_open_file_s *next;
 } fc_open_file_t;
 
