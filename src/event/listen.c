@@ -103,6 +103,8 @@ fc_listening_open(fc_cycle_t *cycle, fc_cycle_t *old, size_t slots)
         if (l->fds == NULL)
             return FC_ERROR;
         l->nfds = slots;
+        for (size_t s = 0; s < slots; s++)
+            l->fds[s] = -1; /* the error path below looks at every slot */
         for (size_t s = 0; s < slots; s++) {
             if (prev && s < prev->nfds && prev->fds[s] >= 0) {
                 l->fds[s] = prev->fds[s];
