@@ -65,6 +65,9 @@ listen_socket_open(fc_listening_t *ls, fc_log_t *log, int test_only)
     }
     if (test_only) {
         close(fd);
+        /* As nginx -t: remove the unix socket file this test bind just created. */
+        if (sa->sa_family == AF_UNIX)
+            unlink(((const struct sockaddr_un *) sa)->sun_path);
         return 0;
     }
     if (ls->type == SOCK_STREAM && listen(fd, ls->backlog) < 0) {
