@@ -368,6 +368,7 @@ proxy_connect(proxy_ctx_t *p)
     fc_connection_t *c = s->connection;
     c->log->action = "connecting to upstream";
     if (fc_upstream_pick_next(&p->pick, fc_current_msec()) != FC_OK) {
+        proxy_note_addr(p, &p->group->name); /* nginx: $upstream_addr is the group */
         fc_log_error(FC_LOG_ERR, c->log, 0, "no live upstreams");
         proxy_finalize(p, 502);
         return;
