@@ -205,6 +205,8 @@ is "$(grep -c "^$PORT14 502 " "$ALOG")" 2 "all peers dead: status 502 in the acc
 like "$(grep "^$PORT14 502 " "$ALOG" | head -n 1)" "127\.0\.0\.1:$PORT36, 127\.0\.0\.1:$PORT37" \
     "all peers dead: both peers tried"
 like "$(cat "$T/error.log")" 'no live upstreams' "all peers marked down: error.log says no live upstreams"
+is "$(grep "^$PORT14 502 " "$ALOG" | sed -n 2p)" "$PORT14 502 dead" \
+    "no live upstreams: \$upstream_addr is the group's name (nginx)"
 
 # ---------------------------------------------------------------- next upstream
 a0=$(backend_count "$PORT21")
