@@ -147,6 +147,7 @@ fc_conf_read_token(fc_conf_t *cf)
                 lex_error(cf, f->line, "unexpected end of file, expecting %s", "\";\" or \"}\"");
                 return FC_CONF_TOKEN_ERROR;
             }
+            cf->dir_line = f->line; /* "unexpected end of file" names the last line, as nginx */
             return FC_CONF_TOKEN_FILE_DONE;
         }
         unsigned char c = *f->pos;
