@@ -154,7 +154,7 @@ uint32_t fc_http_header_hash(const unsigned char *name, size_t len);
 
 /*
  * Turns a request path (origin-form path, without the query) into $uri as
- * nginx does: decodes %XX (%00 and malformed escapes are errors), resolves
+ * nginx does: decodes %XX (%00, a raw NUL and bad escapes are errors), resolves
  * "." and ".." segments (".." above the root is an error) and, when
  * merge_slashes is set, collapses runs of '/'. out->data must hold in->len
  * bytes; it may be in->data itself (in-place). FC_OK or FC_ERROR (answer 400).

@@ -306,6 +306,8 @@ np_decode(const unsigned char *in, size_t n, unsigned char *out)
     for (size_t r = 0; r < n; r++) {
         int hi, lo;
 
+        if (in[r] == '\0')
+            return -1;
         if (in[r] != '%') {
             out[w++] = in[r];
             continue;
