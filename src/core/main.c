@@ -258,7 +258,12 @@ main(int argc, char **argv)
         return 1;
     }
     fc_cycle_t *cycle = fc_cycle_init(NULL, &params, log);
-    if (cycle == NULL)
+    if (cycle == NULL) {
+        fc_pool_destroy(pool);
         return 1;
-    return main_serve(cycle, &params);
+    }
+    /* params (paths in pool) serve every reload, so the pool lives until here */
+    int rc = main_serve(cycle, &params);
+    fc_pool_destroy(pool);
+    return rc;
 }
