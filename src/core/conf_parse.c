@@ -313,6 +313,7 @@ conf_include(fc_conf_t *cf)
     if (cf->depth >= 32) {
         fc_conf_log_error(FC_LOG_EMERG, cf, 0, "include nesting is too deep for \"%s\"",
                           pattern.data);
+        cf->fatal = 1; /* going on would retry every include at every level: 2^depth files */
         return FC_ERROR;
     }
     int has_glob = strpbrk((const char *) pattern.data, "*?[") != NULL;
