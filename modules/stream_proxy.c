@@ -376,6 +376,12 @@ proxy_connect(proxy_ctx_t *p)
     p->picked = 1;
     fc_upstream_peer_t *peer = p->pick.peer;
     proxy_note_addr(p, &peer->addr.name);
+    if (fc_conn_free_count(c->cpool) == 0) {
+        /* No slot for the upstream side: do not touch the backend at all. */
+        fc_log_error(FC_LOG_ALERT, c->log, 0, "worker_connections are not enough");
+        proxy_finalize(p, 502);
+        return;
+    }
     p->connect_start = fc_current_msec();
     int in_progress;
     int fd = proxy_open_socket(p, peer, &in_progress);

@@ -213,7 +213,7 @@ stream {
 }
 EOF
 check unknownups.conf "proxy_pass to an unknown upstream" \
-    'host not found in upstream "unknown_group"' "$(lno unknownups.conf unknown_group)"
+    'no port in upstream "unknown_group"' "$(lno unknownups.conf unknown_group)"
 
 conf weight0.conf <<'EOF'
 daemon off;

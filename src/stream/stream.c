@@ -111,6 +111,11 @@ stream_core_merge_srv_conf(fc_conf_t *cf, void *parent, void *child)
     fc_conf_merge_size(conf->preread_buffer_size, prev->preread_buffer_size, 16384);
     fc_conf_merge_msec(conf->preread_timeout, prev->preread_timeout, 30000);
     fc_conf_merge_value(conf->tcp_nodelay, prev->tcp_nodelay, 1);
+    if (conf->handler == NULL && conf->ctx) {
+        /* A server{} with neither proxy_pass nor return could only drop clients. */
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "no handler for server");
+        return FC_CONF_ERROR;
+    }
     return FC_CONF_OK;
 }
 

@@ -171,7 +171,8 @@ ups_init_main_conf(fc_conf_t *cf, void *conf)
         cf->dir_file = u[i]->ref_file;
         cf->dir_line = u[i]->ref_line;
         if (!u[i]->defined) {
-            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "host not found in upstream \"%.*s\"",
+            /* nginx's wording: a name that is no upstream{} is a host without a port. */
+            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "no port in upstream \"%.*s\"",
                               (int) g->name.len, g->name.data);
             rc = FC_ERROR;
             continue;

@@ -125,12 +125,10 @@ grp_server_param(fc_upstream_group_t *g, fc_upstream_server_t *s, const fc_str_t
     }
     return FC_OK;
 
-invalid_value : {
-    const unsigned char *eq = memchr(arg->data, '=', arg->len);
-    int nlen = (int)(eq - arg->data);
-    *err = grp_errf(g->pool, "invalid %.*s \"%.*s\"", nlen, p, len - nlen - 1, p + nlen + 1);
+invalid_value:
+    /* nginx names the whole parameter: invalid parameter "weight=0". */
+    *err = grp_errf(g->pool, "invalid parameter \"%.*s\"", len, p);
     return FC_ERROR;
-}
 }
 
 int
