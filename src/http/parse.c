@@ -12,6 +12,7 @@
 #define H FC_HTTP_C_HEX
 #define D FC_HTTP_C_DIGIT
 #define G FC_HTTP_C_TARGET
+#define V FC_HTTP_C_VALUE
 
 /*
  * tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" /
@@ -20,40 +21,40 @@
  * as nginx allows, obs-text.
  */
 const uint8_t fc_http_parse_class[256] = {
-    ['\t'] = W,
-    [' '] = W,
-    ['!'] = T | F | G,
-    ['"'] = F | G,
-    ['#'] = T | F,
-    ['$'] = T | F | G,
-    ['%'] = T | F | G,
-    ['&'] = T | F | G,
-    ['\''] = T | F | G,
-    ['('] = F | G,
-    [')'] = F | G,
-    ['*'] = T | F | G,
-    ['+'] = T | F | G,
-    [','] = F | G,
-    ['-'] = T | F | G,
-    ['.'] = T | F | G,
-    ['/'] = F | G,
-    ['0' ... '9'] = T | F | G | H | D,
-    [':' ... '@'] = F | G,
-    ['A' ... 'F'] = T | F | G | H,
-    ['G' ... 'Z'] = T | F | G,
-    ['['] = F | G,
-    ['\\'] = F | G,
-    [']'] = F | G,
-    ['^'] = T | F | G,
-    ['_'] = T | F | G,
-    ['`'] = T | F | G,
-    ['a' ... 'f'] = T | F | G | H,
-    ['g' ... 'z'] = T | F | G,
-    ['{'] = F | G,
-    ['|'] = T | F | G,
-    ['}'] = F | G,
-    ['~'] = T | F | G,
-    [0x80 ... 0xff] = F | G,
+    ['\t'] = W | V,
+    [' '] = W | V,
+    ['!'] = T | F | G | V,
+    ['"'] = F | G | V,
+    ['#'] = T | F | V,
+    ['$'] = T | F | G | V,
+    ['%'] = T | F | G | V,
+    ['&'] = T | F | G | V,
+    ['\''] = T | F | G | V,
+    ['('] = F | G | V,
+    [')'] = F | G | V,
+    ['*'] = T | F | G | V,
+    ['+'] = T | F | G | V,
+    [','] = F | G | V,
+    ['-'] = T | F | G | V,
+    ['.'] = T | F | G | V,
+    ['/'] = F | G | V,
+    ['0' ... '9'] = T | F | G | H | D | V,
+    [':' ... '@'] = F | G | V,
+    ['A' ... 'F'] = T | F | G | H | V,
+    ['G' ... 'Z'] = T | F | G | V,
+    ['['] = F | G | V,
+    ['\\'] = F | G | V,
+    [']'] = F | G | V,
+    ['^'] = T | F | G | V,
+    ['_'] = T | F | G | V,
+    ['`'] = T | F | G | V,
+    ['a' ... 'f'] = T | F | G | H | V,
+    ['g' ... 'z'] = T | F | G | V,
+    ['{'] = F | G | V,
+    ['|'] = T | F | G | V,
+    ['}'] = F | G | V,
+    ['~'] = T | F | G | V,
+    [0x80 ... 0xff] = F | G | V,
 };
 
 #undef T
@@ -62,6 +63,7 @@ const uint8_t fc_http_parse_class[256] = {
 #undef H
 #undef D
 #undef G
+#undef V
 
 #define CLS(c) fc_http_parse_class[(unsigned char) (c)]
 
@@ -134,7 +136,11 @@ fc_http_parse_field_step(unsigned state, unsigned char c, int strict_crlf, const
     }
 }
 
-/* Records the offsets a transition of the field automaton marks. */
+/*
+ * Records the offsets a transition of the field automaton marks: mark[0] and
+ * mark[1] bound the name, mark[2] is the value's first byte and mark[3] the
+ * line end (the value is trimmed back from it once the line is complete).
+ */
 static void
 hp_mark(fc_http_parser_t *p, unsigned from, unsigned to, unsigned char c, size_t i)
 {
@@ -146,15 +152,12 @@ hp_mark(fc_http_parser_t *p, unsigned from, unsigned to, unsigned char c, size_t
         p->hash = p->hash * 31 + fc_tolower(c);
     } else if (from == FC_HTTP_F_NAME) {
         p->mark[1] = i; /* the colon */
-    } else if (from == FC_HTTP_F_OWS && to == FC_HTTP_F_VALUE) {
-        p->mark[2] = i;
-        p->mark[3] = i + 1;
     } else if (from == FC_HTTP_F_OWS && to != FC_HTTP_F_OWS) {
-        p->mark[2] = i; /* empty value */
-        p->mark[3] = i;
-    } else if (to == FC_HTTP_F_VALUE && !(CLS(c) & FC_HTTP_C_WS)) {
-        p->mark[3] = i + 1;
+        p->mark[2] = i;
+        p->mark[3] = i; /* an empty value unless more follows */
     }
+    if (from == FC_HTTP_F_VALUE && to != FC_HTTP_F_VALUE)
+        p->mark[3] = i;
 }
 
 /* Runs over name and value bytes without the automaton (they never change state). */
@@ -162,16 +165,16 @@ static size_t
 hp_fast(fc_http_parser_t *p, const unsigned char *buf, size_t i, size_t len)
 {
     if (p->state == FC_HTTP_F_NAME) {
-        uint32_t h = p->hash;
+        uint32_t h = p->hash; /* a local: buf may alias *p for the compiler */
         while (i < len && (CLS(buf[i]) & FC_HTTP_C_TOKEN))
             h = h * 31 + fc_tolower(buf[i++]);
         p->hash = h;
     } else if (p->state == FC_HTTP_F_VALUE) {
-        while (i < len && (CLS(buf[i]) & (FC_HTTP_C_FIELD | FC_HTTP_C_WS))) {
-            if (!(CLS(buf[i]) & FC_HTTP_C_WS))
-                p->mark[3] = i + 1;
+        while (len - i >= 4 && (CLS(buf[i]) & CLS(buf[i + 1]) & CLS(buf[i + 2]) & CLS(buf[i + 3]) &
+                                FC_HTTP_C_VALUE))
+            i += 4;
+        while (i < len && (CLS(buf[i]) & FC_HTTP_C_VALUE))
             i++;
-        }
     }
     return i;
 }
@@ -201,6 +204,8 @@ fc_http_header_parse(fc_http_parser_t *p, fc_http_header_t *h, const unsigned ch
                 return FC_DONE;
             h->name.off = p->mark[0];
             h->name.len = p->mark[1] - p->mark[0];
+            while (p->mark[3] > p->mark[2] && (CLS(buf[p->mark[3] - 1]) & FC_HTTP_C_WS))
+                p->mark[3]--; /* trailing OWS; the value starts with a field-vchar */
             h->value.off = p->mark[2];
             h->value.len = p->mark[3] - p->mark[2];
             h->hash = p->hash;

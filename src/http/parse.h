@@ -242,6 +242,7 @@ int fc_http_chunked_parse(fc_http_chunked_t *c, const unsigned char *in, size_t 
 #define FC_HTTP_C_HEX 0x08    /* HEXDIG */
 #define FC_HTTP_C_DIGIT 0x10  /* DIGIT */
 #define FC_HTTP_C_TARGET 0x20 /* allowed in a request-target (nginx's set) */
+#define FC_HTTP_C_VALUE 0x40  /* field-vchar, SP, HTAB: a byte inside a field value */
 
 extern const uint8_t fc_http_parse_class[256];
 

@@ -264,8 +264,22 @@ fc_http_request_line_parse(fc_http_parser_t *p, fc_http_request_line_t *rl,
     size_t i;
 
     for (i = p->pos; i < len; i++) {
-        unsigned char c = buf[i];
-        unsigned next = rl_step(p, c, i);
+        unsigned char c;
+        unsigned next;
+
+        if (p->state == RL_TARGET ||
+            p->state == RL_METHOD) { /* the bytes that do not change state */
+            uint8_t want = p->state == RL_TARGET ? FC_HTTP_C_TARGET : FC_HTTP_C_TOKEN;
+            while (len - i >= 4 &&
+                   (CLS(buf[i]) & CLS(buf[i + 1]) & CLS(buf[i + 2]) & CLS(buf[i + 3]) & want))
+                i += 4;
+            while (i < len && (CLS(buf[i]) & want))
+                i++;
+            if (i == len)
+                break;
+        }
+        c = buf[i];
+        next = rl_step(p, c, i);
 
         if (next == RL_ERROR) {
             p->pos = i;
