@@ -754,6 +754,17 @@ START_TEST(test_normalize_in_place)
 }
 END_TEST
 
+/* A raw NUL never reaches $uri, whatever produced the path. */
+START_TEST(test_normalize_raw_nul)
+{
+    static const unsigned char in[] = "/a\0b";
+    unsigned char out[8];
+    fc_str_t src = {sizeof(in) - 1, (unsigned char *) in}, dst = {0, out};
+
+    ck_assert_int_eq(fc_http_normalize_path(&src, &dst, 1), FC_ERROR);
+}
+END_TEST
+
 /* ---- the chunked decoder on its own --------------------------------------------- */
 
 static const char chunked_msg[] = "5;x=y\r\nhello\r\n1\r\n \r\n10\r\n0123456789abcdef\r\n"
@@ -1056,6 +1067,7 @@ http_parse_suite(void)
     tc = tcase_create("path normalization");
     tcase_add_loop_test(tc, test_normalize, 0, fc_nelems(norm_cases));
     tcase_add_test(tc, test_normalize_in_place);
+    tcase_add_test(tc, test_normalize_raw_nul);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("offsets and limits");
