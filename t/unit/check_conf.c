@@ -391,6 +391,12 @@ static const struct {
      {{"etc/self.conf", "include self.conf;\n"}},
      "fulcrum: [emerg] include nesting is too deep for \"@D@/etc/self.conf\" in "
      "@D@/etc/self.conf:1\n"},
+    /* Two includes of itself: one error, not 2^32 files read. */
+    {"include loop, twice",
+     "include fulcrum.conf;\ninclude fulcrum.conf;\n",
+     {{0}},
+     "fulcrum: [emerg] include nesting is too deep for \"@D@/etc/fulcrum.conf\" in "
+     "@D@/etc/fulcrum.conf:1\n"},
     /* The lexer's words reach the layers unchanged. */
     {"stream: unknown variable",
      "events {}\nstream {\n  server {\n    listen unix:@D@/s.sock;\n    return \"${nope}x\";\n"
