@@ -41,6 +41,7 @@ log_wait() { # FILE N [SECS]
 # PORT5: proxy_timeout 1s -> echo PORT10
 # PORT6: proxy_connect_timeout 500ms, [slow -N PORT12, echo PORT11]
 # PORT7: -> upstream answering after 200 ms then closing (slow -d)
+# PORT8 (half_close off) / PORT9 (default): -> upstream answering only after 1.5 s
 fc_conf relay.conf <<'EOF'
 @PRELUDE@
 stream {
@@ -62,6 +63,8 @@ stream {
         proxy_connect_timeout 500ms;
     }
     server { listen 127.0.0.1:@PORT7@; proxy_pass 127.0.0.1:@PORT15@; proxy_half_close off; }
+    server { listen 127.0.0.1:@PORT8@; proxy_pass 127.0.0.1:@PORT16@; proxy_half_close off; }
+    server { listen 127.0.0.1:@PORT9@; proxy_pass 127.0.0.1:@PORT16@; }
 }
 EOF
 backend_start echo "$PORT10" -i e10
@@ -70,7 +73,8 @@ backend_start slow "$PORT12" -N
 backend_start fail "$PORT13" -m close
 backend_start fail "$PORT14" -m read -a
 backend_start slow "$PORT15" -d 200 -b 'bye\n'
-FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5 $PORT6 $PORT7" fc_start relay.conf
+backend_start slow "$PORT16" -d 1500 -b 'late\n'
+FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5 $PORT6 $PORT7 $PORT8 $PORT9" fc_start relay.conf
 ok $? "fulcrum starts"
 workers0=$(fc_workers | sort | tr '\n' ' ')
 isnt "$workers0" "" "a worker is running"
@@ -113,10 +117,17 @@ n0=$(log_lines "$ALOG")
 # bytes are delivered; the echo still in flight is lost, the client sees EOF.
 out=$("$TC" -p "$PORT2" -n 1048576 -s 4 -k -T 5000)
 like "$out" 'sent=1048576 ' "half_close off: the client sent everything"
-unlike "$out" 'recv=1048576 ' "half_close off: session closed before the echo finished"
 unlike "$out" 'error=timeout' "half_close off: the client got EOF promptly, not a timeout"
 log_wait "$ALOG" $((n0 + 1))
 like "$(tail -n 1 "$ALOG")" "^$PORT2 200 1048576 " "half_close off: logged 200 with all client bytes received"
+
+# Deterministic contrast: an upstream that answers only 1.5 s after the
+# client's FIN. With half_close off the session ends at that FIN, so the
+# answer is lost; with it on, the answer still arrives.
+out=$("$TC" -p "$PORT8" -n 1000 -T 5000)
+like "$out" 'sent=1000 recv=0 ' "half_close off: session ends at the client's FIN, late answer lost"
+out=$("$TC" -p "$PORT9" -n 1000 -T 5000)
+like "$out" 'sent=1000 recv=5 ' "half_close on: the late answer still reaches the client"
 
 # ...and without a client FIN it relays like before.
 out=$("$TC" -p "$PORT2" -n 1048576 -s 5 -E -k)

@@ -133,6 +133,15 @@ conn_read(conn_t *c)
             continue;
         if (n < 0 && errno == EINTR)
             continue;
+        if (n == 0 && c->deadline) {
+            /*
+             * The peer half-closed but an answer is due: a half-close-aware
+             * server still sends it. Stop watching for input (EOF would
+             * keep firing) and let the deadline finish the connection.
+             */
+            epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+            return;
+        }
         if (n == 0 || errno != EAGAIN)
             conn_close(c);
         return;
