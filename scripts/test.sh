@@ -36,7 +36,7 @@ fi
 
 echo "== make -j2"
 make -j2
-echo "== make unit"
-make unit
+echo "== make unit fuzz-replay"
+make unit fuzz-replay
 echo "== t/run.sh"
 sh t/run.sh

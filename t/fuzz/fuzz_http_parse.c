@@ -10,10 +10,10 @@
  * Fuzz (from the top, after ./configure):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Iobjs \
  *       t/fuzz/fuzz_http_parse.c src/http/parse*.c -o objs/fuzz_http_parse
- *   objs/fuzz_http_parse -max_len=4096 t/fuzz/corpus/http
+ *   objs/fuzz_http_parse -max_len=4096 t/fuzz/corpus/http_parse
  * Replay the corpus without libFuzzer (any C compiler):
  *   cc -DFC_FUZZ_REPLAY -g -Isrc -Iobjs t/fuzz/fuzz_http_parse.c src/http/parse*.c \
- *       -o objs/fuzz_http_parse_replay && objs/fuzz_http_parse_replay t/fuzz/corpus/http
+ *       -o objs/fuzz_http_parse_replay && objs/fuzz_http_parse_replay t/fuzz/corpus/http_parse
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
