@@ -98,13 +98,17 @@ lex_quoted(fc_conf_t *cf, unsigned char quote)
     return FC_ERROR;
 }
 
-/* Reads an unquoted word; stops before white space, ";", "{" (unless "${") or "}". */
+/*
+ * Reads an unquoted word; stops before white space, ";" or "{". As in nginx,
+ * "}" inside a word is an ordinary byte, and "{" right after "$" ("${name}")
+ * does not open a block.
+ */
 static int
 lex_word(fc_conf_t *cf)
 {
     fc_conf_file_t *f = cf->file;
     const unsigned char *start = f->pos;
-    int escaped = 0, in_var_brace = 0;
+    int escaped = 0;
     while (f->pos < f->end) {
         unsigned char c = *f->pos;
         if (c == '\\' && f->pos + 1 < f->end) {
@@ -112,18 +116,11 @@ lex_word(fc_conf_t *cf)
             f->pos += 2;
             continue;
         }
-        if (in_var_brace) {
-            if (c == '}')
-                in_var_brace = 0;
-            f->pos++;
-            continue;
-        }
         if (c == '{' && f->pos > start && f->pos[-1] == '$') {
-            in_var_brace = 1;
             f->pos++;
             continue;
         }
-        if (lex_is_space(c) || c == ';' || c == '{' || c == '}')
+        if (lex_is_space(c) || c == ';' || c == '{')
             break;
         f->pos++;
     }

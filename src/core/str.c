@@ -98,31 +98,28 @@ fc_parse_size(const fc_str_t *s)
     return v * scale;
 }
 
+/* A unit's size in ms and its rank (units must come most significant first). */
 static int64_t
-str_time_unit(unsigned char c, const unsigned char **p, const unsigned char *end)
+str_time_unit(unsigned char c, const unsigned char **p, const unsigned char *end, int *rank)
 {
-    switch (c) {
-    case 'y':
-        return 365LL * 24 * 3600 * 1000;
-    case 'M':
-        return 30LL * 24 * 3600 * 1000;
-    case 'w':
-        return 7LL * 24 * 3600 * 1000;
-    case 'd':
-        return 24LL * 3600 * 1000;
-    case 'h':
-        return 3600LL * 1000;
-    case 'm':
-        if (*p < end && **p == 's') {
-            (*p)++;
-            return 1;
-        }
-        return 60LL * 1000;
-    case 's':
-        return 1000;
-    default:
-        return FC_ERROR;
+    static const struct {
+        unsigned char c;
+        int64_t ms;
+    } units[] = {{'y', 365LL * 86400000}, {'M', 30LL * 86400000}, {'w', 7LL * 86400000},
+                 {'d', 86400000},          {'h', 3600000},          {'m', 60000},
+                 {'s', 1000}};
+    if (c == 'm' && *p < end && **p == 's') {
+        (*p)++;
+        *rank = (int) fc_nelems(units);
+        return 1;
     }
+    for (size_t i = 0; i < fc_nelems(units); i++) {
+        if (units[i].c == c) {
+            *rank = (int) i;
+            return units[i].ms;
+        }
+    }
+    return FC_ERROR;
 }
 
 int64_t
@@ -130,7 +127,7 @@ fc_parse_time(const fc_str_t *s, int64_t default_unit_ms)
 {
     const unsigned char *p = s->data, *end = s->data + s->len;
     int64_t total = 0;
-    int any = 0;
+    int any = 0, last_rank = -1;
 
     while (p < end) {
         while (p < end && *p == ' ')
@@ -140,21 +137,27 @@ fc_parse_time(const fc_str_t *s, int64_t default_unit_ms)
         int64_t v = 0;
         const unsigned char *start = p;
         while (p < end && *p >= '0' && *p <= '9') {
-            if (v > (INT64_MAX / 10) - 10)
+            if (v > (INT64_MAX - 9) / 10)
                 return FC_ERROR;
             v = v * 10 + (*p++ - '0');
         }
         if (p == start)
             return FC_ERROR;
         int64_t unit = default_unit_ms;
+        int rank;
         if (p < end && *p != ' ') {
-            unsigned char c = *p++;
-            unit = str_time_unit(c, &p, end);
+            unit = str_time_unit(*p++, &p, end, &rank);
             if (unit == FC_ERROR)
                 return FC_ERROR;
-        } else if (any) {
-            return FC_ERROR; /* a bare number only stands alone */
+        } else {
+            /* nginx: a trailing number without a unit is in the default unit ("1h 30"). */
+            rank = default_unit_ms == 1 ? 7 : 6;
+            if (p != end && any)
+                return FC_ERROR;
         }
+        if (rank <= last_rank)
+            return FC_ERROR; /* "1s 1m", "1m 1m": units must decrease */
+        last_rank = rank;
         if (v > INT64_MAX / unit || total > INT64_MAX - v * unit)
             return FC_ERROR;
         total += v * unit;

@@ -152,7 +152,10 @@ static const struct {
     {S("-1s"), SEC, FC_ERROR},
     {S("1.5s"), SEC, FC_ERROR},
     {S("10 s"), SEC, FC_ERROR},
-    {S("1h 30"), SEC, FC_ERROR},
+    {S("1h 30"), SEC, 3630000}, /* nginx: a trailing bare number is seconds */
+    {S("1s 1m"), SEC, FC_ERROR}, /* units must decrease */
+    {S("1m 1m"), SEC, FC_ERROR},
+    {S("30 1h"), SEC, FC_ERROR},
     {S("1mss"), SEC, FC_ERROR},
     {S("1sm"), SEC, FC_ERROR},
     {S("5s,"), SEC, FC_ERROR},
