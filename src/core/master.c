@@ -285,6 +285,7 @@ fc_master_process(fc_cycle_t *cycle, const fc_cycle_params_t *params)
     unlink((const char *) ccf->pid.data);
     fc_log_error(FC_LOG_NOTICE, m->cycle->log, 0, "exit");
     fc_listening_close_all(m->cycle);
+    fc_listening_unlink_unix(m->cycle);
     fc_cycle_destroy(m->cycle);
     free(m);
     return rc;

@@ -304,6 +304,7 @@ fc_worker_process(fc_cycle_t *cycle, size_t slot, int single_process)
     if (single_process) {
         fc_core_conf_t *ccf = fc_cycle_core_conf(cycle, fc_core_module);
         unlink((const char *) ccf->pid.data);
+        fc_listening_unlink_unix(cycle);
     }
     for (size_t i = 0; fc_modules[i]; i++) {
         if (fc_modules[i]->exit_worker)

@@ -10,6 +10,7 @@
 #include "event/listen.h"
 
 #include <netinet/in.h>
+#include <sys/un.h>
 
 fc_listening_t *
 fc_listening_add(fc_cycle_t *cycle, const fc_addr_t *addr, int type, int *existed)
@@ -117,7 +118,13 @@ fc_listening_open(fc_cycle_t *cycle, fc_cycle_t *old, size_t slots)
                 l->fds[s] = -1; /* a datagram socket would steal traffic, even unused */
                 continue;
             }
-            int fd = listen_socket_open(l, cycle->log, cycle->test_only);
+            int fd;
+            if (l->addr.sa.ss_family == AF_UNIX && s > 0 && !cycle->test_only) {
+                /* SO_REUSEPORT means nothing for unix sockets: slots share one. */
+                fd = fcntl(l->fds[0], F_DUPFD_CLOEXEC, 0);
+            } else {
+                fd = listen_socket_open(l, cycle->log, cycle->test_only);
+            }
             l->fds[s] = cycle->test_only ? -1 : fd;
             if (fd < 0) {
                 rc = FC_ERROR;
@@ -184,5 +191,16 @@ fc_listening_keep_slot(fc_cycle_t *cycle, size_t slot)
                 ls[i].fds[s] = -1;
             }
         }
+    }
+}
+
+void
+fc_listening_unlink_unix(fc_cycle_t *cycle)
+{
+    fc_listening_t *ls = cycle->listening.elts;
+    for (size_t i = 0; i < cycle->listening.nelts; i++) {
+        const struct sockaddr_un *su = (const struct sockaddr_un *) &ls[i].addr.sa;
+        if (su->sun_family == AF_UNIX && su->sun_path[0] && ls[i].opened)
+            unlink(su->sun_path);
     }
 }

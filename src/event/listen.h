@@ -47,4 +47,7 @@ void fc_listening_close_all(fc_cycle_t *cycle);
 /* In a worker: closes every slot but `slot`, so each worker holds one fd per address. */
 void fc_listening_keep_slot(fc_cycle_t *cycle, size_t slot);
 
+/* Removes the files of unix-socket listeners (the master's last act, as nginx). */
+void fc_listening_unlink_unix(fc_cycle_t *cycle);
+
 #endif
