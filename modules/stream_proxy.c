@@ -40,7 +40,6 @@ typedef struct {
     int64_t responses;
     unsigned connected:1;
     unsigned picked:1;
-    unsigned first_byte:1;
 } proxy_ctx_t;
 
 static void *proxy_create_srv_conf(fc_conf_t *cf);
@@ -179,15 +178,6 @@ proxy_close_peer(proxy_ctx_t *p)
     }
 }
 
-static void
-proxy_format_ms(fc_stream_session_t *s, fc_str_t *dst, fc_msec_t ms)
-{
-    char buf[32];
-    int n = snprintf(buf, sizeof(buf), "%" PRId64 ".%03d", ms / 1000, (int) (ms % 1000));
-    fc_str_t src = {(size_t) n, (unsigned char *) buf};
-    fc_str_dup(s->connection->pool, dst, &src);
-}
-
 /* The session's end: release the peer (a success unless a failure was reported). */
 static void
 proxy_cleanup(fc_stream_session_t *s)
@@ -199,11 +189,8 @@ proxy_cleanup(fc_stream_session_t *s)
         fc_upstream_pick_done(&p->pick, fc_current_msec(), FC_UPSTREAM_PEER_OK);
         p->picked = 0;
     }
-    if (p->connected) {
-        proxy_format_ms(s, &s->upstream_session_time, fc_current_msec() - p->connect_start);
-        s->upstream_bytes_sent = p->down.out;
-        s->upstream_bytes_received = p->up.in;
-    }
+    if (s->upstream_state)
+        s->upstream_state->session_time = fc_current_msec() - p->connect_start;
     proxy_close_peer(p);
 }
 
@@ -317,6 +304,8 @@ proxy_next(proxy_ctx_t *p, int failed)
                               failed ? FC_UPSTREAM_PEER_FAILED : FC_UPSTREAM_PEER_NEXT);
         p->picked = 0;
     }
+    if (p->s->upstream_state)
+        p->s->upstream_state->session_time = fc_current_msec() - p->connect_start;
     proxy_close_peer(p);
     fc_msec_t elapsed = fc_current_msec() - p->first_connect;
     if (!pc->next_upstream || p->pick.tries == 0 ||
@@ -361,6 +350,25 @@ proxy_open_socket(proxy_ctx_t *p, const fc_upstream_peer_t *peer, int *in_progre
     return fd;
 }
 
+/* Opens the record of one more upstream attempt. */
+static int
+proxy_new_state(fc_stream_session_t *s)
+{
+    if (s->upstream_states == NULL) {
+        s->upstream_states =
+            fc_array_create(s->connection->pool, 2, sizeof(fc_stream_upstream_state_t));
+        if (s->upstream_states == NULL)
+            return FC_ERROR;
+    }
+    fc_stream_upstream_state_t *st = fc_array_push(s->upstream_states);
+    if (st == NULL)
+        return FC_ERROR;
+    st->connect_time = -1;
+    st->first_byte_time = -1;
+    s->upstream_state = st;
+    return FC_OK;
+}
+
 static void
 proxy_connect(proxy_ctx_t *p)
 {
@@ -383,6 +391,10 @@ proxy_connect(proxy_ctx_t *p)
         return;
     }
     p->connect_start = fc_current_msec();
+    if (proxy_new_state(s) != FC_OK) {
+        proxy_finalize(p, 500);
+        return;
+    }
     int in_progress;
     int fd = proxy_open_socket(p, peer, &in_progress);
     if (fd == -2) {
@@ -446,7 +458,7 @@ proxy_connected(proxy_ctx_t *p)
     proxy_conf_t *pc = proxy_conf(p);
     fc_event_del_timer(pcn->loop, pcn->write);
     p->connected = 1;
-    proxy_format_ms(s, &s->upstream_connect_time, fc_current_msec() - p->connect_start);
+    s->upstream_state->connect_time = fc_current_msec() - p->connect_start;
     c->log->action = "proxying connection";
     pcn->read->handler = proxy_upstream_event;
     pcn->write->handler = proxy_upstream_event;
@@ -500,12 +512,11 @@ proxy_account(proxy_ctx_t *p)
     fc_connection_t *c = s->connection;
     c->received = p->down.in;
     c->sent = p->up.out;
-    s->upstream_bytes_sent = p->down.out;
-    s->upstream_bytes_received = p->up.in;
-    if (!p->first_byte && p->up.in > 0) {
-        p->first_byte = 1;
-        proxy_format_ms(s, &s->upstream_first_byte_time, fc_current_msec() - p->connect_start);
-    }
+    fc_stream_upstream_state_t *st = s->upstream_state;
+    st->bytes_sent = p->down.out;
+    st->bytes_received = p->up.in;
+    if (st->first_byte_time < 0 && p->up.in > 0)
+        st->first_byte_time = fc_current_msec() - p->connect_start;
 }
 
 static int

@@ -25,10 +25,11 @@ stream_log_context(fc_log_t *log, char *buf, size_t len)
         if (m > 0)
             n = (int) fc_min((size_t) n + (size_t) m, len - 1);
     }
+    const fc_stream_upstream_state_t *st = s->upstream_state;
     int m = snprintf(buf + n, len - (size_t) n,
                      ", bytes from/to client:%" PRIu64 "/%" PRIu64
                      ", bytes from/to upstream:%" PRIu64 "/%" PRIu64,
-                     c->received, c->sent, s->upstream_bytes_received, s->upstream_bytes_sent);
+                     c->received, c->sent, st ? st->bytes_received : 0, st ? st->bytes_sent : 0);
     if (m > 0)
         n = (int) fc_min((size_t) n + (size_t) m, len - 1);
     return (size_t) n;

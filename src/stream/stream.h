@@ -69,6 +69,15 @@ typedef struct {
     unsigned line;
 } fc_stream_listen_t;
 
+/* What one upstream attempt did: the $upstream_* variables list one entry per attempt. */
+typedef struct {
+    fc_msec_t connect_time;    /* -1: never connected */
+    fc_msec_t first_byte_time; /* -1: no byte came back */
+    fc_msec_t session_time;
+    uint64_t bytes_sent;
+    uint64_t bytes_received;
+} fc_stream_upstream_state_t;
+
 struct fc_stream_session_s {
     fc_connection_t *connection;
     void **main_conf;
@@ -81,12 +90,9 @@ struct fc_stream_session_s {
     size_t phase;   /* running phase */
     size_t handler; /* next handler within the phase */
     /* Filled in by the content handler, read by variables and the log. */
-    fc_str_t upstream_addr;
-    uint64_t upstream_bytes_sent;
-    uint64_t upstream_bytes_received;
-    fc_str_t upstream_connect_time;
-    fc_str_t upstream_first_byte_time;
-    fc_str_t upstream_session_time;
+    fc_str_t upstream_addr;          /* "a, b" after a retry */
+    fc_array_t *upstream_states;     /* fc_stream_upstream_state_t, one per attempt */
+    fc_stream_upstream_state_t *upstream_state; /* the current attempt */
     void (*cleanup)(fc_stream_session_t *s); /* content handler's teardown */
     unsigned finalized:1;
 };

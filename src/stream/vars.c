@@ -87,6 +87,60 @@ vars_upstream_str(fc_var_value_t *v, const fc_str_t *s)
     return FC_OK;
 }
 
+/* One attempt's entry: a byte count, or a time in seconds ("-" if it never happened). */
+static int
+vars_upstream_entry(char *buf, size_t size, const fc_stream_upstream_state_t *st, uintptr_t which)
+{
+    fc_msec_t t;
+    switch (which) {
+    case VAR_UPSTREAM_BYTES_SENT:
+        return snprintf(buf, size, "%" PRIu64, st->bytes_sent);
+    case VAR_UPSTREAM_BYTES_RECEIVED:
+        return snprintf(buf, size, "%" PRIu64, st->bytes_received);
+    case VAR_UPSTREAM_CONNECT_TIME:
+        t = st->connect_time;
+        break;
+    case VAR_UPSTREAM_FIRST_BYTE_TIME:
+        t = st->first_byte_time;
+        break;
+    default:
+        t = st->session_time;
+        break;
+    }
+    if (t < 0)
+        return snprintf(buf, size, "-");
+    return snprintf(buf, size, "%" PRId64 ".%03d", t / 1000, (int) (t % 1000));
+}
+
+/* $upstream_*: one entry per upstream attempt, separated by ", " as nginx. */
+static int
+vars_upstream_list(fc_stream_session_t *s, fc_var_value_t *v, uintptr_t which)
+{
+    fc_array_t *a = s->upstream_states;
+    if (a == NULL || a->nelts == 0) {
+        v->valid = 1;
+        v->not_found = 1;
+        v->len = 0;
+        v->data = (const unsigned char *) "";
+        return FC_OK;
+    }
+    unsigned char *buf = fc_pnalloc(s->connection->pool, a->nelts * 32);
+    if (buf == NULL)
+        return FC_ERROR;
+    size_t n = 0;
+    fc_stream_upstream_state_t *st = a->elts;
+    for (size_t i = 0; i < a->nelts; i++) {
+        if (i > 0) {
+            memcpy(buf + n, ", ", 2);
+            n += 2;
+        }
+        int w = vars_upstream_entry((char *) buf + n, a->nelts * 32 - n, &st[i], which);
+        n += w > 0 ? (size_t) w : 0;
+    }
+    fc_var_set_str(v, buf, n);
+    return FC_OK;
+}
+
 static int
 vars_get(void *r, fc_var_value_t *v, uintptr_t which)
 {
@@ -121,15 +175,11 @@ vars_get(void *r, fc_var_value_t *v, uintptr_t which)
     case VAR_UPSTREAM_ADDR:
         return vars_upstream_str(v, &s->upstream_addr);
     case VAR_UPSTREAM_BYTES_SENT:
-        return vars_printf(s, v, "%" PRIu64, s->upstream_bytes_sent);
     case VAR_UPSTREAM_BYTES_RECEIVED:
-        return vars_printf(s, v, "%" PRIu64, s->upstream_bytes_received);
     case VAR_UPSTREAM_CONNECT_TIME:
-        return vars_upstream_str(v, &s->upstream_connect_time);
     case VAR_UPSTREAM_FIRST_BYTE_TIME:
-        return vars_upstream_str(v, &s->upstream_first_byte_time);
     case VAR_UPSTREAM_SESSION_TIME:
-        return vars_upstream_str(v, &s->upstream_session_time);
+        return vars_upstream_list(s, v, which);
     default:
         return FC_ERROR;
     }
