@@ -7,7 +7,7 @@ int
 fc_str_eq_c(const fc_str_t *a, const char *s)
 {
     size_t n = strlen(s);
-    return a->len == n && memcmp(a->data, s, n) == 0;
+    return a->len == n && (n == 0 || memcmp(a->data, s, n) == 0); /* memcmp(NULL, .., 0) is UB */
 }
 
 int
