@@ -16,6 +16,7 @@ struct fc_event_s {
     unsigned active:1;   /* registered with epoll */
     unsigned ready:1;    /* the socket can be read/written without blocking */
     unsigned eof:1;      /* peer closed its side (read event) */
+    unsigned pending_eof:1; /* EPOLLRDHUP seen: a read of 0 is coming after the data */
     unsigned error:1;
     unsigned timedout:1;
     unsigned timer_set:1;

@@ -173,6 +173,8 @@ loop_dispatch(struct epoll_event *ee)
     fc_event_t *rev = c->read, *wev = c->write;
     if ((re & (EPOLLIN | EPOLLRDHUP)) && rev->active) {
         rev->ready = 1;
+        if (re & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            rev->pending_eof = 1;
         rev->handler(rev);
     }
     if ((re & EPOLLOUT) && wev->active && c->fd != -1 && c->instance == instance) {

@@ -51,15 +51,22 @@ relay_fail(fc_relay_dir_t *d, int err, int on_src)
     return FC_ERROR;
 }
 
-/* Accounts a read from src (recv or splice): FC_OK with *got bytes, or FC_ERROR. */
+/*
+ * Accounts a read of up to `want` bytes from src (recv or splice): FC_OK with
+ * *got bytes, or FC_ERROR. With edge-triggered epoll a short read means the
+ * socket is drained, so no extra read is spent to hear EAGAIN, unless the
+ * peer's FIN is pending (EPOLLRDHUP): then the read of 0 must still happen.
+ */
 static int
-relay_after_read(fc_relay_dir_t *d, ssize_t n, size_t *got, int *progress)
+relay_after_read(fc_relay_dir_t *d, ssize_t n, size_t want, size_t *got, int *progress)
 {
     *got = 0;
     if (n > 0) {
         *got = (size_t) n;
         d->in += (uint64_t) n;
         *progress = 1;
+        if ((size_t) n < want && !d->src->read->pending_eof)
+            d->src->read->ready = 0;
     } else if (n == 0) {
         d->eof = 1;
         *progress = 1;
@@ -71,15 +78,20 @@ relay_after_read(fc_relay_dir_t *d, ssize_t n, size_t *got, int *progress)
     return FC_OK;
 }
 
-/* Accounts a write to dst (send or splice): FC_OK with *put bytes, or FC_ERROR. */
+/*
+ * Accounts a write of up to `want` bytes to dst (send or splice): FC_OK with
+ * *put bytes, or FC_ERROR. A short write means the socket buffer is full.
+ */
 static int
-relay_after_write(fc_relay_dir_t *d, ssize_t n, size_t *put, int *progress)
+relay_after_write(fc_relay_dir_t *d, ssize_t n, size_t want, size_t *put, int *progress)
 {
     *put = 0;
     if (n > 0) {
         *put = (size_t) n;
         d->out += (uint64_t) n;
         *progress = 1;
+        if ((size_t) n < want)
+            d->dst->write->ready = 0;
     } else if (n < 0 && errno == EAGAIN) {
         d->dst->write->ready = 0;
     } else if (n < 0 && errno != EINTR) {
@@ -120,16 +132,18 @@ relay_pump_buffered(fc_relay_dir_t *d, int *moved)
         int progress = 0;
         size_t moved_n;
         if (b->pos < b->last && d->dst->write->ready) {
-            ssize_t n = send(d->dst->fd, b->pos, (size_t) (b->last - b->pos), MSG_NOSIGNAL);
-            if (relay_after_write(d, n, &moved_n, &progress) != FC_OK)
+            size_t want = (size_t) (b->last - b->pos);
+            ssize_t n = send(d->dst->fd, b->pos, want, MSG_NOSIGNAL);
+            if (relay_after_write(d, n, want, &moved_n, &progress) != FC_OK)
                 return FC_ERROR;
             b->pos += moved_n;
         }
         if (b->pos == b->last)
             b->pos = b->last = b->start;
         if (!d->eof && b->last < b->end && d->src->read->ready) {
-            ssize_t n = recv(d->src->fd, b->last, (size_t) (b->end - b->last), 0);
-            if (relay_after_read(d, n, &moved_n, &progress) != FC_OK)
+            size_t want = (size_t) (b->end - b->last);
+            ssize_t n = recv(d->src->fd, b->last, want, 0);
+            if (relay_after_read(d, n, want, &moved_n, &progress) != FC_OK)
                 return FC_ERROR;
             b->last += moved_n;
         }
@@ -160,14 +174,16 @@ relay_pump_splice(fc_relay_dir_t *d, int *moved)
         if (d->pipe_len > 0 && d->dst->write->ready) {
             ssize_t n = splice(d->pipe[0], NULL, d->dst->fd, NULL, d->pipe_len,
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            if (relay_after_write(d, n, &moved_n, &progress) != FC_OK)
+            if (relay_after_write(d, n, d->pipe_len, &moved_n, &progress) != FC_OK)
                 return FC_ERROR;
             d->pipe_len -= moved_n;
         }
         if (d->pipe_len == 0 && !d->eof && d->src->read->ready) {
             ssize_t n = splice(d->src->fd, NULL, d->pipe[1], NULL, RELAY_PIPE_CHUNK,
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            if (relay_after_read(d, n, &moved_n, &progress) != FC_OK)
+            /* A pipe holds less than asked: only EAGAIN tells a drained socket here. */
+            if (relay_after_read(d, n, n > 0 ? (size_t) n : RELAY_PIPE_CHUNK, &moved_n, &progress) !=
+                FC_OK)
                 return FC_ERROR;
             d->pipe_len = moved_n;
         }
