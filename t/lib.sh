@@ -278,11 +278,13 @@ wait_udp() { # PORT [SECONDS]
 }
 
 # helper NAME: path of a built test helper, compiling t/helpers/NAME.c first
-# when the binary is missing or older than its source.
+# when the binary is missing or older than its source or the shared
+# t/helpers/helpers.h.
 helper() {
     _hp_src=$TOP/t/helpers/$1.c
     _hp_bin=$FC_HELPERS/$1
-    if [ ! -x "$_hp_bin" ] || { [ -f "$_hp_src" ] && [ "$_hp_src" -nt "$_hp_bin" ]; }; then
+    if [ ! -x "$_hp_bin" ] || { [ -f "$_hp_src" ] && { [ "$_hp_src" -nt "$_hp_bin" ] \
+        || [ "$TOP/t/helpers/helpers.h" -nt "$_hp_bin" ]; }; }; then
         mkdir -p "$FC_HELPERS" || return 1
         if ! ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wshadow \
             -Wstrict-prototypes -Wmissing-prototypes -o "$_hp_bin.$$" "$_hp_src" >&2; then

@@ -8,14 +8,8 @@
  * for TCP and for UDP to check it is really free, and prints the first that
  * is and is not excluded.  Exit 1 if 500 candidates all fail.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+#define PROG "freeport"
+#include "helpers.h"
 
 static int
 can_bind(int type, int port)
@@ -26,10 +20,7 @@ can_bind(int type, int port)
     fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return 0;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    loopback(&sa, port);
     /* no SO_REUSEADDR: a port still in TIME_WAIT counts as busy */
     ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
     close(fd);

@@ -12,71 +12,10 @@
  * Exit status: 0 the server closed (FIN), 2 idle timeout, 3 reset,
  * 1 connect or other error.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
+#define PROG "rawhttp"
+#include "helpers.h"
+
 #include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
-static void
-die(const char *what)
-{
-    fprintf(stderr, "rawhttp: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static int
-hexval(char ch)
-{
-    return ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10;
-}
-
-/* Interpret \r \n \t \0 \\ \xHH in place; returns the new length. */
-static size_t
-unescape(char *s, size_t n)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i < n; i++) {
-        if (s[i] != '\\' || i + 1 == n) {
-            s[o++] = s[i];
-            continue;
-        }
-        switch (s[++i]) {
-        case 'r': s[o++] = '\r'; break;
-        case 'n': s[o++] = '\n'; break;
-        case 't': s[o++] = '\t'; break;
-        case '0': s[o++] = '\0'; break;
-        case 'x':
-            if (i + 2 < n && isxdigit((unsigned char)s[i + 1])
-                && isxdigit((unsigned char)s[i + 2])) {
-                s[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-                i += 2;
-                break;
-            }
-            /* fall through */
-        default: s[o++] = s[i]; break;
-        }
-    }
-    return o;
-}
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *
 slurp(int fd, size_t *len)
@@ -111,10 +50,7 @@ connect_to(int port)
     fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         die("socket");
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    loopback(&sa, port);
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
         die("connect");
     if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
@@ -145,10 +81,7 @@ main(int argc, char **argv)
             return 1;
         }
     }
-    if (port <= 0 || port > 65535) {
-        fprintf(stderr, "rawhttp: -p PORT is required\n");
-        return 1;
-    }
+    require_port(port, 1);
     if (optind < argc && (in = open(argv[optind], O_RDONLY | O_CLOEXEC)) < 0)
         die(argv[optind]);
     data = slurp(in, &len);

@@ -21,23 +21,11 @@
  * Log lines: "accept N 127.0.0.1:PORT" per connection and
  * "req N M METHOD URI" per request, to stderr or the -l file.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
+#define PROG "reflect"
+#include "helpers.h"
+
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MAX_HEADER (64 * 1024)
 #define MAX_INPUT (64 * 1024 * 1024)
@@ -75,22 +63,6 @@ static const char *backend_id = "reflect";
 static unsigned long nconns;
 static conn_t *conns; /* all connections, scanned only for deadlines */
 static int ntimed;    /* connections with a deadline */
-
-static void
-die(const char *what)
-{
-    dprintf(2, "reflect: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Make room for n more bytes at the end, compacting before growing. */
 static char *
@@ -286,12 +258,6 @@ typedef struct {
     long long size, delay_ms; /* size -1: reflect the request */
     buf_t hdrs;               /* extra header lines, CRLF-terminated */
 } opts_t;
-
-static int
-hexval(char ch)
-{
-    return ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10;
-}
 
 static size_t
 url_decode(char *dst, const char *s, size_t n)
@@ -568,7 +534,6 @@ conn_read(conn_t *c)
 static void
 conn_run(conn_t *c)
 {
-    struct epoll_event ev;
     unsigned want = 0;
     int rc, progress = 1;
 
@@ -597,22 +562,8 @@ conn_run(conn_t *c)
     if (PENDING(c) && !HELD(c))
         want |= EPOLLOUT;
     if (want != c->events) {
-        ev.events = want;
-        ev.data.ptr = c;
-        if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-            die("epoll_ctl");
+        ep_ctl(ep, EPOLL_CTL_MOD, c->fd, want, c);
         c->events = want;
-    }
-}
-
-static void
-raise_nofile(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
     }
 }
 
@@ -620,21 +571,10 @@ static void
 accept_all(int lfd)
 {
     struct sockaddr_in sa;
-    socklen_t len;
-    struct epoll_event ev;
     conn_t *c;
     int fd;
 
-    for (;;) {
-        len = sizeof(sa);
-        fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno != EAGAIN)
-                dprintf(2, "reflect: accept: %s\n", strerror(errno));
-            return;
-        }
+    while ((fd = accept_next(lfd, &sa)) >= 0) {
         c = calloc(1, sizeof(*c));
         if (c == NULL)
             die("calloc");
@@ -645,12 +585,11 @@ accept_all(int lfd)
         if (conns)
             conns->prev = c;
         conns = c;
-        dprintf(log_fd, "accept %lu %s:%u\n", c->id, inet_ntoa(sa.sin_addr), ntohs(sa.sin_port));
-        ev.events = c->events;
-        ev.data.ptr = c;
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-            die("epoll_ctl");
+        log_accept(log_fd, c->id, &sa);
+        ep_ctl(ep, EPOLL_CTL_ADD, fd, c->events, c);
     }
+    if (errno != EAGAIN)
+        dprintf(2, "reflect: accept: %s\n", strerror(errno));
 }
 
 /* Milliseconds until the nearest deadline, -1 if none. */
@@ -691,68 +630,25 @@ expire(void)
 int
 main(int argc, char **argv)
 {
-    int port = 0, opt, lfd, sfd, one = 1, i, n;
-    struct sockaddr_in sa;
-    struct epoll_event ev, evs[256];
-    sigset_t mask;
+    int port = 0, opt, lfd, sfd, i, n;
+    struct epoll_event evs[256];
 
     while ((opt = getopt(argc, argv, "p:i:l:")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'i': backend_id = optarg; break;
-        case 'l':
-            log_fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-            if (log_fd < 0)
-                die(optarg);
-            break;
+        case 'l': log_fd = open_log(optarg); break;
         default:
             dprintf(2, "usage: reflect -p PORT [-i ID] [-l LOGFILE]\n");
             return 2;
         }
     }
-    if (port <= 0 || port > 65535) {
-        dprintf(2, "reflect: -p PORT is required\n");
-        return 2;
-    }
+    require_port(port, 2);
 
-    raise_nofile();
-    signal(SIGPIPE, SIG_IGN);
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sfd < 0)
-        die("signalfd");
-
-    lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (lfd < 0)
-        die("socket");
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        die("bind");
-    if (listen(lfd, 1024) < 0)
-        die("listen");
-
-    ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0)
-        die("epoll_create1");
-    ev.events = EPOLLIN;
-    ev.data.ptr = NULL;
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
-        die("epoll_ctl");
-    ev.data.ptr = &sfd;
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
-        die("epoll_ctl");
+    ep = tcp_server(port, 1024, 1, &lfd, &sfd);
 
     for (;;) {
-        n = epoll_wait(ep, evs, 256, next_timeout());
-        if (n < 0 && errno != EINTR)
-            die("epoll_wait");
+        n = ep_wait(ep, evs, 256, next_timeout());
         for (i = 0; i < n; i++) {
             if (evs[i].data.ptr == NULL)
                 accept_all(lfd);

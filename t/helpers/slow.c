@@ -15,21 +15,8 @@
  * One log line per accepted connection ("accept N 127.0.0.1:PORT").
  * SIGTERM/SIGINT end it.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+#define PROG "slow"
+#include "helpers.h"
 
 typedef struct conn_s {
     int fd;
@@ -43,69 +30,6 @@ static long long delay_ms = -1, trickle_ms;
 static char answer[65536];
 static size_t answer_len;
 static conn_t *conns;
-
-static void
-die(const char *what)
-{
-    dprintf(2, "slow: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-hexval(char ch)
-{
-    return ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10;
-}
-
-/* Interpret \r \n \t \0 \\ \xHH in place; returns the new length. */
-static size_t
-unescape(char *s, size_t n)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i < n; i++) {
-        if (s[i] != '\\' || i + 1 == n) {
-            s[o++] = s[i];
-            continue;
-        }
-        switch (s[++i]) {
-        case 'r': s[o++] = '\r'; break;
-        case 'n': s[o++] = '\n'; break;
-        case 't': s[o++] = '\t'; break;
-        case '0': s[o++] = '\0'; break;
-        case 'x':
-            if (i + 2 < n && isxdigit((unsigned char)s[i + 1])
-                && isxdigit((unsigned char)s[i + 2])) {
-                s[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-                i += 2;
-                break;
-            }
-            /* fall through */
-        default: s[o++] = s[i]; break;
-        }
-    }
-    return o;
-}
-
-static void
-raise_nofile(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
 
 static void
 conn_close(conn_t *c)
@@ -175,22 +99,12 @@ static void
 accept_all(int lfd)
 {
     struct sockaddr_in sa;
-    socklen_t len;
-    struct epoll_event ev;
     conn_t *c;
     int fd;
     static unsigned long nconns;
 
-    for (;;) {
-        len = sizeof(sa);
-        fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            return;
-        }
-        dprintf(log_fd, "accept %lu %s:%u\n", ++nconns, inet_ntoa(sa.sin_addr),
-                ntohs(sa.sin_port));
+    while ((fd = accept_next(lfd, &sa)) >= 0) {
+        log_accept(log_fd, ++nconns, &sa);
         c = calloc(1, sizeof(*c));
         if (c == NULL)
             die("calloc");
@@ -201,10 +115,7 @@ accept_all(int lfd)
             conns->prev = c;
         conns = c;
         /* with -R we only watch for the peer leaving (RDHUP needs no read) */
-        ev.events = no_read ? EPOLLRDHUP : EPOLLIN;
-        ev.data.ptr = c;
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-            die("epoll_ctl");
+        ep_ctl(ep, EPOLL_CTL_ADD, fd, no_read ? EPOLLRDHUP : EPOLLIN, c);
     }
 }
 
@@ -227,10 +138,8 @@ main(int argc, char **argv)
 {
     static const char dflt[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n"
                                "\r\nslow\n";
-    int port = 0, opt, lfd, sfd, one = 1, i, n, no_accept = 0;
-    struct sockaddr_in sa;
-    struct epoll_event ev, evs[256];
-    sigset_t mask;
+    int port = 0, opt, lfd, sfd, i, n, no_accept = 0;
+    struct epoll_event evs[256];
     conn_t *c, *next;
     long long now;
 
@@ -243,66 +152,21 @@ main(int argc, char **argv)
         case 't': trickle_ms = atoll(optarg); break;
         case 'R': no_read = 1; break;
         case 'N': no_accept = 1; break;
-        case 'b':
-            answer_len = strlen(optarg) < sizeof(answer) ? strlen(optarg) : sizeof(answer) - 1;
-            memcpy(answer, optarg, answer_len);
-            answer_len = unescape(answer, answer_len);
-            break;
-        case 'l':
-            log_fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-            if (log_fd < 0)
-                die(optarg);
-            break;
+        case 'b': answer_len = escaped_arg(answer, sizeof(answer), optarg); break;
+        case 'l': log_fd = open_log(optarg); break;
         default:
             dprintf(2, "usage: slow -p PORT [-l LOG] [-d MS] [-t MS] [-b BYTES] [-R] [-N]\n");
             return 2;
         }
     }
-    if (port <= 0 || port > 65535) {
-        dprintf(2, "slow: -p PORT is required\n");
-        return 2;
-    }
+    require_port(port, 2);
     if (trickle_ms > 0 && delay_ms < 0)
         delay_ms = 0;
 
-    raise_nofile();
-    signal(SIGPIPE, SIG_IGN);
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sfd < 0)
-        die("signalfd");
-
-    lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (lfd < 0)
-        die("socket");
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        die("bind");
-    if (listen(lfd, no_accept ? 0 : 1024) < 0)
-        die("listen");
-
-    ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0)
-        die("epoll_create1");
-    ev.events = EPOLLIN;
-    ev.data.ptr = NULL;
-    if (!no_accept && epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
-        die("epoll_ctl");
-    ev.data.ptr = &sfd;
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
-        die("epoll_ctl");
+    ep = tcp_server(port, no_accept ? 0 : 1024, !no_accept, &lfd, &sfd);
 
     for (;;) {
-        n = epoll_wait(ep, evs, 256, next_timeout());
-        if (n < 0 && errno != EINTR)
-            die("epoll_wait");
+        n = ep_wait(ep, evs, 256, next_timeout());
         for (i = 0; i < n; i++) {
             if (evs[i].data.ptr == NULL)
                 accept_all(lfd);

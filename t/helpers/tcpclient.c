@@ -21,19 +21,11 @@
  * -S, for stdin to reach EOF), prints "closed=K" (connections the server
  * closed meanwhile) and exits.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
+#define PROG "tcpclient"
+#include "helpers.h"
+
 #include <poll.h>
-#include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define CHUNK 16384
 
@@ -50,13 +42,6 @@ typedef struct {
 static int port, greeting, echo_wait;
 static uint64_t nbytes;
 
-static void
-die(const char *what)
-{
-    fprintf(stderr, "tcpclient: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
 static uint64_t
 fnv1a(uint64_t h, const unsigned char *p, size_t n)
 {
@@ -65,17 +50,6 @@ fnv1a(uint64_t h, const unsigned char *p, size_t n)
         h *= 0x100000001b3ULL;
     }
     return h;
-}
-
-static void
-raise_nofile(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
 }
 
 /* Start a non-blocking connect to 127.0.0.1:port. */
@@ -88,10 +62,7 @@ start_connect(void)
     fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         die("socket");
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    loopback(&sa, port);
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
         close(fd);
         return -1;
@@ -302,17 +273,10 @@ run_hold(int nconns, int watch_stdin, int connect_ms)
     struct pollfd *pfd = calloc((size_t)nconns + 2, sizeof(struct pollfd));
     int i, n, pending = 0, held = 0, failed = 0, closed = 0, sfd;
     char buf[4096];
-    sigset_t mask;
 
     if (pfd == NULL)
         die("calloc");
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-    if (sfd < 0)
-        die("signalfd");
+    sfd = term_signalfd(0);
     for (i = 0; i < nconns; i++) {
         pfd[i].fd = start_connect();
         pfd[i].events = POLLOUT;
@@ -393,10 +357,7 @@ main(int argc, char **argv)
             return 2;
         }
     }
-    if (port <= 0 || port > 65535 || nconns < 1) {
-        fprintf(stderr, "tcpclient: -p PORT is required\n");
-        return 2;
-    }
+    require_port(nconns < 1 ? 0 : port, 2); /* -P 0 gets the same complaint */
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
     rc = hold ? run_hold(nconns, watch_stdin, idle_ms) : run_integrity(nconns, seed, idle_ms);

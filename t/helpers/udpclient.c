@@ -8,15 +8,10 @@
  * (default: one per message) or nothing arrived for IDLE_MS (default 2000).
  * Exit 0 when all expected replies came, 2 on timeout, 1 on errors.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
+#define PROG "udpclient"
+#include "helpers.h"
+
 #include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 int
 main(int argc, char **argv)
@@ -37,26 +32,16 @@ main(int argc, char **argv)
             return 1;
         }
     }
-    if (port <= 0 || port > 65535) {
-        fprintf(stderr, "udpclient: -p PORT is required\n");
-        return 1;
-    }
+    require_port(port, 1);
     if (want < 0)
         want = argc - optind;
     fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        perror("udpclient: socket");
-        return 1;
-    }
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0)
+        die("socket");
+    loopback(&sa, port);
     /* connected UDP: replies from anyone else are filtered out for us */
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        perror("udpclient: connect");
-        return 1;
-    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        die("connect");
     for (i = optind; i < argc; i++)
         if (send(fd, argv[i], strlen(argv[i]), 0) < 0)
             perror("udpclient: send");
