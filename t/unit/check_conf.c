@@ -6,6 +6,8 @@
  * file:line. "@D@" in texts and expected output stands for the folder.
  */
 #include <check.h>
+
+#include "unit.h"
 #include <ftw.h>
 #include <sys/stat.h>
 
@@ -625,9 +627,5 @@ int
 main(void)
 {
     fc_time_update();
-    SRunner *sr = srunner_create(conf_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fc_unit_run(conf_suite());
 }

@@ -10,6 +10,8 @@
  */
 #include <check.h>
 
+#include "unit.h"
+
 #include "core/fc_core.h"
 #include "http/parse.h"
 
@@ -1080,11 +1082,5 @@ http_parse_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(http_parse_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fc_unit_run(http_parse_suite());
 }

@@ -5,6 +5,8 @@
  * Only numeric hosts and "localhost" are resolved, so no DNS is needed.
  */
 #include <check.h>
+
+#include "unit.h"
 #include <arpa/inet.h>
 
 #include "core/fc_core.h"
@@ -451,9 +453,5 @@ inet_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(inet_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fc_unit_run(inet_suite());
 }

@@ -6,6 +6,8 @@
  */
 #include <check.h>
 
+#include "unit.h"
+
 #include "core/fc_core.h"
 
 #define ALIGN 16
@@ -364,9 +366,5 @@ pool_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(pool_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fc_unit_run(pool_suite());
 }

@@ -5,6 +5,8 @@
  */
 #include <check.h>
 
+#include "unit.h"
+
 #include "core/fc_core.h"
 
 #define S(lit)                                                                                     \
@@ -312,9 +314,5 @@ str_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(str_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fc_unit_run(str_suite());
 }

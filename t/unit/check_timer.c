@@ -7,6 +7,8 @@
  */
 #include <check.h>
 
+#include "unit.h"
+
 #include "core/fc_core.h"
 #include "event/event.h"
 #include "event/loop_internal.h"
@@ -358,9 +360,5 @@ timer_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(timer_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fc_unit_run(timer_suite());
 }

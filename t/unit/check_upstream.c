@@ -4,6 +4,8 @@
  * least_conn, hash, consistent hash, ip_hash, random, tries.
  */
 #include <check.h>
+
+#include "unit.h"
 #include <arpa/inet.h>
 
 #include "core/fc_core.h"
@@ -869,9 +871,5 @@ upstream_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(upstream_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fc_unit_run(upstream_suite());
 }

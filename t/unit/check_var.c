@@ -7,6 +7,8 @@
  */
 #include <check.h>
 
+#include "unit.h"
+
 #include "core/fc_core.h"
 #include "core/conf.h"
 #include "core/var.h"
@@ -476,9 +478,5 @@ var_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(var_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fc_unit_run(var_suite());
 }
