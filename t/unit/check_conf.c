@@ -601,12 +601,7 @@ END_TEST
 static Suite *
 conf_suite(void)
 {
-    Suite *s = suite_create("conf");
-    struct {
-        const char *name;
-        const TTest *test;
-        int loop;
-    } cases[] = {
+    const fc_unit_case_t cases[] = {
         {"bad", test_bad, (int) fc_nelems(bad_cases)},
         {"params", test_params, (int) fc_nelems(param_cases)},
         {"valid_core", test_valid_core, 1},
@@ -614,13 +609,7 @@ conf_suite(void)
         {"valid_stream", test_valid_stream, 1},
         {"no_fd_leak", test_no_fd_leak, 1},
     };
-    for (size_t i = 0; i < fc_nelems(cases); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_add_loop_test(tc, cases[i].test, 0, cases[i].loop);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return fc_unit_suite("conf", cases, fc_nelems(cases), setup, teardown);
 }
 
 int

@@ -426,12 +426,7 @@ END_TEST
 static Suite *
 inet_suite(void)
 {
-    Suite *s = suite_create("inet");
-    struct {
-        const char *name;
-        const TTest *test;
-        int loop;
-    } cases[] = {
+    const fc_unit_case_t cases[] = {
         {"url_parse", test_url_parse, (int) fc_nelems(url_cases)},
         {"url_localhost", test_url_resolve_localhost, 1},
         {"ntop", test_ntop, 1},
@@ -441,13 +436,7 @@ inet_suite(void)
         {"cidr_masks", test_cidr_masks, 2},
         {"cidr_unix", test_cidr_unix, 1},
     };
-    for (size_t i = 0; i < fc_nelems(cases); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_add_loop_test(tc, cases[i].test, 0, cases[i].loop);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return fc_unit_suite("inet", cases, fc_nelems(cases), setup, teardown);
 }
 
 int

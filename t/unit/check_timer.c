@@ -334,12 +334,7 @@ END_TEST
 static Suite *
 timer_suite(void)
 {
-    Suite *s = suite_create("timer");
-    struct {
-        const char *name;
-        const TTest *test;
-        int loop;
-    } cases[] = {
+    const fc_unit_case_t cases[] = {
         {"empty", test_empty, 1},
         {"next", test_next, 1},
         {"rearm", test_rearm_moves, 1},
@@ -348,13 +343,7 @@ timer_suite(void)
         {"expire_reentrant", test_expire_reentrant, 1},
         {"expire_boundary", test_expire_boundary, 1},
     };
-    for (size_t i = 0; i < fc_nelems(cases); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_add_loop_test(tc, cases[i].test, 0, cases[i].loop);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return fc_unit_suite("timer", cases, fc_nelems(cases), setup, teardown);
 }
 
 int

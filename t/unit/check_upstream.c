@@ -822,12 +822,7 @@ END_TEST
 static Suite *
 upstream_suite(void)
 {
-    Suite *s = suite_create("upstream");
-    struct {
-        const char *name;
-        const TTest *test;
-        int loop;
-    } cases[] = {
+    const fc_unit_case_t cases[] = {
         {"server_parse", test_server_parse, (int)fc_nelems(parse_cases)},
         {"method_parse", test_method_parse, (int)fc_nelems(method_cases)},
         {"group_check", test_group_check, 1},
@@ -859,13 +854,7 @@ upstream_suite(void)
         {"random_two", test_random_two_least_conn, 2},
         {"random_down", test_random_skips_unusable, 1},
     };
-    for (size_t i = 0; i < fc_nelems(cases); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_add_loop_test(tc, cases[i].test, 0, cases[i].loop);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return fc_unit_suite("upstream", cases, fc_nelems(cases), setup, teardown);
 }
 
 int

@@ -448,12 +448,7 @@ END_TEST
 static Suite *
 var_suite(void)
 {
-    Suite *s = suite_create("var");
-    struct {
-        const char *name;
-        const TTest *test;
-        int loop;
-    } cases[] = {
+    const fc_unit_case_t cases[] = {
         {"cv", test_cv, (int) fc_nelems(cv_cases)},
         {"cv_many_parts", test_cv_many_parts, 1},
         {"cv_invalid", test_cv_invalid, (int) fc_nelems(cv_bad_cases)},
@@ -466,13 +461,7 @@ var_suite(void)
         {"captures", test_captures, (int) fc_nelems(capture_cases)},
         {"regex_misc", test_regex_misc, 1},
     };
-    for (size_t i = 0; i < fc_nelems(cases); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_add_loop_test(tc, cases[i].test, 0, cases[i].loop);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return fc_unit_suite("var", cases, fc_nelems(cases), setup, teardown);
 }
 
 int
