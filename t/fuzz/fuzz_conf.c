@@ -228,42 +228,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FC_FUZZ_REPLAY
-
-static int
-fz_replay_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    static uint8_t buf[65536];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, n);
-    return 0;
-}
+#include "replay.h"
 
 int
 main(int argc, char **argv)
 {
-    int runs = 0, bad = 0;
-    for (int i = 1; i < argc; i++) {
-        DIR *dir = opendir(argv[i]);
-        struct dirent *de;
-        char path[4096];
-        if (dir == NULL) {
-            bad += fz_replay_file(argv[i]) != 0;
-            runs++;
-            continue;
-        }
-        while ((de = readdir(dir)) != NULL) {
-            if (de->d_name[0] == '.')
-                continue;
-            snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
-            bad += fz_replay_file(path) != 0;
-            runs++;
-        }
-        closedir(dir);
-    }
+    int runs = 0, bad = fz_replay_args(argc, argv, &runs);
     if (fz_dir[0]) {
         char path[256];
         const char *names[] = {"fulcrum.conf", "a.inc", "b.inc"};

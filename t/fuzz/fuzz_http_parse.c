@@ -273,54 +273,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FC_FUZZ_REPLAY
+#include "replay.h"
 
-/* Runs one file through the target from an exact-size copy (so overreads show). */
-static int
-fz_replay_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf;
-    long n;
-
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-        fprintf(stderr, "fuzz_http_parse: cannot read %s\n", path);
-        if (f != NULL)
-            fclose(f);
-        return -1;
-    }
-    buf = malloc(n > 0 ? (size_t) n : 1);
-    FZ_CHECK(buf != NULL && fread(buf, 1, (size_t) n, f) == (size_t) n);
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, (size_t) n);
-    free(buf);
-    return 0;
-}
-
-/* Replays each argument: a file, or every regular file of a directory. */
+/* Replays each argument: a file, or every regular file of a folder. */
 int
 main(int argc, char **argv)
 {
-    int runs = 0, bad = 0;
-
-    for (int i = 1; i < argc; i++) {
-        DIR *dir = opendir(argv[i]);
-        struct dirent *de;
-        char path[4096];
-
-        if (dir == NULL) {
-            bad += fz_replay_file(argv[i]) != 0;
-            runs++;
-            continue;
-        }
-        while ((de = readdir(dir)) != NULL) {
-            if (de->d_name[0] == '.')
-                continue;
-            snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
-            bad += fz_replay_file(path) != 0;
-            runs++;
-        }
-        closedir(dir);
-    }
+    int runs = 0, bad = fz_replay_args(argc, argv, &runs);
     printf("fuzz_http_parse: replayed %d inputs, %d unreadable\n", runs, bad);
     return bad == 0 && runs > 0 ? 0 : 1;
 }
