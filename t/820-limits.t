@@ -66,11 +66,13 @@ is $? 0 "graceful stop"
 
 # ------------------------------------------------ worker_shutdown_timeout
 
-fc_conf wst.conf <<'EOF'
+# stuck_conf NAME EXTRA: a one-worker proxy config to the echo backend.
+stuck_conf() {
+    fc_conf "$1" <<EOF
 daemon off;
 master_process on;
 worker_processes 1;
-worker_shutdown_timeout 1s;
+$2
 pid @T@/fulcrum.pid;
 error_log @T@/error.log info;
 events { worker_connections 64; }
@@ -78,13 +80,21 @@ stream {
     server { listen 127.0.0.1:@PORT1@; proxy_pass 127.0.0.1:@PORT2@; }
 }
 EOF
+}
+
+# open_stuck OUT: holds one idle connection through the proxy; its PID in $spid.
+open_stuck() {
+    _acc0=$(backend_count "$PORT2")
+    "$(helper tcpclient)" -p "$PORT1" -H 1 >"$1" 2>&1 &
+    spid=$!
+    t_track $spid
+    backend_wait_count "$PORT2" $((_acc0 + 1))
+}
+
+stuck_conf wst.conf 'worker_shutdown_timeout 1s;'
 FC_WAIT_PORTS=$PORT1 fc_start wst.conf
 ok $? "fulcrum starts with worker_shutdown_timeout 1s"
-acc0=$(backend_count "$PORT2")
-"$(helper tcpclient)" -p "$PORT1" -H 1 >"$T/stuck.out" 2>&1 &
-spid=$!
-t_track $spid
-backend_wait_count "$PORT2" $((acc0 + 1))
+open_stuck "$T/stuck.out"
 ok $? "a stuck (idle) connection is open through the proxy"
 master=$FC_PID
 t0=$(now)
@@ -103,24 +113,10 @@ wait $spid 2>/dev/null
 like "$(cat "$T/stuck.out")" '^closed=1' "the stuck connection was closed by the server"
 
 # the same stuck connection without the timeout: QUIT waits for it
-fc_conf nowst.conf <<'EOF'
-daemon off;
-master_process on;
-worker_processes 1;
-pid @T@/fulcrum.pid;
-error_log @T@/error.log info;
-events { worker_connections 64; }
-stream {
-    server { listen 127.0.0.1:@PORT1@; proxy_pass 127.0.0.1:@PORT2@; }
-}
-EOF
+stuck_conf nowst.conf ''
 FC_WAIT_PORTS=$PORT1 fc_start nowst.conf
 ok $? "fulcrum starts without worker_shutdown_timeout"
-acc0=$(backend_count "$PORT2")
-"$(helper tcpclient)" -p "$PORT1" -H 1 >"$T/stuck2.out" 2>&1 &
-spid=$!
-t_track $spid
-backend_wait_count "$PORT2" $((acc0 + 1))
+open_stuck "$T/stuck2.out"
 master=$FC_PID
 kill -QUIT "$master"
 ! wait_for 3 _t_dead "$master"
