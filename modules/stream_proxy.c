@@ -8,7 +8,6 @@
 #include "stream/stream.h"
 #include "stream/relay.h"
 
-#include <arpa/inet.h>
 #include <netinet/tcp.h>
 
 typedef struct {
@@ -237,18 +236,8 @@ proxy_resolve_target(proxy_ctx_t *p)
             /* Not an upstream name: an address, which must need no DNS at run time. */
             fc_url_t u;
             const char *err;
-            char host[64];
-            const unsigned char *colon = memrchr(v.data, ':', v.len);
-            size_t hl = colon ? (size_t) (colon - v.data) : 0;
-            struct in6_addr tmp;
-            snprintf(host, sizeof(host), "%.*s", (int) hl, v.data);
-            if (hl && host[0] == '[')
-                snprintf(host, sizeof(host), "%.*s", (int) (hl - 2), v.data + 1);
-            int numeric = colon && (inet_pton(AF_INET, host, &tmp) == 1 ||
-                                    inet_pton(AF_INET6, host, &tmp) == 1);
-            if (!numeric || fc_url_parse(s->connection->pool, &u, &v, 0, 0, &err) != FC_OK) {
-                fc_log_error(FC_LOG_ERR, log, 0, "no resolver defined to resolve \"%.*s\"",
-                             (int) v.len, v.data);
+            if (fc_url_parse(s->connection->pool, &u, &v, 0, FC_URL_NO_RESOLVE, &err) != FC_OK) {
+                fc_log_error(FC_LOG_ERR, log, 0, "%s \"%.*s\"", err, (int) v.len, v.data);
                 return FC_ERROR;
             }
             p->group = fc_upstream_group_implicit(s->connection->pool, &u);

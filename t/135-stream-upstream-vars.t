@@ -19,10 +19,13 @@ stream {
     }
     server { listen 127.0.0.1:@PORT1@; proxy_pass pair; }
     server { listen 127.0.0.1:@PORT3@; proxy_pass 127.0.0.1:@PORT2@; }
+    # proxy_pass \$var to an address: IP literals connect, names need a resolver.
+    map \$server_port \$target { @PORT4@ 127.0.0.1:@PORT2@; default localhost:@PORT2@; }
+    server { listen 127.0.0.1:@PORT4@; listen 127.0.0.1:@PORT5@; proxy_pass \$target; }
 }
 EOF2
 backend_start echo "$PORT2" -i e2
-FC_WAIT_PORTS="$PORT1 $PORT3" fc_start vars.conf
+FC_WAIT_PORTS="$PORT1 $PORT3 $PORT4 $PORT5" fc_start vars.conf
 ok $? "fulcrum starts"
 
 out=$("$TC" -p "$PORT1" -n 1000 -s 5 -k -T 3000)
@@ -38,4 +41,11 @@ like "$line" '\|-, [0-9]+\.[0-9]{3}\|[0-9]+\.[0-9]{3}, [0-9]+\.[0-9]{3}$' "first
 "$TC" -p "$PORT3" -n 10 -k -T 3000 >/dev/null
 wait_for 3 sh -c "[ \$(wc -l < '$T/access.log') -ge 2 ]"
 like "$(tail -n 1 "$T/access.log")" "^127\\.0\\.0\\.1:$PORT2\\|[0-9]+\\.[0-9]{3}\\|10\\|13\\|" "a single attempt gives single values"
+
+out=$("$TC" -p "$PORT4" -n 10 -k -T 3000)
+like "$out" '^id=e2 sent=10 recv=10 ' "proxy_pass \$var with an IP address connects"
+out=$("$TC" -p "$PORT5" -n 10 -k -T 3000)
+like "$out" 'recv=0' "proxy_pass \$var with a host name is refused at run time (no DNS in a worker)"
+wait_for 3 grep -q 'no resolver defined to resolve "localhost:' "$T/error.log"
+ok $? "and says why: no resolver defined to resolve"
 done_testing

@@ -160,7 +160,7 @@ url_split(fc_url_t *u, const fc_str_t *text, in_port_t default_port, int listen,
 }
 
 static int
-url_resolve(fc_pool_t *pool, fc_url_t *u, const char **err)
+url_resolve(fc_pool_t *pool, fc_url_t *u, int flags, const char **err)
 {
     char host[256];
     if (u->host.len >= sizeof(host)) {
@@ -170,8 +170,10 @@ url_resolve(fc_pool_t *pool, fc_url_t *u, const char **err)
     memcpy(host, u->host.data, u->host.len);
     host[u->host.len] = '\0';
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
+    if (flags & FC_URL_NO_RESOLVE)
+        hints.ai_flags = AI_NUMERICHOST;
     if (getaddrinfo(host, NULL, &hints, &res) != 0) {
-        *err = "host not found";
+        *err = flags & FC_URL_NO_RESOLVE ? "no resolver defined to resolve" : "host not found";
         return FC_ERROR;
     }
     size_t n = 0;
@@ -215,8 +217,9 @@ url_resolve(fc_pool_t *pool, fc_url_t *u, const char **err)
 
 int
 fc_url_parse(fc_pool_t *pool, fc_url_t *u, const fc_str_t *text, in_port_t default_port,
-             int listen, const char **err)
+             int flags, const char **err)
 {
+    int listen = flags & FC_URL_LISTEN;
     memset(u, 0, sizeof(*u));
     u->url = *text;
     *err = "invalid address";
@@ -236,7 +239,7 @@ fc_url_parse(fc_pool_t *pool, fc_url_t *u, const fc_str_t *text, in_port_t defau
         u->naddrs = 1;
         return fc_addr_set_name(pool, u->addrs);
     }
-    return url_resolve(pool, u, err);
+    return url_resolve(pool, u, flags, err);
 }
 
 static int

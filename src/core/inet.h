@@ -24,14 +24,18 @@ typedef struct {
     size_t naddrs;
 } fc_url_t;
 
+#define FC_URL_LISTEN 1     /* a bare port or "*" means every address */
+#define FC_URL_NO_RESOLVE 2 /* numeric hosts only: for run time, where DNS would block */
+
 /*
- * Parses "host[:port]", "[v6][:port]", "*:port", "port" (when listen is
- * set) or "unix:/path", resolving names with getaddrinfo (config time only:
- * it blocks). default_port is used when none is given; if it is 0 a port is
- * required. Returns FC_OK, or FC_ERROR with *err set to a static reason.
+ * Parses "host[:port]", "[v6][:port]", "*:port", "port" (with FC_URL_LISTEN)
+ * or "unix:/path", resolving names with getaddrinfo (config time only: it
+ * blocks; FC_URL_NO_RESOLVE refuses names instead). default_port is used
+ * when none is given; if it is 0 a port is required. Returns FC_OK, or
+ * FC_ERROR with *err set to a static reason.
  */
 int fc_url_parse(fc_pool_t *pool, fc_url_t *u, const fc_str_t *text, in_port_t default_port,
-                 int listen, const char **err);
+                 int flags, const char **err);
 
 /* Writes "addr:port" (or just addr when with_port is 0); returns the length. */
 size_t fc_sockaddr_ntop(const struct sockaddr *sa, socklen_t len, char *buf, size_t size,
