@@ -44,23 +44,20 @@ set_create_srv_conf(fc_conf_t *cf)
 }
 
 /*
- * The getter of a set variable: the value the last matching `set` of this
- * session's server stored; data is the variable's name for the lookup.
+ * The getter of a set variable: the value the last `set` of this session's
+ * server stored for it; data is the variable's index.
  */
 static int
 set_get(void *r, fc_var_value_t *v, uintptr_t data)
 {
     fc_stream_session_t *s = r;
-    const fc_str_t *name = (const fc_str_t *) data;
     set_conf_t *sc = fc_stream_get_module_srv_conf(s, fc_stream_set_module);
     set_ctx_t *ctx = fc_stream_get_module_ctx(s, fc_stream_set_module);
     if (sc->rules == NULL || ctx == NULL)
         return FC_OK; /* not set: not found */
-    fc_stream_core_main_conf_t *cmcf = fc_stream_core_main(s);
     set_rule_t *rules = sc->rules->elts;
     for (size_t i = sc->rules->nelts; i-- > 0;) {
-        fc_var_ref_t *ref = &((fc_var_ref_t *) cmcf->vars.refs.elts)[rules[i].index];
-        if (fc_str_caseeq(&ref->name, name) && ctx->values[i].data) {
+        if (rules[i].index == data && ctx->values[i].data) {
             fc_var_set_str(v, ctx->values[i].data, ctx->values[i].len);
             return FC_OK;
         }
@@ -109,19 +106,17 @@ set_directive(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
                           (int) name.len, name.data);
         return FC_CONF_ERROR;
     }
+    int64_t index = fc_var_index(&cmcf->vars, cf, &name);
+    if (index < 0)
+        return FC_CONF_ERROR;
     if (v->get == NULL) {
-        fc_str_t *copy = fc_palloc(cf->pool, sizeof(fc_str_t));
-        if (copy == NULL)
-            return FC_CONF_ERROR;
-        *copy = name;
         v->get = set_get;
-        v->data = (uintptr_t) copy;
+        v->data = (uintptr_t) index;
     }
     if (sc->rules == NULL && (sc->rules = fc_array_create(cf->pool, 2, sizeof(set_rule_t))) == NULL)
         return FC_CONF_ERROR;
     set_rule_t *rule = fc_array_push(sc->rules);
-    int64_t index = fc_var_index(&cmcf->vars, cf, &name);
-    if (rule == NULL || index < 0 || fc_cv_compile(cf, &cmcf->vars, &args[2], &rule->value))
+    if (rule == NULL || fc_cv_compile(cf, &cmcf->vars, &args[2], &rule->value))
         return FC_CONF_ERROR;
     rule->index = (size_t) index;
     return FC_CONF_OK;
