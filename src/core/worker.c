@@ -164,12 +164,14 @@ worker_close_listeners(fc_worker_t *w)
     w->accept_paused = 1;
 }
 
+static size_t worker_busy(fc_worker_t *w);
+
 static void
 worker_shutdown_timeout(fc_event_t *ev)
 {
     fc_worker_t *w = ev->data;
     fc_log_error(FC_LOG_NOTICE, w->log, 0, "worker_shutdown_timeout expired, closing %zu connections",
-                 fc_conn_used(w->conns) - (w->nlisteners));
+                 worker_busy(w));
     fc_log_error(FC_LOG_NOTICE, w->log, 0, "exiting");
     exit(0);
 }
