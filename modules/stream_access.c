@@ -1,13 +1,9 @@
 /* stream_access.c: `allow` / `deny` by address or CIDR, first match wins, in the ACCESS phase. */
+#include "core/access.h"
 #include "stream/stream.h"
 
 typedef struct {
-    fc_cidr_t cidr;
-    unsigned deny:1;
-} access_rule_t;
-
-typedef struct {
-    fc_array_t *rules; /* NULL: inherit */
+    fc_array_t *rules; /* fc_access_rule_t; NULL: inherit */
 } access_conf_t;
 
 static void *access_create_srv_conf(fc_conf_t *cf);
@@ -55,41 +51,15 @@ static char *
 access_rule(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
     access_conf_t *ac = conf;
-    fc_str_t *v = &fc_conf_args(cf)[1];
-    if (ac->rules == NULL && (ac->rules = fc_array_create(cf->pool, 4, sizeof(access_rule_t))) == NULL)
-        return FC_CONF_ERROR;
-    access_rule_t *r = fc_array_push(ac->rules);
-    if (r == NULL)
-        return FC_CONF_ERROR;
-    int rc = fc_cidr_parse(v, &r->cidr);
-    if (rc == FC_ERROR) {
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"", (int) v->len, v->data);
-        return FC_CONF_ERROR;
-    }
-    if (rc == FC_DECLINED)
-        fc_conf_log_error(FC_LOG_WARN, cf, 0, "low address bits of %.*s are meaningless",
-                          (int) v->len, v->data);
-    r->deny = cmd->name[0] == 'd';
-    return FC_CONF_OK;
+    return fc_access_rule_add(cf, cmd, &ac->rules);
 }
 
 static int
 access_handler(fc_stream_session_t *s)
 {
     access_conf_t *ac = fc_stream_get_module_srv_conf(s, fc_stream_access_module);
-    if (ac->rules == NULL)
-        return FC_DECLINED;
-    access_rule_t *r = ac->rules->elts;
     const struct sockaddr *sa = (const struct sockaddr *) &s->connection->sockaddr;
-    for (size_t i = 0; i < ac->rules->nelts; i++) {
-        if (!fc_cidr_match(&r[i].cidr, sa))
-            continue;
-        if (!r[i].deny)
-            return FC_DECLINED;
-        fc_log_error(FC_LOG_ERR, s->connection->log, 0, "access forbidden by rule");
-        return 403;
-    }
-    return FC_DECLINED;
+    return fc_access_denied(ac->rules, sa, s->connection->log) ? 403 : FC_DECLINED;
 }
 
 static int

@@ -1,28 +1,44 @@
 #!/bin/bash
 # scripts/bench.sh - fulcrum against Debian's nginx, same config, same backends.
 #
+#   scripts/bench.sh [SECTION...]      sections: l4 l7 reload, or all (default)
+#
 # Puts objs/fulcrum and /usr/sbin/nginx in turn in front of the same backends
-# (iperf3 server, t/helpers reflect and echo), with the same config text
-# (scripts/bench/l4.conf; only the binary, the pid/log paths and nginx's
-# load_module line differ), one worker each.  The proxy runs alone on
-# PROXY_CPU, clients and backends on CLIENT_CPU.  Many short interleaved
-# rounds (fulcrum, nginx, nginx, fulcrum, ...); prints medians per proxy and
-# the median of the per-round ratios fulcrum/nginx, then a machine-friendly
-# block "metric fulcrum nginx ratio".  See docs/benchmarks.md.
+# with the same config text (scripts/bench/SECTION.conf; only the pid/log
+# paths and nginx's load_module line differ), one worker each.  The proxy
+# runs alone on PROXY_CPU, clients and backends on CLIENT_CPU.  Many short
+# interleaved rounds (fulcrum, nginx, nginx, fulcrum, ...); prints medians per
+# proxy, the median of the per-round ratios fulcrum/nginx and the target,
+# then a machine-friendly block "metric fulcrum nginx ratio".
+# See docs/benchmarks.md.
+#
+#   l4      stream proxy: iperf3 bulk, wrk small requests (to t/helpers
+#           reflect), idle-connection memory (scripts/bench/l4.conf)
+#   l7      http proxy to scripts/bench/okd.c (200 "ok"): wrk keep-alive
+#           clients through an upstream keep-alive pool, keep-alive clients
+#           without a pool, a new client connection per request
+#           (scripts/bench/l7.conf)
+#   reload  wrk (keep-alive, then Connection: close) while the master gets
+#           RELOADS SIGHUPs: socket errors and non-2xx answers (l7.conf)
+# A later section (tls, cache) is a section_NAME function plus its config.
 #
 # Environment (defaults in brackets):
-#   ROUNDS [7]          rounds of the throughput/request-rate tests
+#   SECTIONS [all]      sections to run when none is given as an argument
+#   ROUNDS [7]          rounds of the l4 throughput/request-rate and l7 tests
 #   DURATION [5]        seconds per test in a round
 #   IDLE_ROUNDS [3]     rounds of the idle-connection memory test
 #   IDLE_CONNS [5000]   idle connections held through the proxy
 #   IDLE_BATCH [500]    ... opened this many at a time (below the backlog)
-#   WRK_CONNS [50]      wrk keep-alive connections
+#   WRK_CONNS [50]      wrk connections (l4, l7, reload)
 #   PARALLEL [4]        iperf3 -P for the multi-stream test (0: skip it)
 #   IPERF_OPTS []       extra iperf3 client options (e.g. -Z)
+#   RELOAD_ROUNDS [2]   rounds of the reload section (each: both proxies, both modes)
+#   RELOADS [20]        SIGHUPs per reload run
+#   RELOAD_INTERVAL [0.5]  seconds between a reload's new worker and the next HUP
 #   PROXY_CPU [0]  CLIENT_CPU [1]
-#   SECTIONS [l4]       sections to run (only l4 exists yet)
 #   FC_BIN [objs/fulcrum]  NGINX_BIN [/usr/sbin/nginx]
 #   NGINX_STREAM_MODULE [/usr/lib/nginx/modules/ngx_stream_module.so]
+#   FC_BIN=/usr/sbin/nginx  sanity run: nginx in both columns (ratios ~1.0)
 #   BENCH_KEEP=1        keep the work directory (configs, logs, raw results)
 #   NO_INSTALL=1        never run apt-get; NO_BUILD=1 never run make
 set -u -o pipefail
@@ -39,7 +55,11 @@ PARALLEL=${PARALLEL:-4}
 IPERF_OPTS=${IPERF_OPTS:-}
 PROXY_CPU=${PROXY_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-SECTIONS=${SECTIONS:-l4}
+ALL_SECTIONS="l4 l7 reload"
+SECTIONS=${SECTIONS:-all}
+RELOAD_ROUNDS=${RELOAD_ROUNDS:-2}
+RELOADS=${RELOADS:-20}
+RELOAD_INTERVAL=${RELOAD_INTERVAL:-0.5}
 FC_BIN=${FC_BIN:-$TOP/objs/fulcrum}
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
@@ -63,9 +83,10 @@ on_client() { taskset -c "$CLIENT_CPU" "$@"; }
 
 install_deps() {
     local missing=() cmd
-    for cmd in wrk iperf3 jq taskset ss; do
+    for cmd in wrk iperf3 jq taskset ss "${CC:-cc}"; do
         command -v "$cmd" >/dev/null 2>&1 && continue
         case $cmd in
+        "${CC:-cc}") missing+=(gcc libc6-dev) ;;
         taskset) missing+=(util-linux) ;;
         ss) missing+=(iproute2) ;;
         *) missing+=("$cmd") ;;
@@ -94,8 +115,10 @@ install_deps() {
 
 # Build when needed.  If make fails (a tree mid-edit) but a binary exists,
 # go on with it and say so in the anomalies: a stale binary is not hidden.
+# An external FC_BIN (e.g. nginx for a sanity run) needs only the helpers.
 build_fulcrum() {
     [ -z "${NO_BUILD:-}" ] || return 0
+    if [ "$FC_BIN" != "$TOP/objs/fulcrum" ] && [ -x "$HELPERS/freeport" ]; then return 0; fi
     if [ ! -f Makefile ]; then
         log "== ./configure"
         ./configure >/dev/null || die "configure failed (scripts/test.sh installs build deps)"
@@ -197,22 +220,30 @@ start_backends() {
 # ------------------------------------------------------------------ proxies
 
 # write_conf SECTION PROXY: $W/PROXY-SECTION.conf from scripts/bench/SECTION.conf.
+# Every @NAME@ in the template is replaced by the value of the shell variable
+# NAME; PID, ERROR_LOG and LOAD_MODULE are the per-proxy ones below.
 write_conf() {
-    local load=
-    [ "$2" = nginx ] && load="load_module $NGINX_STREAM_MODULE;"
-    sed -e '/^#/d' -e "s|@LOAD_MODULE@|$load|" \
-        -e "s|@PID@|$W/$2.pid|" \
-        -e "s|@ERROR_LOG@|$W/$2-error.log|" \
-        -e "s|@NOFILE@|$NOFILE|" \
-        -e "s|@WORKER_CONNECTIONS@|$WORKER_CONNECTIONS|" \
-        -e "s|@IPERF_PORT@|$IPERF_PORT|" \
-        -e "s|@REFLECT_PORT@|$REFLECT_PORT|" \
-        -e "s|@ECHO_PORT@|$ECHO_PORT|" \
-        -e "s|@BULK_PORT@|$BULK_PORT|" \
-        -e "s|@RPS_PORT@|$RPS_PORT|" \
-        -e "s|@IDLE_PORT@|$IDLE_PORT|" \
-        "$TOP/scripts/bench/$1.conf" >"$W/$2-$1.conf"
-    if grep -q '@[A-Z_]*@' "$W/$2-$1.conf"; then die "unfilled placeholder in $W/$2-$1.conf"; fi
+    local sec=$1 p=$2 tpl="$TOP/scripts/bench/$1.conf" name args=()
+    # shellcheck disable=SC2034 # read through ${!name}
+    local PID="$W/$2.pid" ERROR_LOG="$W/$2-error.log" LOAD_MODULE=
+    # nginx's stream module is dynamic; so in both slots of a sanity run.
+    # shellcheck disable=SC2034
+    is_nginx "$(bin_of "$p")" && LOAD_MODULE="load_module $NGINX_STREAM_MODULE;"
+    for name in $(sed '/^#/d' "$tpl" | grep -o '@[A-Z0-9_]*@' | tr -d @ | sort -u); do
+        [ -n "${!name+set}" ] || die "$tpl: no value for @$name@"
+        args+=(-e "s|@$name@|${!name}|g")
+    done
+    sed -e '/^#/d' "${args[@]}" "$tpl" >"$W/$p-$sec.conf"
+}
+
+# is_nginx BIN: BIN is an nginx (its -v says so).  Cached.
+declare -A IS_NGINX
+is_nginx() {
+    if [ -z "${IS_NGINX[$1]:-}" ]; then
+        IS_NGINX[$1]=no
+        "$1" -v 2>&1 | grep -q '^nginx version' && IS_NGINX[$1]=yes
+    fi
+    [ "${IS_NGINX[$1]}" = yes ]
 }
 
 bin_of() { if [ "$1" = fulcrum ]; then echo "$FC_BIN"; else echo "$NGINX_BIN"; fi; }
@@ -320,9 +351,14 @@ core_busy() {
 record() { echo "$1 $2 $3 $4" >>"$W/results"; }
 
 METRICS=()
-declare -A M_LABEL M_UNIT M_BETTER
-# metric NAME BETTER(higher|lower|info) UNIT LABEL
-metric() { METRICS+=("$1"); M_BETTER[$1]=$2; M_UNIT[$1]=$3; M_LABEL[$1]=$4; }
+declare -A M_LABEL M_UNIT M_BETTER M_TARGET
+# metric NAME BETTER(higher|lower|info|count) UNIT LABEL [TARGET]
+# TARGET: ">=1.2" or "<=0.8" for the ratio fulcrum/nginx; "fulcrum=0" for
+# fulcrum's own value.  A "count" metric is summed over the rounds instead
+# of taking the median (the reload section's error counts).
+metric() {
+    METRICS+=("$1"); M_BETTER[$1]=$2; M_UNIT[$1]=$3; M_LABEL[$1]=$4; M_TARGET[$1]=${5:-}
+}
 
 # median of stdin numbers (NA ignored), "NA" when none.
 median() {
@@ -333,6 +369,21 @@ median() {
 }
 
 values() { awk -v m="$1" -v p="$2" '$1 == m && $2 == p { print $4 }' "$W/results"; }
+
+# sum of stdin numbers (NA ignored), "NA" when none.
+total() { grep -v '^NA$' | awk '{ s += $1; n++ } END { print n ? s : "NA" }'; }
+
+# met TARGET FULCRUM RATIO: "ok", "MISS" or "" (no target, no value).
+met() {
+    awk -v t="$1" -v f="$2" -v r="$3" 'BEGIN {
+        if (t == "") exit
+        if (t ~ /^fulcrum=/) { v = f; want = substr(t, 9) + 0; op = "=" }
+        else { v = r; op = substr(t, 1, 2); want = substr(t, 3) + 0 }
+        if (v == "NA" || v == "") exit
+        v += 0
+        ok = (op == ">=") ? v >= want : (op == "<=") ? v <= want : v == want
+        print ok ? "ok" : "MISS" }'
+}
 
 # Per-round ratios fulcrum/nginx for METRIC, one per line.
 ratios() {
@@ -347,25 +398,35 @@ fmt() { [ "$1" = NA ] && echo NA || awk -v v="$1" 'BEGIN {
     else if (a >= 1) printf "%.2f", v; else printf "%.3g", v }'; }
 
 report() {
-    local m f n r lo hi
-    printf '\n%-48s %10s %10s %8s %15s  %s\n' "metric ($ROUNDS rounds; idle: $IDLE_ROUNDS)" \
-        fulcrum nginx ratio "ratio min..max" better
-    printf '%s\n' "----------------------------------------------------------------------------------------------"
+    local m f n r lo hi range ff nf row='%-54s %10s %10s %8s %14s %10s %5s  %s\n'
+    printf "\n$row" metric fulcrum nginx ratio "ratio min..max" target met better
+    printf "%s\n" "$(printf "%0.s-" {1..122})"
     : >"$W/summary"
     for m in "${METRICS[@]}"; do
         grep -q "^$m " "$W/results" 2>/dev/null || continue
-        f=$(values "$m" fulcrum | median)
-        n=$(values "$m" nginx | median)
-        r=$(ratios "$m" | median)
-        lo=$(ratios "$m" | sort -g | head -n1)
-        hi=$(ratios "$m" | sort -g | tail -n1)
-        printf '%-48s %10s %10s %8s %15s  %s\n' "${M_LABEL[$m]} (${M_UNIT[$m]})" \
-            "$(fmt "$f")" "$(fmt "$n")" "$(fmt "$r")" "$(fmt "${lo:-NA}")..$(fmt "${hi:-NA}")" \
-            "${M_BETTER[$m]}"
-        echo "$m $(fmt "$f") $(fmt "$n") $(fmt "$r")" >>"$W/summary"
+        if [ "${M_BETTER[$m]}" = count ]; then
+            f=$(values "$m" fulcrum | total) ff=$f
+            n=$(values "$m" nginx | total) nf=$n
+            r=$(awk -v f="$f" -v n="$n" 'BEGIN { print (f != "NA" && n != "NA" && n > 0) ? f / n : "NA" }')
+            range=
+        else
+            f=$(values "$m" fulcrum | median) ff=$(fmt "$f")
+            n=$(values "$m" nginx | median) nf=$(fmt "$n")
+            r=$(ratios "$m" | median)
+            lo=$(ratios "$m" | sort -g | head -n1)
+            hi=$(ratios "$m" | sort -g | tail -n1)
+            range="$(fmt "${lo:-NA}")..$(fmt "${hi:-NA}")"
+        fi
+        # shellcheck disable=SC2059
+        printf "$row" "${M_LABEL[$m]} (${M_UNIT[$m]})" "$ff" "$nf" "$(fmt "$r")" "$range" \
+            "${M_TARGET[$m]:-}" "$(met "${M_TARGET[$m]:-}" "$f" "$r")" "${M_BETTER[$m]}"
+        echo "$m $ff $nf $(fmt "$r")" >>"$W/summary"
     done
     echo
-    echo "ratio = median over rounds of (fulcrum / nginx) in the same round; values are medians."
+    echo "values are medians over rounds (l4/l7: $ROUNDS, idle: $IDLE_ROUNDS), ratio = median over"
+    echo "rounds of (fulcrum / nginx) in the same round; \"count\" rows are sums over rounds"
+    echo "(reload: $RELOAD_ROUNDS) and their ratio is of the sums."
+    [ "$FC_BIN" = "$TOP/objs/fulcrum" ] || echo "NOTE: the fulcrum column ran $FC_BIN"
     echo "error-log [error] lines: fulcrum ${ERRCOUNT[fulcrum]:-0}, nginx ${ERRCOUNT[nginx]:-0}"
     if ((${#ANOMALIES[@]})); then
         echo "anomalies:"
@@ -380,7 +441,7 @@ report() {
 
 # ------------------------------------------------------------------ L4 section
 
-metric l4_bulk1_gbps        higher Gbit/s  "L4 bulk, 1 stream"
+metric l4_bulk1_gbps        higher Gbit/s  "L4 bulk, 1 stream" ">=1.3"
 metric l4_bulk1_cpu_per_gb  lower  "cpu s/GB"  "L4 bulk, 1 stream, proxy CPU"
 metric l4_bulk1_cpu_util    info   "%"    "L4 bulk, 1 stream, proxy CPU busy"
 metric l4_bulk1_client_busy info   "%"    "L4 bulk, 1 stream, client core busy"
@@ -388,12 +449,13 @@ metric l4_bulkN_gbps        higher Gbit/s  "L4 bulk, -P N streams"
 metric l4_bulkN_cpu_per_gb  lower  "cpu s/GB"  "L4 bulk, -P N, proxy CPU"
 metric l4_bulkN_cpu_util    info   "%"    "L4 bulk, -P N, proxy CPU busy"
 metric l4_bulkN_client_busy info   "%"    "L4 bulk, -P N, client core busy"
-metric l4_rps               higher "req/s"  "L4 small requests"
+metric l4_rps               higher "req/s"  "L4 small requests" ">=1.0"
 metric l4_p99_ms            lower  ms     "L4 small requests, p99"
 metric l4_cpu_us_per_req    lower  "cpu us/req"  "L4 small requests, proxy CPU"
 metric l4_rps_cpu_util      info   "%"    "L4 small requests, proxy CPU busy"
 metric l4_rps_client_busy   info   "%"    "L4 small requests, client core busy"
-metric l4_idle_rss_kb       lower  "KiB/conn"  "L4 idle conn, worker RSS"
+metric l4_rps_proxy_other   info   "%"    "L4 small requests, proxy core, not worker"
+metric l4_idle_rss_kb       lower  "KiB/conn"  "L4 idle conn, worker RSS" "<=1.0"
 metric l4_idle_pss_kb       lower  "KiB/conn"  "L4 idle conn, worker PSS"
 metric l4_idle_fds          info   "fd/conn"   "L4 idle conn, worker fds"
 metric l4_idle_slab_kb      info   "KiB/conn"  "L4 idle conn, kernel slab (system)"
@@ -434,36 +496,52 @@ to_ms() { awk -v v="$1" 'BEGIN {
     if (v ~ /us$/) print v * 0.001; else if (v ~ /ms$/) print v + 0;
     else if (v ~ /m$/) print v * 60000; else print v * 1000 }'; }
 
-l4_rps() {
-    local p=$1 r=$2 t0 t1 c0 c1 out rps reqs p99 errs cpu
+# wrk_measure PREFIX PROXY ROUND URL [WRK OPTION...]: one wrk run of DURATION
+# against the running proxy; records PREFIX_rps, PREFIX_p99_ms,
+# PREFIX_cpu_us_per_req (worker utime+stime / requests), PREFIX_rps_cpu_util,
+# PREFIX_rps_client_busy and PREFIX_rps_proxy_other (how busy the proxy's
+# core was beyond the worker's own time: softirq, and other processes that
+# run there although nothing else is pinned to it).  Sets WRK_REQS (requests completed, 0 on
+# failure).  Returns 1 when the run gave no usable figure.
+wrk_measure() {
+    local pre=$1 p=$2 r=$3 url=$4 t0 t1 c0 c1 k0 k1 out rps reqs p99 errs cpu
+    shift 4
+    WRK_REQS=0
     c0=$(core_stat "$CLIENT_CPU")
+    k0=$(core_stat "$PROXY_CPU")
     t0=$(cpu_ticks "$WORKER")
     out=$(on_client timeout -k 5 $((DURATION + 30)) wrk -t1 -c"$WRK_CONNS" -d"${DURATION}s" --latency \
-        "http://127.0.0.1:$RPS_PORT/" 2>&1)
+        "$@" "$url" 2>&1)
     local rc=$?
     ((rc != 124 && rc != 137)) || note "$p round $r: wrk stalled: killed after $((DURATION + 30)) s"
     t1=$(cpu_ticks "$WORKER")
+    k1=$(core_stat "$PROXY_CPU")
     c1=$(core_stat "$CLIENT_CPU")
-    echo "$out" >"$W/wrk-$p-$r.txt"
-    check_worker "$p" "round $r, wrk" || { record l4_rps "$p" "$r" NA; return; }
+    echo "$out" >"$W/wrk-$pre-$p-$r.txt"
+    check_worker "$p" "round $r, wrk $pre" || { record "${pre}_rps" "$p" "$r" NA; return 1; }
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
     p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
     errs=$(sed -n 's/.*Socket errors: //p; s/.*Non-2xx or 3xx responses: \(.*\)/non-2xx \1/p' <<<"$out" | tr '\n' ' ')
-    [ -z "$errs" ] || note "$p round $r: wrk errors: $errs"
+    [ -z "$errs" ] || note "$p round $r: wrk $pre errors: $errs"
     if [ -z "$rps" ] || [ -z "$reqs" ] || [ "$reqs" = 0 ]; then
-        note "$p round $r: wrk failed: $(tail -n 3 <<<"$out" | tr '\n' ' ')"
-        record l4_rps "$p" "$r" NA
-        return
+        note "$p round $r: wrk $pre failed: $(tail -n 3 <<<"$out" | tr '\n' ' ')"
+        record "${pre}_rps" "$p" "$r" NA
+        return 1
     fi
+    WRK_REQS=$reqs
     cpu=$(awk -v d="$((t1 - t0))" -v hz="$HZ" 'BEGIN { print d / hz }')
-    record l4_rps "$p" "$r" "$rps"
-    [ -z "$p99" ] || record l4_p99_ms "$p" "$r" "$(to_ms "$p99")"
-    record l4_cpu_us_per_req "$p" "$r" "$(awk -v c="$cpu" -v n="$reqs" 'BEGIN { print c * 1e6 / n }')"
-    record l4_rps_cpu_util "$p" "$r" "$(awk -v c="$cpu" -v s="$DURATION" 'BEGIN { print 100 * c / s }')"
-    record l4_rps_client_busy "$p" "$r" "$(core_busy "$c0" "$c1")"
-    log "  $p round $r: wrk $(fmt "$rps") req/s, p99 $p99, proxy cpu $(fmt "$cpu") s"
+    record "${pre}_rps" "$p" "$r" "$rps"
+    [ -z "$p99" ] || record "${pre}_p99_ms" "$p" "$r" "$(to_ms "$p99")"
+    record "${pre}_cpu_us_per_req" "$p" "$r" "$(awk -v c="$cpu" -v n="$reqs" 'BEGIN { print c * 1e6 / n }')"
+    record "${pre}_rps_cpu_util" "$p" "$r" "$(awk -v c="$cpu" -v s="$DURATION" 'BEGIN { print 100 * c / s }')"
+    record "${pre}_rps_client_busy" "$p" "$r" "$(core_busy "$c0" "$c1")"
+    record "${pre}_rps_proxy_other" "$p" "$r" "$(awk -v b="$(core_busy "$k0" "$k1")" -v c="$cpu" \
+        -v s="$DURATION" 'BEGIN { o = b - 100 * c / s; print o < 0 ? 0 : o }')"
+    log "  $p round $r: wrk $pre $(fmt "$rps") req/s, p99 $p99, proxy cpu $(fmt "$cpu") s"
 }
+
+l4_rps() { wrk_measure l4 "$1" "$2" "http://127.0.0.1:$RPS_PORT/"; }
 
 l4_round() {
     local p=$1 r=$2
@@ -543,6 +621,7 @@ l4_idle() {
 order() { if (($1 % 2)); then echo "fulcrum nginx"; else echo "nginx fulcrum"; fi; }
 
 section_l4() {
+    start_backends
     ports BULK_PORT RPS_PORT IDLE_PORT
     local p r
     for p in $PROXIES; do write_conf l4 "$p"; done
@@ -557,18 +636,187 @@ section_l4() {
     done
 }
 
-# Later sections (L7 http, TLS) add: a config scripts/bench/SECTION.conf, the
-# placeholders it needs in write_conf, metric lines, and section_SECTION().
+# ------------------------------------------------------------------ L7 section
+
+# Three wrk tests per round, all to the okd backend through one server{}:
+#   ka      keep-alive clients, location / (upstream keepalive 32, HTTP/1.1)
+#   close   "Connection: close": a new client connection per request, location /
+#   nopool  keep-alive clients, location /nopool/ (no pool: nginx's defaults,
+#           a new upstream connection per request)
+L7_TESTS="ka close nopool"
+declare -A L7_NAME=([ka]="keep-alive, pool" [close]="new conn per request" [nopool]="keep-alive, no pool")
+declare -A L7_RPS_TARGET=([ka]=">=1.2" [close]=">=1.1" [nopool]=">=1.2")
+for t in $L7_TESTS; do
+    metric "l7_${t}_rps"            higher "req/s"      "L7 ${L7_NAME[$t]}" "${L7_RPS_TARGET[$t]}"
+    metric "l7_${t}_p99_ms"         lower  ms           "L7 ${L7_NAME[$t]}, p99" "<=1.0"
+    metric "l7_${t}_cpu_us_per_req" lower  "cpu us/req" "L7 ${L7_NAME[$t]}, proxy CPU" "<=0.8"
+    metric "l7_${t}_rps_cpu_util"   info   "%"          "L7 ${L7_NAME[$t]}, proxy CPU busy"
+    metric "l7_${t}_rps_client_busy" info  "%"          "L7 ${L7_NAME[$t]}, client core busy"
+    metric "l7_${t}_rps_proxy_other" info  "%"          "L7 ${L7_NAME[$t]}, proxy core, not worker"
+    metric "l7_${t}_upconn_per_req" info   "conn/req"   "L7 ${L7_NAME[$t]}, upstream connects"
+done
+unset t
+
+# start_okd: build scripts/bench/okd.c into the work directory and run it
+# on CLIENT_CPU (once, for the l7 and reload sections).
+start_okd() {
+    [ -z "${OKD_PORT:-}" ] || return 0
+    ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -o "$W/okd" "$TOP/scripts/bench/okd.c" \
+        >"$W/okd-build.log" 2>&1 || die "cannot build okd: $(head -n 5 "$W/okd-build.log")"
+    ports OKD_PORT L7_PORT
+    taskset -c "$CLIENT_CPU" "$W/okd" -p "$OKD_PORT" 2>"$W/okd.log" &
+    track $!
+    wait_until 5 listening "$OKD_PORT" || die "okd did not start: $(cat "$W/okd.log")"
+    local p
+    for p in $PROXIES; do write_conf l7 "$p"; done
+    check_same_config l7
+}
+
+# okd_stats: "CONNS REQS" from the backend's counters (bash's /dev/tcp, so
+# nothing but bash is needed; this connection itself counts as one).
+okd_stats() {
+    local fd out
+    exec {fd}<>"/dev/tcp/127.0.0.1/$OKD_PORT" || { echo "NA NA"; return; }
+    printf 'GET /okd-stats HTTP/1.1\r\nHost: okd\r\nConnection: close\r\n\r\n' >&"$fd"
+    out=$(timeout 5 cat <&"$fd")
+    exec {fd}>&-
+    out=$(sed -n 's/^conns=\([0-9]*\) reqs=\([0-9]*\).*/\1 \2/p' <<<"$out")
+    echo "${out:-NA NA}"
+}
+
+# l7_test PROXY ROUND TEST: one wrk run, plus what the backend saw.
+l7_test() {
+    local p=$1 r=$2 t=$3 url="http://127.0.0.1:$L7_PORT/" s0 s1 conns reqs opts=()
+    [ "$t" = nopool ] && url+="nopool/"
+    [ "$t" = close ] && opts=(-H "Connection: close")
+    s0=$(okd_stats)
+    wrk_measure "l7_$t" "$p" "$r" "$url" "${opts[@]}" || return
+    s1=$(okd_stats)
+    read -r conns reqs < <(awk -v a="$s0" -v b="$s1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+        if (x[1] == "NA" || y[1] == "NA") print "NA NA"; else print y[1] - x[1] - 1, y[2] - x[2] }')
+    [ "$conns" = NA ] && { note "$p round $r: okd stats unreadable"; return; }
+    record "l7_${t}_upconn_per_req" "$p" "$r" "$(awk -v c="$conns" -v n="$reqs" 'BEGIN { print n ? c / n : "NA" }')"
+    # Every request wrk counted must have reached the backend (a few more
+    # may have been in flight when wrk stopped).
+    ((reqs >= WRK_REQS)) ||
+        note "$p round $r: $t: wrk completed $WRK_REQS requests, the backend answered only $reqs"
+}
+
+l7_round() {
+    local p=$1 r=$2 t
+    proxy_start l7 "$p" "$L7_PORT"
+    for t in $L7_TESTS; do l7_test "$p" "$r" "$t"; done
+    proxy_stop "$p"
+}
+
+section_l7() {
+    start_okd
+    local p r
+    log "== L7: $ROUNDS rounds x (wrk -c $WRK_CONNS: $L7_TESTS) x ${DURATION}s"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for p in $(order "$r"); do l7_round "$p" "$r"; done
+    done
+}
+
+# ------------------------------------------------------------------ reload section
+
+declare -A RELOAD_NAME=([ka]="keep-alive" [close]="Connection: close")
+for t in ka close; do
+    metric "reload_${t}_errors"  count errors   "reload, ${RELOAD_NAME[$t]}, socket errors" "fulcrum=0"
+    metric "reload_${t}_non2xx"  count answers  "reload, ${RELOAD_NAME[$t]}, non-2xx" "fulcrum=0"
+    metric "reload_${t}_reloads" count HUPs     "reload, ${RELOAD_NAME[$t]}, reloads done"
+    metric "reload_${t}_reqs"    count requests "reload, ${RELOAD_NAME[$t]}, requests"
+done
+unset t
+
+# new_worker MASTER SEEN: a child of MASTER not in the list SEEN, if any.
+new_worker() {
+    local c
+    for c in $(pgrep -P "$1" 2>/dev/null); do
+        [[ " $2 " == *" $c "* ]] || { echo "$c"; return 0; }
+    done
+    return 1
+}
+
+# reload_run PROXY ROUND MODE(ka|close): wrk on location / while the master
+# gets RELOADS SIGHUPs, each sent once the previous one has started a new
+# worker (or 5 s passed) and RELOAD_INTERVAL more; then wrk is stopped
+# (SIGINT: it prints its totals) a second after the last new worker.
+reload_run() {
+    local p=$1 r=$2 mode=$3 opts=() wpid i seen nw='' done=0 out errs non2xx reqs
+    [ "$mode" = close ] && opts=(-H "Connection: close")
+    proxy_start l7 "$p" "$L7_PORT"
+    taskset -c "$CLIENT_CPU" wrk -t1 -c"$WRK_CONNS" -d"$((RELOADS * 10 + 30))s" "${opts[@]}" \
+        "http://127.0.0.1:$L7_PORT/" >"$W/reload-$mode-$p-$r.txt" 2>&1 &
+    wpid=$!
+    track "$wpid"
+    sleep 1
+    seen=$(pgrep -P "$MASTER" | tr '\n' ' ')
+    for ((i = 1; i <= RELOADS; i++)); do
+        kill -HUP "$MASTER" 2>/dev/null || { note "$p: master gone during reload $i"; break; }
+        if wait_until 5 eval 'nw=$(new_worker "$MASTER" "$seen")'; then
+            done=$((done + 1))
+            seen+=" $nw"
+        else
+            note "$p round $r: reload $i ($mode) started no new worker in 5 s"
+        fi
+        sleep "$RELOAD_INTERVAL"
+    done
+    sleep 1
+    kill -INT "$wpid" 2>/dev/null
+    wait_until 10 eval '! kill -0 "$wpid" 2>/dev/null' || { note "$p: wrk ignored SIGINT"; kill -KILL "$wpid"; }
+    wait "$wpid" 2>/dev/null
+    untrack "$wpid"
+    out=$(cat "$W/reload-$mode-$p-$r.txt")
+    reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+    errs=$(sed -n 's/.*Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' <<<"$out" |
+        awk '{ print $1 + $2 + $3 + $4 }')
+    non2xx=$(sed -n 's/.*Non-2xx or 3xx responses: \([0-9]*\).*/\1/p' <<<"$out")
+    if [ -z "$reqs" ]; then
+        note "$p round $r: reload wrk ($mode) printed no totals: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+    else
+        record "reload_${mode}_reqs" "$p" "$r" "$reqs"
+        record "reload_${mode}_errors" "$p" "$r" "${errs:-0}"
+        record "reload_${mode}_non2xx" "$p" "$r" "${non2xx:-0}"
+        record "reload_${mode}_reloads" "$p" "$r" "$done"
+        log "  $p round $r: $done reloads under wrk $mode: $reqs requests, ${errs:-0} socket errors, ${non2xx:-0} non-2xx"
+    fi
+    WORKER=${nw:-$WORKER} # the newest worker, for proxy_stop's check
+    proxy_stop "$p"
+}
+
+section_reload() {
+    start_okd
+    local p r
+    log "== reload: $RELOAD_ROUNDS rounds x (wrk keep-alive, Connection: close) x $RELOADS SIGHUPs"
+    for ((r = 1; r <= RELOAD_ROUNDS; r++)); do
+        for p in $(order "$r"); do
+            reload_run "$p" "$r" ka
+            reload_run "$p" "$r" close
+        done
+    done
+}
+
+# A later section NAME (tls, cache) adds: scripts/bench/NAME.conf (its
+# @PLACEHOLDERS@ are shell variables), metric lines, section_NAME(), and NAME
+# in ALL_SECTIONS.
 
 # ------------------------------------------------------------------ main
 
 main() {
+    (($#)) && SECTIONS="$*"
+    [ "$SECTIONS" = all ] && SECTIONS=$ALL_SECTIONS
+    local s
+    for s in $SECTIONS; do
+        declare -F "section_$s" >/dev/null || die "unknown section $s (known: $ALL_SECTIONS, all)"
+    done
     install_deps
     build_fulcrum
     check_tools
     ulimit -n "$(ulimit -Hn)" 2>/dev/null
     # Each proxied connection is two connections in the worker (client and
     # upstream) and may hold a splice pipe per direction.
+    # shellcheck disable=SC2034 # @WORKER_CONNECTIONS@ in the configs
     WORKER_CONNECTIONS=$((2 * IDLE_CONNS + 1024))
     # Ask for 4 per connection but no more than the hard limit: without
     # CAP_SYS_RESOURCE (containers) setrlimit above it fails, even as root.
@@ -582,9 +830,8 @@ main() {
     W=$(mktemp -d "${TMPDIR:-/tmp}/fulcrum-bench.XXXXXX") || die "mktemp"
     trap cleanup EXIT
     trap 'exit 130' INT TERM
-    start_backends
 
-    local started=$SECONDS s load0
+    local started=$SECONDS load0
     load0=$(cut -d' ' -f1-3 /proc/loadavg)
     local tree="external binary"
     [ "$FC_BIN" != "$TOP/objs/fulcrum" ] ||
@@ -593,10 +840,10 @@ main() {
     echo "$("$NGINX_BIN" -v 2>&1 | head -n1) ($NGINX_BIN)"
     echo "$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r)"
     echo "proxy on CPU $PROXY_CPU, clients and backends on CPU $CLIENT_CPU; rounds=$ROUNDS duration=${DURATION}s"
-    for s in $SECTIONS; do
-        declare -F "section_$s" >/dev/null || die "unknown section $s"
-        "section_$s"
-    done
+    [ "$FC_BIN" = "$TOP/objs/fulcrum" ] || ! is_nginx "$FC_BIN" ||
+        echo "SANITY RUN: the fulcrum column is $FC_BIN (ratios should be ~1.0)"
+    echo "sections: $SECTIONS"
+    for s in $SECTIONS; do "section_$s"; done
     report
     echo "(total $((SECONDS - started)) s; load average at start: $load0, at end: $(cut -d' ' -f1-3 /proc/loadavg))"
 }

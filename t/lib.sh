@@ -557,3 +557,113 @@ backend_stop() {
     wait "$_bk_pid" 2>/dev/null
     return 0
 }
+
+# --------------------------------------------------------------------- http
+# Clients for the http tests (2xx, 9xx).  Each leaves its results in
+# variables of the calling shell, so assertions can follow directly (do not
+# call them inside $( ) or a pipeline).
+
+# hreq [CURL_ARGS...] URL: one curl request (silent, no ~/.curlrc, at most
+# H_TIMEOUT (10) s).  The response head(s) go to $T/h.head, the body to
+# $T/h.body.  Sets H_RC (curl's exit status), H_STATUS (the final status
+# code, 000 when there was none; with your own -w, what it printed) and
+# H_BODY (the body with CRs removed and trailing newlines dropped; the raw
+# bytes stay in $T/h.body).  Returns H_RC.
+hreq() {
+    rm -f "$T/h.head" "$T/h.body"
+    H_STATUS=$(curl -q -s --max-time "${H_TIMEOUT:-10}" -D "$T/h.head" -o "$T/h.body" \
+        -w '%{http_code}' "$@")
+    H_RC=$?
+    [ -n "$H_STATUS" ] || H_STATUS=000
+    H_BODY=
+    [ -f "$T/h.body" ] && H_BODY=$(tr -d '\r' <"$T/h.body")
+    [ -f "$T/h.head" ] || : >"$T/h.head"
+    return "$H_RC"
+}
+
+# hhdr NAME: the values of header NAME (any case) in the final response of
+# the last hreq, one per line, trimmed; nothing when absent.
+hhdr() {
+    awk -v n="$1" '
+        BEGIN { n = tolower(n) }
+        { sub(/\r$/, "") }
+        /^HTTP\// { v = ""; c = 0; next }
+        {
+            i = index($0, ":")
+            if (i > 1 && tolower(substr($0, 1, i - 1)) == n) {
+                s = substr($0, i + 1)
+                sub(/^[ \t]+/, "", s)
+                sub(/[ \t]+$/, "", s)
+                v = c++ ? v "\n" s : s
+            }
+        }
+        END { if (c) print v }' "$T/h.head"
+}
+
+# hhas NAME: true when the last hreq's final response had header NAME.
+hhas() {
+    awk -v n="$1" 'BEGIN { n = tolower(n) } { sub(/\r$/, "") }
+        /^HTTP\// { f = 0; next }
+        { i = index($0, ":"); if (i > 1 && tolower(substr($0, 1, i - 1)) == n) f = 1 }
+        END { exit !f }' "$T/h.head"
+}
+
+# hraw PORT BYTES [RAWHTTP_ARGS...]: sends BYTES on one connection, with
+# the escapes \r \n \t \0 \\ \xHH interpreted (rawhttp -e), and reads the
+# answer until close or idle (rawhttp's -t, default 2000 ms).  Sets R_RC
+# (0 closed by the server, 2 idle timeout, 3 reset), R_OUT (what came back,
+# CRs removed; raw bytes in $T/r.out), R_HEAD (the first response's header
+# lines, CRs removed), R_STATUS (the first status code) and R_NRESP (lines
+# that start with a status line: count responses only when every body ends
+# with a newline).
+hraw() {
+    _hr_port=$1
+    printf '%s' "$2" >"$T/r.in"
+    shift 2
+    "$(helper rawhttp)" -p "$_hr_port" -e "$@" "$T/r.in" >"$T/r.out" 2>"$T/r.err"
+    R_RC=$?
+    R_OUT=$(tr -d '\r' <"$T/r.out")
+    R_HEAD=$(printf '%s\n' "$R_OUT" | sed '/^$/,$d')
+    R_STATUS=$(sed -n '1s/^HTTP\/1\.[01] \([0-9][0-9][0-9]\).*/\1/p' "$T/r.out")
+    R_NRESP=$(grep -Ec '^HTTP/1\.[01] [0-9]{3}' "$T/r.out")
+}
+
+# t_lines FILE: its number of lines (0 when missing).
+t_lines() {
+    if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi
+}
+
+_t_lines_ge() { [ "$(t_lines "$1")" -ge "$2" ]; }
+
+# t_wait_lines FILE N [SECONDS]: waits (default 5 s) until FILE has at
+# least N lines.
+t_wait_lines() {
+    wait_for "${3:-5}" _t_lines_ge "$1" "$2"
+}
+
+# port_busy PORT: true when something listens on 127.0.0.1:PORT or the
+# wildcard address (for tests that need fixed ports).
+port_busy() {
+    _t_listening "$1"
+}
+
+# is_nginx: true when the binary under test is nginx (FC_BIN=.../nginx),
+# for the few places where a test notes a deliberate difference.
+is_nginx() {
+    [ "${FC_BIN##*/}" = nginx ]
+}
+
+# t_now_ms: wall-clock milliseconds (for bounds on how long something took).
+t_now_ms() {
+    date +%s%3N
+}
+
+# t_str N CHAR: N copies of CHAR (a padding string).
+t_str() {
+    head -c "$1" /dev/zero | tr '\0' "$2"
+}
+
+# t_size FILE: its size in bytes (0 when missing).
+t_size() {
+    _t_size "$1" | tr -d ' '
+}

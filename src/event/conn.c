@@ -16,7 +16,7 @@ struct fc_conn_pool_s {
 fc_buf_t *
 fc_buf_create(fc_pool_t *pool, size_t size)
 {
-    fc_buf_t *b = fc_palloc(pool, sizeof(*b));
+    fc_buf_t *b = fc_pcalloc(pool, sizeof(*b));
     if (b == NULL)
         return NULL;
     b->start = fc_palloc(pool, size);

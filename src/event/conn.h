@@ -12,8 +12,16 @@
 typedef struct fc_buf_s {
     unsigned char *start;
     unsigned char *end;
-    unsigned char *pos;
-    unsigned char *last;
+    unsigned char *pos;  /* next byte to consume */
+    unsigned char *last; /* end of the data */
+    /* A file part (the spilled request body): bytes [file_pos, file_last) of file_fd. */
+    int64_t file_pos;
+    int64_t file_last;
+    int file_fd;
+    const void *tag;        /* who owns the buffer (reuses it once pos == last) */
+    unsigned in_file : 1;   /* the data is in file_fd, not in memory */
+    unsigned last_buf : 1;  /* the last buffer of an HTTP body */
+    unsigned flush : 1;     /* send what is queued now */
 } fc_buf_t;
 
 /* Creates an empty buffer of `size` bytes in pool memory. */

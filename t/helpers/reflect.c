@@ -1,7 +1,7 @@
 /*
  * reflect - HTTP/1.1 backend for the fulcrum test suite.
  *
- *   reflect -p PORT [-i ID] [-l LOGFILE]
+ *   reflect -p PORT [-i ID] [-l LOGFILE] [-s STATUS]
  *
  * Answers every request with 200 and a body that is the exact raw request it
  * received (request line, headers, body as framed on the wire).  Response
@@ -18,6 +18,8 @@
  *   delay_ms=N   wait N ms before sending the response
  *   close=1      send "Connection: close" and close afterwards
  *   hdr=Name:Val add a response header (%XX decoded; may repeat)
+ * -s STATUS answers STATUS unless the query says otherwise (a backend that
+ * always fails, for failover tests).
  * Log lines: "accept N 127.0.0.1:PORT" per connection and
  * "req N M METHOD URI" per request, to stderr or the -l file.
  */
@@ -60,6 +62,7 @@ typedef struct conn_s {
 
 static int log_fd = 2, ep;
 static const char *backend_id = "reflect";
+static int default_status = 200;
 static unsigned long nconns;
 static conn_t *conns; /* all connections, scanned only for deadlines */
 static int ntimed;    /* connections with a deadline */
@@ -284,7 +287,7 @@ parse_query(opts_t *o, const char *uri, int len)
     size_t n;
 
     memset(o, 0, sizeof(*o));
-    o->status = 200;
+    o->status = default_status;
     o->size = -1;
     for (q = q ? q + 1 : end; q < end; q = amp + 1) {
         amp = memchr(q, '&', (size_t)(end - q));
@@ -313,7 +316,7 @@ parse_query(opts_t *o, const char *uri, int len)
 #undef KEY
     }
     if (o->status < 100 || o->status > 999)
-        o->status = 200;
+        o->status = default_status;
 }
 
 static const char *
@@ -329,6 +332,7 @@ reason(int status)
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
@@ -633,17 +637,20 @@ main(int argc, char **argv)
     int port = 0, opt, lfd, sfd, i, n;
     struct epoll_event evs[256];
 
-    while ((opt = getopt(argc, argv, "p:i:l:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:i:l:s:")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'i': backend_id = optarg; break;
         case 'l': log_fd = open_log(optarg); break;
+        case 's': default_status = atoi(optarg); break;
         default:
-            dprintf(2, "usage: reflect -p PORT [-i ID] [-l LOGFILE]\n");
+            dprintf(2, "usage: reflect -p PORT [-i ID] [-l LOGFILE] [-s STATUS]\n");
             return 2;
         }
     }
     require_port(port, 2);
+    if (default_status < 100 || default_status > 999)
+        default_status = 200;
 
     ep = tcp_server(port, 1024, 1, &lfd, &sfd);
 

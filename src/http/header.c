@@ -1,0 +1,275 @@
+/*
+ * header.c: the response head. Builds the status line and fields (Server,
+ * Date, framing, Connection, redirects made absolute), decides chunked or
+ * close-delimited framing for bodies of unknown length, and offers the small
+ * helpers handlers use to answer (fc_http_send_response, redirects, fields).
+ */
+#include "http/request.h"
+
+#include <strings.h>
+
+typedef struct {
+    unsigned status;
+    const char *reason;
+} header_reason_t;
+
+static const header_reason_t header_reasons[] = {
+    {100, "Continue"}, {101, "Switching Protocols"}, {200, "OK"}, {201, "Created"},
+    {202, "Accepted"}, {203, "Non-Authoritative Information"}, {204, "No Content"},
+    {205, "Reset Content"}, {206, "Partial Content"}, {300, "Multiple Choices"},
+    {301, "Moved Permanently"}, {302, "Moved Temporarily"}, {303, "See Other"},
+    {304, "Not Modified"}, {307, "Temporary Redirect"}, {308, "Permanent Redirect"},
+    {400, "Bad Request"}, {401, "Unauthorized"}, {402, "Payment Required"}, {403, "Forbidden"},
+    {404, "Not Found"}, {405, "Not Allowed"}, {406, "Not Acceptable"},
+    {408, "Request Time-out"}, {409, "Conflict"}, {410, "Gone"}, {411, "Length Required"},
+    {412, "Precondition Failed"}, {413, "Request Entity Too Large"},
+    {414, "Request-URI Too Large"}, {415, "Unsupported Media Type"},
+    {416, "Requested Range Not Satisfiable"}, {421, "Misdirected Request"},
+    {429, "Too Many Requests"}, {500, "Internal Server Error"}, {501, "Not Implemented"},
+    {502, "Bad Gateway"}, {503, "Service Temporarily Unavailable"},
+    {504, "Gateway Time-out"}, {505, "HTTP Version Not Supported"},
+    {507, "Insufficient Storage"}, {0, NULL},
+};
+
+const char *
+fc_http_status_reason(unsigned status)
+{
+    for (const header_reason_t *h = header_reasons; h->reason; h++)
+        if (h->status == status)
+            return h->reason;
+    return "";
+}
+
+fc_http_field_t *
+fc_http_add_header_out(fc_http_request_t *r, const char *name, size_t name_len,
+                       const unsigned char *value, size_t value_len)
+{
+    fc_http_field_t *f = fc_array_push(&r->headers_out.headers);
+    if (f == NULL)
+        return NULL;
+    f->name.data = (unsigned char *) name;
+    f->name.len = name_len;
+    f->value.data = (unsigned char *) value;
+    f->value.len = value_len;
+    f->hash = fc_http_header_hash((const unsigned char *) name, name_len);
+    f->lowcase.data = NULL;
+    f->lowcase.len = 0;
+    return f;
+}
+
+fc_http_field_t *
+fc_http_find_header_in(fc_http_request_t *r, const char *name, size_t len)
+{
+    fc_http_field_t *f = r->headers_in.headers.elts;
+    for (size_t i = 0; i < r->headers_in.headers.nelts; i++) {
+        if (f[i].hash && f[i].name.len == len && strncasecmp((char *) f[i].name.data, name, len) == 0)
+            return &f[i];
+    }
+    return NULL;
+}
+
+int
+fc_http_set_location(fc_http_request_t *r, unsigned status, const fc_str_t *url)
+{
+    fc_http_field_t *f = fc_http_add_header_out(r, "Location", 8, url->data, url->len);
+    if (f == NULL)
+        return FC_HTTP_INTERNAL_SERVER_ERROR;
+    r->headers_out.location = f;
+    r->headers_out.status = status;
+    return (int) status;
+}
+
+/* "http://host[:port]" for a relative Location, as nginx's absolute_redirect does. */
+static size_t
+header_location_prefix(fc_http_request_t *r, char *buf, size_t size)
+{
+    fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
+    fc_http_core_srv_conf_t *cscf = fc_http_core_srv(r);
+    fc_connection_t *c = r->connection;
+    fc_str_t host = cscf->server_name;
+    if (!clcf->server_name_in_redirect && r->headers_in.server.len)
+        host = r->headers_in.server;
+    if (host.len == 0) {
+        char a[FC_SOCKADDR_STRLEN];
+        size_t n = 0;
+        if (fc_conn_local_addr(c) == FC_OK)
+            n = fc_sockaddr_ntop((struct sockaddr *) &c->local_sockaddr, c->local_socklen, a,
+                                 sizeof(a), 0);
+        int m = snprintf(buf, size, "http://%.*s", (int) n, a);
+        return m > 0 ? fc_min((size_t) m, size - 1) : 0;
+    }
+    in_port_t port = 0;
+    if (clcf->port_in_redirect && fc_conn_local_addr(c) == FC_OK)
+        port = fc_sockaddr_port((struct sockaddr *) &c->local_sockaddr);
+    int m = port && port != 80
+                ? snprintf(buf, size, "http://%.*s:%u", (int) host.len, host.data, (unsigned) port)
+                : snprintf(buf, size, "http://%.*s", (int) host.len, host.data);
+    return m > 0 ? fc_min((size_t) m, size - 1) : 0;
+}
+
+/* Framing and persistence: chunked, close-delimited, keep-alive or close. */
+static void
+header_decide_framing(fc_http_request_t *r, unsigned status)
+{
+    fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
+    fc_worker_t *w = fc_http_worker(r);
+    if (status == FC_HTTP_NO_CONTENT || status == FC_HTTP_NOT_MODIFIED || status < 200)
+        r->header_only = 1;
+    if (status == FC_HTTP_NO_CONTENT) {
+        r->headers_out.content_length_n = -1;
+        r->headers_out.content_type.len = 0;
+    }
+    if (clcf->keepalive_timeout == 0 || (w && w->draining))
+        r->keepalive = 0; /* a draining worker says close on each connection's next answer */
+    if (status == FC_HTTP_SWITCHING_PROTOCOLS) {
+        r->keepalive = 0;
+        return;
+    }
+    if (!r->header_only && r->headers_out.content_length_n < 0) {
+        if (r->http_version >= 1001 && clcf->chunked_transfer_encoding)
+            r->chunked = 1;
+        else
+            r->keepalive = 0; /* the end of the body is the end of the connection */
+    }
+}
+
+typedef struct {
+    char *p;
+    char *end;
+} header_out_t;
+
+static void
+header_put(header_out_t *o, const char *fmt, ...) FC_PRINTF(2, 3);
+
+static void
+header_put(header_out_t *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->p, (size_t) (o->end - o->p), fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->p += fc_min((size_t) n, (size_t) (o->end - o->p));
+}
+
+static size_t
+header_estimate(fc_http_request_t *r)
+{
+    size_t len = 512 + r->headers_out.status_line.len + r->headers_out.content_type.len;
+    fc_http_field_t *f = r->headers_out.headers.elts;
+    for (size_t i = 0; i < r->headers_out.headers.nelts; i++)
+        len += f[i].name.len + f[i].value.len + 4 + (f[i].hash && &f[i] == r->headers_out.location ? 300 : 0);
+    return len;
+}
+
+static void
+header_put_fields(fc_http_request_t *r, header_out_t *o)
+{
+    fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
+    fc_http_field_t *f = r->headers_out.headers.elts;
+    for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
+        if (f[i].hash == 0)
+            continue;
+        if (&f[i] == r->headers_out.location && f[i].value.len && f[i].value.data[0] == '/' &&
+            clcf->absolute_redirect) {
+            char prefix[300];
+            size_t n = header_location_prefix(r, prefix, sizeof(prefix));
+            header_put(o, "Location: %.*s%.*s\r\n", (int) n, prefix, (int) f[i].value.len,
+                       f[i].value.data);
+            continue;
+        }
+        header_put(o, "%.*s: %.*s\r\n", (int) f[i].name.len, f[i].name.data, (int) f[i].value.len,
+                   f[i].value.data);
+    }
+}
+
+fc_chain_t *
+fc_http_header_serialize(fc_http_request_t *r)
+{
+    fc_http_headers_out_t *h = &r->headers_out;
+    fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
+    if (r->err_status) {
+        h->status = (unsigned) r->err_status;
+        h->status_line.len = 0;
+    }
+    if (h->status == 0)
+        h->status = FC_HTTP_OK;
+    unsigned status = h->status == FC_HTTP_REQUEST_HEADER_TOO_LARGE ? FC_HTTP_BAD_REQUEST : h->status;
+    header_decide_framing(r, status);
+    size_t len = header_estimate(r);
+    fc_chain_t *cl = fc_chain_buf(r->pool, len);
+    if (cl == NULL)
+        return NULL;
+    header_out_t o = {(char *) cl->buf->last, (char *) cl->buf->end};
+    if (h->status_line.len)
+        header_put(&o, "HTTP/1.1 %.*s\r\n", (int) h->status_line.len, h->status_line.data);
+    else
+        header_put(&o, "HTTP/1.1 %03u %s\r\n", status, fc_http_status_reason(status));
+    if (h->server == NULL)
+        header_put(&o, "Server: %s\r\n",
+                   clcf->server_tokens ? "fulcrum/" FC_VERSION : "fulcrum");
+    if (h->date == NULL)
+        header_put(&o, "Date: %s\r\n", fc_time()->http_time);
+    if (h->content_type.len)
+        header_put(&o, "Content-Type: %.*s\r\n", (int) h->content_type.len, h->content_type.data);
+    if (h->content_length_n >= 0 && status >= 200 && status != FC_HTTP_NO_CONTENT)
+        header_put(&o, "Content-Length: %" PRId64 "\r\n", h->content_length_n);
+    if (h->last_modified_time >= 0) {
+        struct tm tm;
+        char t[64];
+        gmtime_r(&h->last_modified_time, &tm);
+        strftime(t, sizeof(t), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        header_put(&o, "Last-Modified: %s\r\n", t);
+    }
+    if (r->chunked)
+        header_put(&o, "Transfer-Encoding: chunked\r\n");
+    if (status == FC_HTTP_SWITCHING_PROTOCOLS) {
+        header_put(&o, "Connection: upgrade\r\n");
+    } else if (r->keepalive) {
+        header_put(&o, "Connection: keep-alive\r\n");
+        if (clcf->keepalive_header > 0)
+            header_put(&o, "Keep-Alive: timeout=%" PRId64 "\r\n", clcf->keepalive_header / 1000);
+    } else {
+        header_put(&o, "Connection: close\r\n");
+    }
+    header_put_fields(r, &o);
+    header_put(&o, "\r\n");
+    cl->buf->last = (unsigned char *) o.p;
+    if (o.p + 1 >= o.end) {
+        fc_log_error(FC_LOG_ALERT, r->connection->log, 0, "response header is too large");
+        return NULL;
+    }
+    return cl;
+}
+
+int
+fc_http_send_response(fc_http_request_t *r, unsigned status, const fc_str_t *content_type,
+                      const fc_str_t *body)
+{
+    fc_http_discard_request_body(r);
+    r->headers_out.status = status;
+    fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
+    if (body) {
+        r->headers_out.content_type = content_type ? *content_type : clcf->default_type;
+        r->headers_out.content_length_n = (int64_t) body->len;
+    } else if (status >= 200 && status != FC_HTTP_NO_CONTENT && status != FC_HTTP_NOT_MODIFIED) {
+        r->headers_out.content_length_n = 0;
+    }
+    if (fc_http_send_header(r) == FC_ERROR) {
+        fc_http_finalize_request(r, FC_ERROR);
+        return FC_DONE;
+    }
+    fc_chain_t *cl = NULL;
+    if (!r->header_only && body && body->len)
+        cl = fc_chain_str(r->pool, body->data, body->len);
+    else
+        cl = fc_chain_buf(r->pool, 0);
+    if (cl == NULL) {
+        fc_http_finalize_request(r, FC_ERROR);
+        return FC_DONE;
+    }
+    cl->buf->last_buf = 1;
+    int rc = fc_http_output_filter(r, cl);
+    fc_http_finalize_request(r, rc == FC_ERROR ? FC_ERROR : FC_OK);
+    return FC_DONE;
+}

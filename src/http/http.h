@@ -1,0 +1,541 @@
+/*
+ * http.h: the L7 layer. An http{} block holds upstream groups and virtual
+ * servers; each accepted connection reads requests (keep-alive, pipelined)
+ * and each request runs the phases below, then the output filter chains
+ * serialize its response.
+ *
+ * Who owns what:
+ *   http.c          http{}, server{}, location{}, listen, core directives, merge
+ *   location.c      the location tree and its lookup (nginx's order)
+ *   server_name.c   virtual server choice by Host
+ *   request.c       connection and request lifecycle, keep-alive, draining
+ *   phase.c         the phase engine, internal redirects
+ *   body.c          the request body (buffered, temp file, discarded)
+ *   write.c         header serialization, chunked and write filters
+ *   special.c       default error pages, error_page, redirects
+ *   vars.c          the builtin variables
+ *   upstream*.c     the generic upstream engine (http_upstream.h)
+ */
+#ifndef FC_HTTP_H
+#define FC_HTTP_H
+
+#include "core/fc_core.h"
+#include "core/cycle.h"
+#include "core/var.h"
+#include "core/worker.h"
+#include "http/parse.h"
+#include "upstream/upstream.h"
+
+typedef struct fc_http_request_s fc_http_request_t;
+typedef struct fc_http_connection_s fc_http_connection_t;
+typedef struct fc_http_core_loc_conf_s fc_http_core_loc_conf_t;
+typedef struct fc_http_core_srv_conf_s fc_http_core_srv_conf_t;
+
+/* Status codes we name. */
+#define FC_HTTP_CONTINUE 100
+#define FC_HTTP_SWITCHING_PROTOCOLS 101
+#define FC_HTTP_OK 200
+#define FC_HTTP_NO_CONTENT 204
+#define FC_HTTP_MOVED_PERMANENTLY 301
+#define FC_HTTP_MOVED_TEMPORARILY 302
+#define FC_HTTP_SEE_OTHER 303
+#define FC_HTTP_NOT_MODIFIED 304
+#define FC_HTTP_TEMPORARY_REDIRECT 307
+#define FC_HTTP_PERMANENT_REDIRECT 308
+#define FC_HTTP_BAD_REQUEST 400
+#define FC_HTTP_FORBIDDEN 403
+#define FC_HTTP_NOT_FOUND 404
+#define FC_HTTP_NOT_ALLOWED 405
+#define FC_HTTP_REQUEST_TIME_OUT 408
+#define FC_HTTP_LENGTH_REQUIRED 411
+#define FC_HTTP_REQUEST_ENTITY_TOO_LARGE 413
+#define FC_HTTP_REQUEST_URI_TOO_LARGE 414
+#define FC_HTTP_TOO_MANY_REQUESTS 429
+#define FC_HTTP_CLOSE 444 /* nginx: close the connection without a response */
+#define FC_HTTP_REQUEST_HEADER_TOO_LARGE 494
+#define FC_HTTP_CLIENT_CLOSED_REQUEST 499
+#define FC_HTTP_INTERNAL_SERVER_ERROR 500
+#define FC_HTTP_NOT_IMPLEMENTED 501
+#define FC_HTTP_BAD_GATEWAY 502
+#define FC_HTTP_SERVICE_UNAVAILABLE 503
+#define FC_HTTP_GATEWAY_TIME_OUT 504
+#define FC_HTTP_VERSION_NOT_SUPPORTED 505
+
+/* How many times a request may change its URI (rewrite last, error_page, ...). */
+#define FC_HTTP_MAX_URI_CHANGES 10
+
+/* ---- phases ------------------------------------------------------------- */
+
+enum {
+    FC_HTTP_POST_READ_PHASE = 0,
+    FC_HTTP_SERVER_REWRITE_PHASE, /* rewrite-module directives at server level */
+    FC_HTTP_FIND_CONFIG_PHASE,    /* core only: location lookup */
+    FC_HTTP_REWRITE_PHASE,        /* rewrite-module directives of the location */
+    FC_HTTP_POST_REWRITE_PHASE,   /* core only: URI changed -> FIND_CONFIG again */
+    FC_HTTP_PREACCESS_PHASE,
+    FC_HTTP_ACCESS_PHASE,         /* allow/deny */
+    FC_HTTP_CONTENT_PHASE,        /* the location's handler (proxy_pass), else modules' */
+    FC_HTTP_LOG_PHASE,            /* run by fc_http_finalize, not by the engine */
+    FC_HTTP_NPHASES
+};
+
+/*
+ * A phase handler returns:
+ *   FC_DECLINED  go on with the next handler of the phase
+ *   FC_OK        this phase is done, go on with the next phase
+ *   FC_AGAIN     the handler will call fc_http_core_run_phases(r) itself later
+ *   FC_DONE      the handler has taken over the request (it finalizes it)
+ *   FC_ERROR     finalize with 500
+ *   100..599     finalize with that status (special response / error_page)
+ * A content handler (clcf->handler) returns FC_DONE (it finalizes the
+ * request itself, now or later), FC_OK (its response is complete), FC_ERROR
+ * or a status; FC_DECLINED lets modules' content-phase handlers try.
+ */
+typedef int (*fc_http_handler_pt)(fc_http_request_t *r);
+typedef void (*fc_http_event_handler_pt)(fc_http_request_t *r);
+
+/* ---- header fields ---------------------------------------------------------- */
+
+/* One header field of a request or a response. Strings point into request memory. */
+typedef struct {
+    fc_str_t name;
+    fc_str_t value;
+    uint32_t hash;      /* fc_http_header_hash(lowercase name); 0: removed, skip it */
+    fc_str_t lowcase;   /* lowercase name (request fields only; may be empty for output) */
+} fc_http_field_t;
+
+#define FC_HTTP_CONNECTION_NONE 0
+#define FC_HTTP_CONNECTION_CLOSE 1
+#define FC_HTTP_CONNECTION_KEEP_ALIVE 2
+
+typedef struct {
+    fc_array_t headers; /* fc_http_field_t, in the order received */
+    /* Single-valued fields we look at, NULL when absent (last one wins). */
+    fc_http_field_t *host;
+    fc_http_field_t *connection;
+    fc_http_field_t *upgrade;
+    fc_http_field_t *expect;
+    fc_http_field_t *user_agent;
+    fc_http_field_t *referer;
+    fc_http_field_t *content_type;
+    fc_http_field_t *content_length;
+    fc_http_field_t *transfer_encoding;
+    fc_http_field_t *accept_encoding;
+    fc_http_field_t *if_modified_since;
+    fc_http_field_t *if_none_match;
+    fc_str_t server;           /* the host name ($host): from the target or Host, lowercased, no port */
+    int64_t content_length_n;  /* -1: none */
+    unsigned connection_type;  /* FC_HTTP_CONNECTION_* from the Connection field */
+    unsigned chunked : 1;      /* Transfer-Encoding: chunked */
+    unsigned expect_continue : 1;
+} fc_http_headers_in_t;
+
+typedef struct {
+    unsigned status;          /* 0 until a handler sets it */
+    fc_str_t status_line;     /* optional "404 Not Found" from an upstream; else generated */
+    fc_array_t headers;       /* fc_http_field_t: extra fields (upstream's, add_header) */
+    fc_str_t content_type;    /* empty: none (the header filter adds default_type for bodies) */
+    int64_t content_length_n; /* -1: unknown (chunked on 1.1 keep-alive, else close) */
+    fc_http_field_t *location; /* points into headers; relative paths are made absolute */
+    fc_http_field_t *server;   /* an upstream's Server (kept only by proxy_pass_header) */
+    fc_http_field_t *date;     /* an upstream's Date (kept only by proxy_pass_header) */
+    time_t last_modified_time; /* -1: none */
+} fc_http_headers_out_t;
+
+/* ---- buffers and chains --------------------------------------------------- */
+
+/* A link of a chain of buffers (fc_buf_t is in event/conn.h). */
+typedef struct fc_chain_s {
+    fc_buf_t *buf;
+    struct fc_chain_s *next;
+} fc_chain_t;
+
+/* Allocates a link in pool memory (NULL on failure). */
+fc_chain_t *fc_chain_alloc(fc_pool_t *pool);
+/* A buffer of `size` bytes wrapped in a link: both in pool memory. */
+fc_chain_t *fc_chain_buf(fc_pool_t *pool, size_t size);
+/* A link to a buffer pointing at existing bytes (no copy). */
+fc_chain_t *fc_chain_str(fc_pool_t *pool, const unsigned char *data, size_t len);
+/* Bytes still to send in a chain (memory and file parts). */
+int64_t fc_chain_size(const fc_chain_t *cl);
+/*
+ * Writes as much of a chain as the socket takes now (writev for memory
+ * parts, sendfile for file parts), advancing each buffer's pos/file_pos.
+ * Returns bytes written (>= 0; less than the chain when the socket is
+ * full), or -errno. Links are not freed: skip those with nothing left.
+ */
+int64_t fc_chain_send(fc_connection_t *c, fc_chain_t *cl);
+
+/* ---- the request body -------------------------------------------------------- */
+
+typedef struct {
+    fc_chain_t *bufs;        /* the body: memory buffers, then (if spilled) one in_file buffer */
+    int temp_fd;             /* -1, or the temp file holding the body (unlinked at once) */
+    int64_t received;        /* decoded body bytes read so far */
+    int64_t rest;            /* Content-Length bytes still to read (-1: chunked) */
+    fc_http_chunked_t chunked; /* decoder state for a chunked body */
+    fc_buf_t *buf;           /* the client_body_buffer_size buffer being filled */
+    fc_http_event_handler_pt post_handler; /* called once the body is complete */
+    unsigned done : 1;       /* the whole body is read */
+    unsigned discard : 1;    /* being read and thrown away */
+    unsigned in_file : 1;    /* bufs ends with a file part */
+} fc_http_request_body_t;
+
+/* ---- the connection --------------------------------------------------------- */
+
+/* The servers that listen on one address (built by http.c, read by server_name.c). */
+typedef struct fc_http_addr_conf_s fc_http_addr_conf_t;
+
+struct fc_http_connection_s {
+    fc_connection_t *connection;
+    fc_http_addr_conf_t *addr_conf;
+    fc_http_core_srv_conf_t *default_server; /* of the listening address */
+    /*
+     * Where requests are read: client_header_buffer_size at first, grown up
+     * to large_client_header_buffers (number x size) for a big head, shrunk
+     * back when the connection idles. Pipelined bytes wait here too.
+     */
+    fc_buf_t buf;
+    fc_buf_t discard;     /* scratch for bodies being thrown away */
+    fc_event_t done_ev;   /* posted: ends the current request once the stack has unwound */
+    fc_msec_t linger_deadline; /* lingering close: lingering_time's end */
+    fc_msec_t linger_timeout;
+    fc_http_request_t *request; /* the current request, NULL between requests */
+    unsigned long requests;     /* requests served on this connection */
+    fc_msec_t start_msec;       /* for keepalive_time */
+    unsigned keepalive_idle : 1; /* waiting for the next request */
+    unsigned drain_close : 1;    /* the worker drains: answer the next request with close */
+};
+
+/* ---- the request ------------------------------------------------------------------ */
+
+struct fc_http_request_s {
+    fc_connection_t *connection;
+    fc_http_connection_t *http_connection;
+    fc_pool_t *pool;   /* freed when the request ends (not the connection's) */
+    void **main_conf;
+    void **srv_conf;
+    void **loc_conf;
+    void **ctx;        /* per http module: its request state */
+    fc_var_value_t *variables;
+    fc_captures_t captures; /* last regex match: location, rewrite, server_name */
+    fc_array_t *named_captures; /* fc_var_t-like (name, index) pairs of the last regex, or NULL */
+
+    fc_http_event_handler_pt read_event_handler;
+    fc_http_event_handler_pt write_event_handler;
+
+    /* The request line, pointing into the header buffer (or request pool after a change). */
+    fc_buf_t *header_in;          /* the buffer holding the request line and headers */
+    fc_str_t request_line;        /* $request */
+    fc_str_t method_name;         /* $request_method */
+    unsigned method;              /* FC_HTTP_METHOD_* */
+    unsigned http_version;        /* 1000 or 1001 (major * 1000 + minor) */
+    fc_str_t http_protocol;       /* "HTTP/1.1" ($server_protocol) */
+    fc_str_t unparsed_uri;        /* $request_uri: the target as received */
+    fc_str_t uri;                 /* $uri: decoded, normalized; changed by rewrite */
+    fc_str_t args;                /* $args: without '?' */
+    fc_str_t exten;               /* extension of the last segment of uri */
+    fc_str_t schema;              /* "http" */
+    fc_http_headers_in_t headers_in;
+    fc_http_headers_out_t headers_out;
+    fc_http_request_body_t *request_body; /* NULL until someone reads or discards it */
+    void *upstream;               /* fc_http_upstream_t * when proxying */
+    fc_str_t log_upstream;        /* "http://addr/uri" for the error log context, when proxying */
+
+    /* Phase engine state. */
+    size_t phase;
+    size_t phase_handler;
+    unsigned uri_changes; /* counts down from FC_HTTP_MAX_URI_CHANGES + 1 */
+    int err_status;       /* status being answered by a special response / error_page */
+
+    /* Output state (write.c). */
+    fc_chain_t *out;          /* bytes handed to the write filter and not yet sent */
+    fc_chain_t *free_links;   /* links the write filter recycles */
+    uint64_t header_size;     /* bytes of the response header */
+    uint64_t bytes_sent;      /* bytes of the response handed to the socket ($bytes_sent) */
+    uint64_t body_sent;       /* the body's part of them ($body_bytes_sent) */
+    uint64_t request_length;  /* bytes read for this request: line, headers, body */
+
+    fc_msec_t start_msec;
+    struct timespec start_time; /* wall clock at the first byte ($request_time, $msec) */
+    char request_id[33];      /* $request_id: 32 hex digits, made on first use */
+
+    unsigned internal : 1;       /* reached by internal redirect: `internal` locations allowed */
+    unsigned uri_changed : 1;    /* rewrite ... last: find the location again */
+    unsigned args_set : 1;       /* rewrite gave new args */
+    unsigned valid_location : 1;
+    unsigned header_only : 1;    /* HEAD, 204, 304: no body is sent */
+    unsigned header_sent : 1;
+    unsigned chunked : 1;        /* the response body is sent chunked (set by the header filter) */
+    unsigned keepalive : 1;      /* the connection may serve another request */
+    unsigned lingering_close : 1; /* read and drop the rest of the client's bytes before closing */
+    unsigned discard_body : 1;
+    unsigned request_body_no_buffering : 1; /* proxy_request_buffering off */
+    unsigned expect_tested : 1;
+    unsigned done : 1;           /* the response is complete (last_buf passed the write filter) */
+    unsigned finalized : 1;      /* fc_http_finalize_request went to the end */
+    unsigned logged : 1;
+    unsigned error_page : 1;     /* an error_page is being served */
+    unsigned filter_finalize : 1;
+    unsigned blocked_write : 1;  /* the write filter waits for the socket */
+    unsigned upgraded : 1;       /* 101: the connection became a tunnel */
+    unsigned limit_rate_unused : 1;
+};
+
+#define fc_http_get_module_main_conf(r, module) ((r)->main_conf[(module).ctx_index])
+#define fc_http_get_module_srv_conf(r, module) ((r)->srv_conf[(module).ctx_index])
+#define fc_http_get_module_loc_conf(r, module) ((r)->loc_conf[(module).ctx_index])
+#define fc_http_get_module_ctx(r, module) ((r)->ctx[(module).ctx_index])
+#define fc_http_set_module_ctx(r, c, module) ((r)->ctx[(module).ctx_index] = (c))
+
+/* Conf access while parsing (cf->ctx is the http layer's fc_conf_ctx_t). */
+#define fc_http_conf_get_main(cf, module)                                                          \
+    (((fc_conf_ctx_t *) (cf)->ctx)->main_conf[(module).ctx_index])
+#define fc_http_conf_get_srv(cf, module)                                                           \
+    (((fc_conf_ctx_t *) (cf)->ctx)->srv_conf[(module).ctx_index])
+#define fc_http_conf_get_loc(cf, module)                                                           \
+    (((fc_conf_ctx_t *) (cf)->ctx)->loc_conf[(module).ctx_index])
+
+/* ---- core configuration -------------------------------------------------------- */
+
+typedef int (*fc_http_header_filter_pt)(fc_http_request_t *r);
+typedef int (*fc_http_body_filter_pt)(fc_http_request_t *r, fc_chain_t *in);
+
+typedef struct {
+    const fc_module_t *module;
+    fc_http_header_filter_pt header;
+    fc_http_body_filter_pt body;
+} fc_http_filter_t;
+
+typedef struct {
+    fc_cycle_t *cycle;                    /* the cycle (its worker at run time) */
+    fc_array_t servers;                   /* fc_http_core_srv_conf_t * */
+    fc_array_t listens;                   /* private to http.c */
+    fc_array_t phases[FC_HTTP_NPHASES];   /* fc_http_handler_pt */
+    fc_var_registry_t vars;
+    fc_array_t upstreams;                 /* private to the upstream engine */
+    fc_array_t header_filters;            /* fc_http_filter_t, in call order */
+    fc_array_t body_filters;              /* fc_http_filter_t, in call order */
+    size_t *header_next;                  /* per http module ctx_index: its position + 1 */
+    size_t *body_next;
+    size_t server_names_hash_max_size;
+    size_t server_names_hash_bucket_size;
+    size_t variables_hash_max_size;
+    size_t variables_hash_bucket_size;
+} fc_http_core_main_conf_t;
+
+/* One server_name: exact, "*.wildcard" / "wildcard.*", ".example.com", or "~regex". */
+typedef struct {
+    fc_str_t name;        /* lowercased (regex: as written without "~") */
+    fc_regex_t *regex;    /* "~..." */
+    fc_http_core_srv_conf_t *server;
+} fc_http_server_name_t;
+
+struct fc_http_core_srv_conf_s {
+    fc_conf_ctx_t *ctx;          /* this server's confs (loc_conf: the server level) */
+    const char *file;
+    unsigned line;
+    fc_array_t server_names;     /* fc_http_server_name_t */
+    fc_str_t server_name;        /* the first name: $server_name */
+    size_t client_header_buffer_size;     /* 1k */
+    size_t large_client_header_buffers_num;  /* 4 */
+    size_t large_client_header_buffers_size; /* 8k */
+    fc_msec_t client_header_timeout;      /* 60s */
+    int merge_slashes;                    /* on */
+    int underscores_in_headers;           /* off */
+    int ignore_invalid_headers;           /* on */
+    unsigned listen : 1;
+};
+
+/* One error_page: codes, optional =CODE, the URI or URL (may have variables). */
+typedef struct {
+    int status;        /* the code it applies to */
+    int overwrite;     /* =CODE: 0 keeps the status; -1 "=" alone: the target's status */
+    fc_cv_t value;     /* "/50x.html", "@named", "http://..." */
+} fc_http_err_page_t;
+
+struct fc_http_core_loc_conf_s {
+    fc_str_t name;                 /* as written, without the modifier */
+    fc_regex_t *regex;             /* "~" and "~*" */
+    void **loc_conf;               /* this location's confs of every module */
+    fc_http_handler_pt handler;    /* content handler (proxy_pass ...), NULL: content phase */
+    unsigned exact_match : 1;      /* "=" */
+    unsigned noregex : 1;          /* "^~" */
+    unsigned named : 1;            /* "@name" */
+    unsigned internal : 1;         /* `internal;` */
+    unsigned auto_redirect : 1;    /* a prefix location ending in '/' with a proxy handler */
+    unsigned server_level : 1;     /* the conf of server{} itself */
+    void *static_tree;             /* private to location.c */
+    fc_array_t *regex_locations;   /* fc_http_core_loc_conf_t *: nested regex locations */
+    fc_array_t *locations;         /* fc_http_core_loc_conf_t *: nested, as written */
+    fc_array_t *named_locations;   /* server level: "@name" locations */
+    const char *file;
+    unsigned line;
+
+    size_t client_max_body_size;   /* 1m; 0: unlimited */
+    size_t client_body_buffer_size; /* 16k */
+    fc_msec_t client_body_timeout; /* 60s */
+    fc_str_t client_body_temp_path; /* "client_body_temp" under the prefix */
+    int client_body_in_file_only;  /* off */
+    fc_msec_t send_timeout;        /* 60s */
+    fc_msec_t keepalive_timeout;   /* 75s; 0 disables keep-alive */
+    fc_msec_t keepalive_header;    /* keepalive_timeout's second argument: -1 none */
+    int64_t keepalive_requests;    /* 1000 */
+    fc_msec_t keepalive_time;      /* 1h */
+    int keepalive_disable_msie6;   /* accepted: keepalive_disable */
+    int server_tokens;             /* 1 on, 0 off, 2 build */
+    int absolute_redirect;         /* on */
+    int server_name_in_redirect;   /* off */
+    int port_in_redirect;          /* on */
+    int chunked_transfer_encoding; /* on */
+    int recursive_error_pages;     /* off */
+    int tcp_nodelay;               /* on */
+    int log_not_found;             /* on */
+    int lingering_close;           /* 1 on, 0 off, 2 always */
+    fc_msec_t lingering_time;      /* 30s */
+    fc_msec_t lingering_timeout;   /* 5s */
+    int reset_timedout_connection; /* off */
+    fc_str_t default_type;         /* text/plain */
+    fc_array_t *error_pages;       /* fc_http_err_page_t, NULL: none */
+    fc_str_t root;                 /* accepted for $document_root; static files are not served */
+};
+
+#define fc_http_core_loc(r) ((fc_http_core_loc_conf_t *) (r)->loc_conf[fc_http_core_module.ctx_index])
+#define fc_http_core_srv(r) ((fc_http_core_srv_conf_t *) (r)->srv_conf[fc_http_core_module.ctx_index])
+#define fc_http_core_main(r)                                                                       \
+    ((fc_http_core_main_conf_t *) (r)->main_conf[fc_http_core_module.ctx_index])
+
+extern fc_module_t fc_http_module;
+extern fc_module_t fc_http_core_module;
+
+/* ---- config-time API ------------------------------------------------------------ */
+
+/* Appends a phase handler (from a module's postconfiguration). */
+int fc_http_add_phase_handler(fc_conf_t *cf, size_t phase, fc_http_handler_pt h);
+/*
+ * Registers output filters (from postconfiguration). Filters run in the
+ * order modules are listed in modules/modules.list; the core's own
+ * (chunked, header writer, write) always run last. Either may be NULL.
+ */
+int fc_http_add_filter(fc_conf_t *cf, const fc_module_t *m, fc_http_header_filter_pt header,
+                       fc_http_body_filter_pt body);
+/* The http{} block's contexts of a cycle, NULL if it has none. */
+fc_conf_ctx_t *fc_http_cycle_ctx(fc_cycle_t *cycle);
+/* Appends the core's terminal filters (chunked, header writer, write); after postconfiguration. */
+int fc_http_core_filters_init(fc_conf_t *cf);
+/* Directive handlers that live outside http.c (error_page in special.c). */
+char *fc_http_core_error_page(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+
+/* ---- run time: lifecycle ----------------------------------------------------------- */
+
+/* The connection handler for http listening sockets. */
+void fc_http_init_connection(fc_connection_t *c);
+/* Runs the phases from where the request stands. */
+void fc_http_core_run_phases(fc_http_request_t *r);
+/*
+ * Ends a request's part in a handler:
+ *   FC_OK             the response is complete (its last buffer went to the output
+ *                     filters; bytes may still be flushing): log, keep-alive or close
+ *   FC_DONE / FC_AGAIN nothing: the request is in someone's hands (it finalizes later)
+ *   FC_ERROR          close the connection (logged as 500 if nothing was sent)
+ *   FC_HTTP_CLOSE     close the connection without a response (444)
+ *   100..599          a special response / error_page (closes if the header was sent)
+ */
+void fc_http_finalize_request(fc_http_request_t *r, int rc);
+/* Restarts the request at SERVER_REWRITE with a new URI (and args, may be NULL). */
+int fc_http_internal_redirect(fc_http_request_t *r, const fc_str_t *uri, const fc_str_t *args);
+/* Goes to a named location ("@name") of the request's server. */
+int fc_http_named_location(fc_http_request_t *r, const fc_str_t *name);
+/* Bytes the client sent after this request's header (pipelined or tunnel data). */
+fc_str_t fc_http_request_preread(fc_http_request_t *r);
+
+/* ---- run time: configuration lookup ---------------------------------------------- */
+
+/*
+ * Finds the location for r->uri in r's server (nginx's order: exact, longest
+ * prefix, regexes in order unless ^~ or =), sets r->loc_conf and captures.
+ * FC_OK, FC_DONE (auto-redirect 301 was prepared), FC_DECLINED (none: server level).
+ */
+int fc_http_core_find_location(fc_http_request_t *r);
+/* The confs of the named location "@name" of a server, NULL if there is none. */
+void **fc_http_core_find_named(fc_http_core_srv_conf_t *cscf, const fc_str_t *name);
+/* Sets r->loc_conf to a location's confs and applies its per-location settings. */
+void fc_http_update_location_config(fc_http_request_t *r, void **loc_conf);
+/*
+ * Chooses the virtual server for a host name (lowercased, without port) on
+ * the connection's address: exact, leading wildcard, trailing wildcard,
+ * regex, else the default server. Regex captures go to r (may be NULL).
+ */
+fc_http_core_srv_conf_t *fc_http_find_virtual_server(fc_http_connection_t *hc,
+                                                     fc_http_request_t *r,
+                                                     const fc_str_t *host);
+/* The default server of a listening address. */
+fc_http_core_srv_conf_t *fc_http_addr_default_server(fc_http_addr_conf_t *ac);
+
+/* ---- run time: request body ---------------------------------------------------- */
+
+/*
+ * Reads the whole body (buffered in memory up to client_body_buffer_size,
+ * then a temp file), then calls post_handler. Returns FC_OK (the handler was
+ * or will be called), or a status for fc_http_finalize_request (413, 400).
+ * With r->request_body_no_buffering the handler is called whenever new body
+ * bytes sit in r->request_body->bufs (and once more with ->done set).
+ */
+int fc_http_read_client_request_body(fc_http_request_t *r, fc_http_event_handler_pt post_handler);
+/* Continues reading a no-buffering body after the caller consumed ->bufs. */
+int fc_http_read_unbuffered_request_body(fc_http_request_t *r);
+/* Reads and drops the body so the connection can be kept alive. FC_OK or FC_ERROR. */
+int fc_http_discard_request_body(fc_http_request_t *r);
+
+/* ---- run time: output ----------------------------------------------------------- */
+
+/* Runs the header filter chain (sets header_sent). FC_OK, FC_AGAIN, FC_ERROR. */
+int fc_http_send_header(fc_http_request_t *r);
+/*
+ * Runs the body filter chain on `in` (NULL: just flush what is pending).
+ * FC_OK: everything handed down was sent; FC_AGAIN: bytes are pending (the
+ * request's write_event_handler runs when the socket drains); FC_ERROR.
+ * A buffer with last_buf set ends the response. Memory buffers must stay
+ * valid until their pos reaches last.
+ */
+int fc_http_output_filter(fc_http_request_t *r, fc_chain_t *in);
+/* The next filter after module m (for filter modules). */
+int fc_http_next_header_filter(fc_http_request_t *r, const fc_module_t *m);
+int fc_http_next_body_filter(fc_http_request_t *r, const fc_module_t *m, fc_chain_t *in);
+/* Sends an empty last buffer (ends the body). */
+int fc_http_send_last(fc_http_request_t *r);
+/*
+ * A complete response in one call, finalized: status, content type (NULL:
+ * default_type) and a body (NULL: none). Drops an unread request body first.
+ * Always returns FC_DONE (the request is finalized or flushing): a phase or
+ * content handler returns that as it is. Used by return and error pages.
+ */
+int fc_http_send_response(fc_http_request_t *r, unsigned status, const fc_str_t *content_type,
+                          const fc_str_t *body);
+/*
+ * Sets a redirect: status (301, 302, 303, 307, 308) and Location (relative
+ * ones are completed by the header filter). Returns the status.
+ */
+int fc_http_set_location(fc_http_request_t *r, unsigned status, const fc_str_t *url);
+
+/* Adds an output header field (copies nothing: strings must live as long as r). */
+fc_http_field_t *fc_http_add_header_out(fc_http_request_t *r, const char *name, size_t name_len,
+                                        const unsigned char *value, size_t value_len);
+/* The first request header named `name` (any case), NULL if absent. */
+fc_http_field_t *fc_http_find_header_in(fc_http_request_t *r, const char *name, size_t len);
+/* "404 Not Found": the reason phrase of a status ("" if unknown). */
+const char *fc_http_status_reason(unsigned status);
+
+/* ---- run time: variables ------------------------------------------------------------ */
+
+/* Defines the builtin http variables in the registry (http.c's preconfiguration). */
+int fc_http_variables_add(fc_var_registry_t *reg);
+/* Evaluates a complex value for a request (captures: r->captures). */
+int fc_http_cv_eval(fc_http_request_t *r, const fc_cv_t *cv, fc_str_t *out);
+/* The value of indexed variable i for r. */
+fc_var_value_t *fc_http_get_indexed_variable(fc_http_request_t *r, size_t i);
+
+/* Log context for errors about a request: ", client: A, server: S, request: "..."". */
+size_t fc_http_log_context(fc_log_t *log, char *buf, size_t len);
+
+#endif

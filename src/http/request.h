@@ -1,0 +1,50 @@
+/*
+ * request.h: what the core files of the http layer (request.c, head.c,
+ * phase.c, body.c, write.c, special.c) share and modules do not need.
+ */
+#ifndef FC_HTTP_REQUEST_H
+#define FC_HTTP_REQUEST_H
+
+#include "http/http.h"
+
+/* A request with the parser state of its head; r is first so the two convert. */
+typedef struct {
+    fc_http_request_t r;
+    fc_http_parser_t parser;
+    fc_http_request_line_t rl;
+    fc_http_framing_t framing;
+    size_t line_start; /* offset of the header line being read */
+    unsigned state;    /* 0: request line, 1: header fields */
+    unsigned body_kind; /* FC_HTTP_BODY_* of the request */
+    unsigned terminated; /* end by closing the connection */
+    int term_status;     /* the status to log then */
+} fc_http_request_impl_t;
+
+/* head.c: parses what the head buffer holds. FC_DONE, FC_AGAIN, or a status (400, 501, 505). */
+int fc_http_head_parse(fc_http_request_impl_t *ri);
+/* head.c: the head is complete: validate, choose the server, run the phases. */
+void fc_http_process_request(fc_http_request_t *r);
+
+/* request.c */
+fc_worker_t *fc_http_worker(fc_http_request_t *r);
+int fc_http_buf_grow(fc_http_connection_t *hc, size_t size);
+void fc_http_terminate_request(fc_http_request_t *r, int status);
+void fc_http_set_keepalive(fc_http_connection_t *hc, fc_msec_t timeout);
+void fc_http_lingering_close(fc_http_connection_t *hc, fc_msec_t time, fc_msec_t timeout);
+void http_request_done_after_discard(fc_http_request_t *r);
+
+/* phase.c: runs the LOG phase handlers once. */
+void fc_http_log_request(fc_http_request_t *r);
+
+/* header.c: the serialized response head (decides chunked/keep-alive); NULL on error. */
+fc_chain_t *fc_http_header_serialize(fc_http_request_t *r);
+
+/* special.c: answers a status with error_page or a default page; returns a finalize code. */
+int fc_http_special_response(fc_http_request_t *r, int status);
+
+/* body.c: FC_OK if the request body was entirely read or dropped, FC_AGAIN if bytes remain. */
+int fc_http_body_pending(fc_http_request_t *r);
+/* body.c: drops the rest of the body, then calls `then` (or terminates on error/timeout). */
+void fc_http_discard_then(fc_http_request_t *r, fc_http_event_handler_pt then);
+
+#endif

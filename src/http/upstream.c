@@ -1,0 +1,794 @@
+/*
+ * upstream.c: the generic HTTP upstream engine, first half: one request's
+ * trip to an upstream. It reads (or streams) the client body, picks a peer
+ * (round robin, hash keys, ip_hash ...), takes an idle keep-alive connection
+ * or connects, sends the request the protocol module built (writev, sendfile
+ * for a body spilled to a temp file), and decides proxy_next_upstream when a
+ * try fails. upstream_response.c reads and relays the response.
+ *
+ * Retries: a try that fails before anything reached the client costs a try
+ * of the pick (the peer is blamed except for http_403/http_404); a pooled
+ * keep-alive connection that fails before the first response byte is
+ * replaced by a fresh connection to the same peer without costing a try.
+ * POST, LOCK and PATCH are not retried once sending began unless
+ * proxy_next_upstream has non_idempotent.
+ */
+#include "http/upstream_engine.h"
+
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+
+#define UP_IOV_MAX 64
+
+const fc_conf_enum_t fc_http_upstream_next_masks[] = {
+    {"error", FC_HTTP_UPSTREAM_FT_ERROR | 1},
+    {"timeout", FC_HTTP_UPSTREAM_FT_TIMEOUT | 1},
+    {"invalid_header", FC_HTTP_UPSTREAM_FT_INVALID_HEADER | 1},
+    {"http_500", FC_HTTP_UPSTREAM_FT_HTTP_500 | 1},
+    {"http_502", FC_HTTP_UPSTREAM_FT_HTTP_502 | 1},
+    {"http_503", FC_HTTP_UPSTREAM_FT_HTTP_503 | 1},
+    {"http_504", FC_HTTP_UPSTREAM_FT_HTTP_504 | 1},
+    {"http_403", FC_HTTP_UPSTREAM_FT_HTTP_403 | 1},
+    {"http_404", FC_HTTP_UPSTREAM_FT_HTTP_404 | 1},
+    {"http_429", FC_HTTP_UPSTREAM_FT_HTTP_429 | 1},
+    {"non_idempotent", FC_HTTP_UPSTREAM_FT_NON_IDEMPOTENT | 1},
+    {"off", FC_HTTP_UPSTREAM_FT_OFF | 1},
+    {NULL, 0}};
+
+static void up_cleanup(void *data);
+static void up_body_ready(fc_http_request_t *r);
+static void up_init(fc_http_upstream_t *u);
+static void up_connect(fc_http_upstream_t *u);
+static void up_connect_peer(fc_http_upstream_t *u);
+static void up_check_broken(fc_http_request_t *r);
+static void up_ignore(fc_http_request_t *r);
+static void up_nb_take(fc_http_upstream_t *u);
+
+static fc_worker_t *
+up_worker(fc_http_request_t *r)
+{
+    return fc_worker_self(fc_http_core_main(r)->cycle);
+}
+
+fc_http_upstream_t *
+fc_http_upstream_create(fc_http_request_t *r, const fc_http_upstream_conf_t *conf,
+                        const fc_http_upstream_ops_t *ops, void *data)
+{
+    fc_http_upstream_t *u = fc_pcalloc(r->pool, sizeof(*u));
+    fc_pool_cleanup_t *cln = u ? fc_pool_cleanup_add(r->pool, 0) : NULL;
+    if (cln == NULL)
+        return NULL;
+    fc_http_upstream_t *prev = r->upstream;
+    u->r = r;
+    u->conf = conf;
+    u->ops = ops;
+    u->data = data;
+    u->length = -1;
+    fc_str_set(&u->schema, "http://");
+    /* After an internal redirect the earlier tries stay in $upstream_* (" : "). */
+    u->states = prev ? prev->states : NULL;
+    if (u->states == NULL)
+        u->states = fc_array_create(r->pool, 2, sizeof(fc_http_upstream_state_t));
+    if (u->states == NULL)
+        return NULL;
+    u->new_group = prev != NULL;
+    cln->handler = up_cleanup;
+    cln->data = u;
+    r->upstream = u;
+    return u;
+}
+
+/* The request pool is going away: whatever the trip still holds is let go. */
+static void
+up_cleanup(void *data)
+{
+    fc_http_upstream_t *u = data;
+    u->finished = 1;
+    if (u->peer) {
+        fc_close_connection(u->peer);
+        u->peer = NULL;
+    }
+    if (u->picked) {
+        fc_upstream_pick_done(&u->pick, fc_current_msec(), FC_UPSTREAM_PEER_OK);
+        u->picked = 0;
+    }
+}
+
+int
+fc_http_upstream_start(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
+    int rc;
+    u->in_handler = 1;
+    u->sync_rc = FC_DONE;
+    u->start_msec = fc_current_msec();
+    if (u->discard_request_body) {
+        rc = fc_http_discard_request_body(r);
+        if (rc != FC_OK) {
+            u->in_handler = 0;
+            return rc == FC_ERROR ? FC_HTTP_INTERNAL_SERVER_ERROR : rc;
+        }
+        up_init(u);
+    } else {
+        rc = fc_http_read_client_request_body(r, up_body_ready);
+        if (rc != FC_OK) {
+            u->in_handler = 0;
+            u->finished = 1;
+            return rc == FC_ERROR ? FC_HTTP_INTERNAL_SERVER_ERROR : rc;
+        }
+    }
+    u->in_handler = 0;
+    return u->sync_rc;
+}
+
+/* The body reader's post handler: the body is complete, or (no buffering) has new bytes. */
+static void
+up_body_ready(fc_http_request_t *r)
+{
+    fc_http_upstream_t *u = r->upstream;
+    if (u == NULL || u->finished)
+        return;
+    if (u->state_machine == FC_UP_INIT) {
+        up_init(u);
+        return;
+    }
+    if (r->request_body_no_buffering) {
+        up_nb_take(u);
+        if (u->peer && u->state_machine >= FC_UP_HEADER && !u->request_body_sent)
+            fc_http_upstream_send(u);
+    }
+}
+
+/* Picks the group's key and starts the first try. */
+static void
+up_init(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
+    if (!r->request_body_no_buffering || (r->request_body && r->request_body->done)) {
+        r->read_event_handler = up_check_broken;
+        u->nb_done = 1;
+    }
+    r->write_event_handler = up_ignore;
+    if (u->ops->create_request(u) != FC_OK) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    u->nb_tail = u->request_bufs;
+    while (u->nb_tail && u->nb_tail->next)
+        u->nb_tail = u->nb_tail->next;
+    if (r->request_body_no_buffering)
+        up_nb_take(u);
+    fc_upstream_group_t *g = u->group;
+    if (g->method == FC_UPSTREAM_HASH && u->hash_key.len == 0 && u->upstream &&
+        fc_http_cv_eval(r, &u->upstream->hash_key, &u->hash_key) != FC_OK) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    if (fc_upstream_pick_init(&u->pick, g, r->pool, u->hash_key.len ? &u->hash_key : NULL) !=
+        FC_OK) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    u->pick.log = r->connection->log;
+    fc_upstream_pick_client(&u->pick, (struct sockaddr *) &r->connection->sockaddr);
+    if (u->conf->next_upstream_tries > 0 && u->pick.tries > u->conf->next_upstream_tries)
+        u->pick.tries = (unsigned) u->conf->next_upstream_tries;
+    up_connect(u);
+}
+
+/* ---- no request buffering: the body goes out as it arrives ----------------------- */
+
+/* Moves the body links the reader produced into the send chain (framed by body_output). */
+static void
+up_nb_take(fc_http_upstream_t *u)
+{
+    fc_http_request_body_t *rb = u->r->request_body;
+    if (rb == NULL || u->nb_closed)
+        return;
+    fc_chain_t *in = NULL, **ll = &in;
+    for (fc_chain_t *cl = rb->bufs; cl; cl = cl->next) {
+        fc_buf_t *src = cl->buf;
+        if (src->last == src->pos)
+            continue;
+        /* A view of the new bytes; the reader's buffer counts them as consumed. */
+        fc_chain_t *l = fc_chain_str(u->r->pool, src->pos, (size_t) (src->last - src->pos));
+        if (l == NULL)
+            return;
+        src->pos = src->last;
+        *ll = l;
+        ll = &l->next;
+    }
+    rb->bufs = NULL;
+    int last = rb->done;
+    fc_chain_t *out = NULL;
+    if ((in || last) && u->ops->body_output(u, in, last, &out) != FC_OK)
+        return;
+    if (last) {
+        u->nb_closed = 1;
+        u->nb_done = 1;
+        u->r->read_event_handler = up_check_broken;
+    }
+    if (out == NULL)
+        return;
+    if (u->nb_tail)
+        u->nb_tail->next = out;
+    else
+        u->request_bufs = out;
+    if (u->send_cl == NULL) {
+        u->send_cl = out;
+        u->send_off = 0;
+    }
+    while (out->next)
+        out = out->next;
+    u->nb_tail = out;
+}
+
+/* All queued body bytes were sent: let the reader refill its buffers. */
+static void
+up_nb_resume(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
+    if (u->nb_done)
+        return;
+    int rc = fc_http_read_unbuffered_request_body(r);
+    if (rc != FC_OK && rc != FC_AGAIN) {
+        fc_http_upstream_finalize(u, rc == FC_ERROR ? FC_HTTP_BAD_REQUEST : rc);
+        return;
+    }
+    up_nb_take(u);
+}
+
+/* ---- picking and connecting --------------------------------------------------------- */
+
+/* Opens the record of one more try ($upstream_addr and friends). */
+static fc_http_upstream_state_t *
+up_new_state(fc_http_upstream_t *u, const fc_str_t *peer)
+{
+    fc_http_upstream_state_t *st = fc_array_push(u->states);
+    if (st == NULL)
+        return NULL;
+    st->peer = *peer;
+    st->connect_time = -1;
+    st->header_time = -1;
+    st->response_time = -1;
+    st->boundary = u->new_group && u->states->nelts > 1;
+    u->new_group = 0;
+    u->state = st;
+    return st;
+}
+
+/* The try ends: its response time is known. */
+static void
+up_state_close(fc_http_upstream_t *u)
+{
+    if (u->state && u->state->response_time < 0)
+        u->state->response_time = fc_current_msec() - u->try_msec;
+}
+
+/* r->log_upstream: "http://127.0.0.1:8080/uri" for every error line of the trip. */
+static void
+up_log_upstream(fc_http_upstream_t *u, const fc_str_t *peer)
+{
+    fc_http_request_t *r = u->r;
+    size_t n = u->schema.len + peer->len + u->uri.len;
+    unsigned char *p = fc_pnalloc(r->pool, n);
+    if (p == NULL)
+        return;
+    memcpy(p, u->schema.data, u->schema.len);
+    memcpy(p + u->schema.len, peer->data, peer->len);
+    if (u->uri.len)
+        memcpy(p + u->schema.len + peer->len, u->uri.data, u->uri.len);
+    r->log_upstream.data = p;
+    r->log_upstream.len = n;
+}
+
+static void
+up_connect(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
+    fc_log_t *log = r->connection->log;
+    log->action = "connecting to upstream";
+    u->state_machine = FC_UP_CONNECT;
+    if (fc_upstream_pick_next(&u->pick, fc_current_msec()) != FC_OK) {
+        fc_http_upstream_state_t *st = up_new_state(u, &u->group->name);
+        if (st)
+            st->status = FC_HTTP_BAD_GATEWAY;
+        up_log_upstream(u, &u->group->name);
+        fc_log_error(FC_LOG_ERR, log, 0, "no live upstreams");
+        fc_http_upstream_finalize(u, FC_HTTP_BAD_GATEWAY);
+        return;
+    }
+    u->picked = 1;
+    if (up_new_state(u, &u->pick.peer->addr.name) == NULL) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    up_log_upstream(u, &u->pick.peer->addr.name);
+    up_connect_peer(u);
+}
+
+/* A fresh try on the picked peer: protocol state and the send position start over. */
+static int
+up_reset_try(fc_http_upstream_t *u)
+{
+    u->try_msec = fc_current_msec();
+    u->request_sent = 0;
+    u->request_body_sent = 0;
+    u->response_received = 0;
+    u->cached = 0;
+    u->extra = 0;
+    u->length = -1;
+    u->send_cl = u->request_bufs;
+    u->send_off = 0;
+    memset(&u->headers_in, 0, sizeof(u->headers_in));
+    u->headers_in.content_length_n = -1;
+    if (u->buffer == NULL) {
+        fc_buf_t *b = fc_pcalloc(u->r->pool, sizeof(*b));
+        unsigned char *p = b ? fc_pnalloc(u->r->pool, u->conf->buffer_size) : NULL;
+        if (p == NULL)
+            return FC_ERROR;
+        b->start = p;
+        b->end = p + u->conf->buffer_size;
+        u->buffer = b;
+    }
+    u->buffer->pos = u->buffer->last = u->buffer->start;
+    if (fc_array_init(&u->headers_in.headers, u->r->pool, 16, sizeof(fc_http_field_t)) != FC_OK)
+        return FC_ERROR;
+    if (u->tries_started++ > 0 && u->ops->reinit_request && u->ops->reinit_request(u) != FC_OK)
+        return FC_ERROR;
+    return FC_OK;
+}
+
+static void up_connect_event(fc_event_t *ev);
+static void up_connected(fc_http_upstream_t *u);
+
+static void
+up_attach(fc_http_upstream_t *u, fc_connection_t *pc)
+{
+    fc_connection_t *c = u->r->connection;
+    pc->data = u;
+    pc->log = c->log;
+    pc->read->log = pc->write->log = c->log;
+    pc->read->handler = fc_http_upstream_peer_event;
+    pc->write->handler = fc_http_upstream_peer_event;
+    u->peer = pc;
+}
+
+/* socket() + connect(): the fd, -1 after a local failure (500), -2 after a refused connect. */
+static int
+up_open_socket(fc_http_upstream_t *u, const fc_upstream_peer_t *peer, int *in_progress)
+{
+    fc_log_t *log = u->r->connection->log;
+    const struct sockaddr *sa = (const struct sockaddr *) &peer->addr.sa;
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fc_log_error(FC_LOG_ALERT, log, errno, "socket() failed");
+        return -1;
+    }
+    int one = 1;
+    if (sa->sa_family != AF_UNIX && fc_http_core_loc(u->r)->tcp_nodelay)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (u->conf->socket_keepalive)
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    *in_progress = 0;
+    if (connect(fd, sa, peer->addr.socklen) < 0) {
+        if (errno != EINPROGRESS) {
+            fc_log_error(FC_LOG_ERR, log, errno, "connect() to %s failed",
+                         peer->addr.name.data);
+            close(fd);
+            return -2;
+        }
+        *in_progress = 1;
+    }
+    return fd;
+}
+
+static void
+up_connect_peer(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
+    fc_worker_t *w = up_worker(r);
+    const fc_upstream_peer_t *peer = u->pick.peer;
+    if (up_reset_try(u) != FC_OK) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    if (u->upstream && u->upstream->keepalive && !u->skip_cache) {
+        fc_connection_t *pc = fc_http_keepalive_get(u->upstream, w, &peer->addr, &u->peer_requests);
+        if (pc) {
+            u->cached = 1;
+            up_attach(u, pc);
+            up_connected(u);
+            return;
+        }
+    }
+    u->skip_cache = 0;
+    u->peer_requests = 0;
+    int in_progress;
+    int fd = up_open_socket(u, peer, &in_progress);
+    if (fd == -2) {
+        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+    fc_connection_t *pc = fd >= 0 ? fc_conn_get(w->conns, fd, r->connection->log) : NULL;
+    if (pc == NULL) {
+        if (fd >= 0)
+            close(fd);
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    pc->type = SOCK_STREAM;
+    pc->number = r->connection->number;
+    pc->start_msec = fc_current_msec();
+    memcpy(&pc->sockaddr, &peer->addr.sa, peer->addr.socklen);
+    pc->socklen = peer->addr.socklen;
+    up_attach(u, pc);
+    pc->read->handler = up_connect_event;
+    pc->write->handler = up_connect_event;
+    if (fc_event_add_conn(pc->loop, pc) != FC_OK) {
+        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+    if (!in_progress) {
+        up_connected(u);
+        return;
+    }
+    fc_event_add_timer(pc->loop, pc->write, u->conf->connect_timeout);
+}
+
+static void
+up_connect_event(fc_event_t *ev)
+{
+    fc_connection_t *pc = ev->data;
+    fc_http_upstream_t *u = pc->data;
+    fc_log_t *log = u->r->connection->log;
+    if (ev->timedout) {
+        ev->timedout = 0;
+        fc_log_error(FC_LOG_ERR, log, ETIMEDOUT, "upstream timed out");
+        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_TIMEOUT);
+        return;
+    }
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(pc->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err) {
+        fc_log_error(FC_LOG_ERR, log, err, "connect() failed");
+        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+    if (!pc->write->ready && !pc->read->ready)
+        return; /* spurious: still connecting */
+    up_connected(u);
+}
+
+static void
+up_connected(fc_http_upstream_t *u)
+{
+    fc_connection_t *pc = u->peer;
+    if (pc->write->timer_set)
+        fc_event_del_timer(pc->loop, pc->write);
+    pc->read->handler = fc_http_upstream_peer_event;
+    pc->write->handler = fc_http_upstream_peer_event;
+    pc->write->ready = 1;
+    u->state->connect_time = fc_current_msec() - u->try_msec;
+    u->state_machine = FC_UP_HEADER;
+    fc_http_upstream_send(u);
+}
+
+/* ---- sending the request ---------------------------------------------------------- */
+
+static size_t
+up_link_size(const fc_chain_t *cl)
+{
+    const fc_buf_t *b = cl->buf;
+    return b->in_file ? (size_t) (b->file_last - b->file_pos) : (size_t) (b->last - b->pos);
+}
+
+/* Steps the send position over n bytes that reached the socket. */
+static void
+up_advance(fc_http_upstream_t *u, size_t n)
+{
+    u->state->bytes_sent += n;
+    while (u->send_cl && n > 0) {
+        size_t left = up_link_size(u->send_cl) - u->send_off;
+        if (n < left) {
+            u->send_off += n;
+            return;
+        }
+        n -= left;
+        u->send_cl = u->send_cl->next;
+        u->send_off = 0;
+    }
+    while (u->send_cl && up_link_size(u->send_cl) == 0)
+        u->send_cl = u->send_cl->next;
+}
+
+/* One writev() of the memory links from the send position, or one sendfile() of a file part. */
+static ssize_t
+up_send_once(fc_http_upstream_t *u)
+{
+    int fd = u->peer->fd;
+    fc_chain_t *cl = u->send_cl;
+    if (cl->buf->in_file) {
+        off_t off = cl->buf->file_pos + (off_t) u->send_off;
+        size_t n = up_link_size(cl) - u->send_off;
+        ssize_t w = sendfile(fd, cl->buf->file_fd, &off, n);
+        if (w == 0) {
+            errno = EIO; /* the temp file is shorter than it said */
+            return -1;
+        }
+        return w;
+    }
+    struct iovec iov[UP_IOV_MAX];
+    int niov = 0;
+    size_t off = u->send_off;
+    for (; cl && niov < UP_IOV_MAX && !cl->buf->in_file; cl = cl->next) {
+        size_t n = up_link_size(cl);
+        if (n <= off) {
+            off = 0;
+            continue;
+        }
+        iov[niov].iov_base = cl->buf->pos + off;
+        iov[niov].iov_len = n - off;
+        niov++;
+        off = 0;
+    }
+    return writev(fd, iov, niov);
+}
+
+/* FC_OK: the chain is out; FC_AGAIN: the socket is full; FC_ERROR: errno is set. */
+static int
+up_send_chain(fc_http_upstream_t *u)
+{
+    while (u->send_cl && up_link_size(u->send_cl) == 0)
+        u->send_cl = u->send_cl->next;
+    while (u->send_cl) {
+        ssize_t n = up_send_once(u);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                u->peer->write->ready = 0;
+                return FC_AGAIN;
+            }
+            return FC_ERROR;
+        }
+        up_advance(u, (size_t) n);
+    }
+    return FC_OK;
+}
+
+void
+fc_http_upstream_send(fc_http_upstream_t *u)
+{
+    fc_connection_t *pc = u->peer;
+    fc_log_t *log = u->r->connection->log;
+    if (u->state_machine == FC_UP_HEADER)
+        log->action = "sending request to upstream";
+    u->request_sent = 1;
+    int rc = up_send_chain(u);
+    if (rc == FC_ERROR) {
+        fc_log_error(FC_LOG_ERR, log, errno, "writev() failed");
+        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+    if (rc == FC_AGAIN) {
+        if (!pc->write->timer_set)
+            fc_event_add_timer(pc->loop, pc->write, u->conf->send_timeout);
+        return;
+    }
+    if (pc->write->timer_set)
+        fc_event_del_timer(pc->loop, pc->write);
+    if (!u->nb_done) {
+        /* No buffering: what was queued is out; read more of the client's body. */
+        if (u->state->bytes_sent > up_link_size(u->request_bufs))
+            u->nb_started = 1;
+        up_nb_resume(u);
+        return;
+    }
+    u->request_body_sent = 1;
+    if (u->state_machine == FC_UP_HEADER) {
+        log->action = "reading response header from upstream";
+        if (!pc->read->timer_set)
+            fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
+        if (pc->read->ready)
+            fc_http_upstream_read_header(u);
+    }
+}
+
+/* ---- events ------------------------------------------------------------------------- */
+
+void
+fc_http_upstream_peer_event(fc_event_t *ev)
+{
+    fc_connection_t *pc = ev->data;
+    fc_http_upstream_t *u = pc->data;
+    fc_log_t *log = u->r->connection->log;
+    if (ev->timedout) {
+        ev->timedout = 0;
+        if (u->state_machine == FC_UP_BODY) {
+            log->action = "reading upstream";
+            fc_log_error(FC_LOG_ERR, log, ETIMEDOUT, "upstream timed out");
+            fc_http_upstream_finalize(u, FC_ERROR);
+            return;
+        }
+        log->action = ev->write ? "sending request to upstream"
+                                : "reading response header from upstream";
+        fc_log_error(FC_LOG_ERR, log, ETIMEDOUT, "upstream timed out");
+        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_TIMEOUT);
+        return;
+    }
+    if (ev->write) {
+        if (!u->request_body_sent && u->send_cl && u->state_machine >= FC_UP_HEADER &&
+            u->state_machine != FC_UP_UPGRADE)
+            fc_http_upstream_send(u);
+        return;
+    }
+    if (u->state_machine == FC_UP_HEADER)
+        fc_http_upstream_read_header(u);
+    else if (u->state_machine == FC_UP_BODY)
+        fc_http_upstream_body_event(u);
+}
+
+/* Client events while the upstream works: only a closed client matters. */
+static void
+up_check_broken(fc_http_request_t *r)
+{
+    fc_connection_t *c = r->connection;
+    fc_http_upstream_t *u = r->upstream;
+    if (u == NULL || u->finished || c->read->eof)
+        return;
+    char buf[1];
+    ssize_t n = recv(c->fd, buf, 1, MSG_PEEK);
+    if (n > 0)
+        return; /* the next pipelined request, or tunnel bytes: they wait */
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        c->read->ready = 0;
+        return;
+    }
+    int err = n < 0 ? errno : 0;
+    c->read->eof = 1;
+    if (n < 0)
+        c->read->error = 1;
+    if (u->conf->ignore_client_abort)
+        return;
+    fc_log_error(FC_LOG_INFO, c->log, err, "client prematurely closed connection");
+    fc_http_upstream_finalize(u, FC_HTTP_CLIENT_CLOSED_REQUEST);
+}
+
+static void
+up_ignore(fc_http_request_t *r)
+{
+    (void) r;
+}
+
+/* ---- retry and the end ------------------------------------------------------------ */
+
+int
+fc_http_upstream_non_idempotent(const fc_http_request_t *r)
+{
+    static const fc_str_t lock = fc_string("LOCK");
+    return r->method == FC_HTTP_METHOD_POST || r->method == FC_HTTP_METHOD_PATCH ||
+           fc_str_eq(&r->method_name, &lock);
+}
+
+static unsigned
+up_ft_status(unsigned ft)
+{
+    switch (ft) {
+    case FC_HTTP_UPSTREAM_FT_TIMEOUT:
+        return FC_HTTP_GATEWAY_TIME_OUT;
+    case FC_HTTP_UPSTREAM_FT_HTTP_500:
+        return FC_HTTP_INTERNAL_SERVER_ERROR;
+    case FC_HTTP_UPSTREAM_FT_HTTP_503:
+        return FC_HTTP_SERVICE_UNAVAILABLE;
+    case FC_HTTP_UPSTREAM_FT_HTTP_504:
+        return FC_HTTP_GATEWAY_TIME_OUT;
+    case FC_HTTP_UPSTREAM_FT_HTTP_403:
+        return FC_HTTP_FORBIDDEN;
+    case FC_HTTP_UPSTREAM_FT_HTTP_404:
+        return FC_HTTP_NOT_FOUND;
+    case FC_HTTP_UPSTREAM_FT_HTTP_429:
+        return FC_HTTP_TOO_MANY_REQUESTS;
+    default:
+        return FC_HTTP_BAD_GATEWAY;
+    }
+}
+
+/* Closes the try's connection without pooling it. */
+static void
+up_close_peer(fc_http_upstream_t *u)
+{
+    up_state_close(u);
+    if (u->peer) {
+        fc_close_connection(u->peer);
+        u->peer = NULL;
+    }
+}
+
+void
+fc_http_upstream_next(fc_http_upstream_t *u, unsigned ft)
+{
+    fc_http_request_t *r = u->r;
+    unsigned status = up_ft_status(ft);
+    if (u->state && u->state->status == 0)
+        u->state->status = status;
+    unsigned mask = ft;
+    if (u->request_sent && fc_http_upstream_non_idempotent(r))
+        mask |= FC_HTTP_UPSTREAM_FT_NON_IDEMPOTENT;
+    int allowed = (u->conf->next_upstream & mask) == mask && !u->nb_started;
+    if (u->cached && ft == FC_HTTP_UPSTREAM_FT_ERROR && !u->response_received && allowed) {
+        /* A pooled connection the upstream had closed: a fresh one, not a new try. */
+        up_close_peer(u);
+        u->skip_cache = 1;
+        if (up_new_state(u, &u->pick.peer->addr.name) == NULL) {
+            fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+        up_connect_peer(u);
+        return;
+    }
+    up_close_peer(u);
+    if (u->picked) {
+        int blame = ft == FC_HTTP_UPSTREAM_FT_HTTP_403 || ft == FC_HTTP_UPSTREAM_FT_HTTP_404
+                        ? FC_UPSTREAM_PEER_NEXT
+                        : FC_UPSTREAM_PEER_FAILED;
+        fc_upstream_pick_done(&u->pick, fc_current_msec(), (fc_upstream_state_e) blame);
+        u->picked = 0;
+    }
+    fc_msec_t elapsed = fc_current_msec() - u->start_msec;
+    if (u->pick.tries == 0 || !allowed ||
+        (u->conf->next_upstream_timeout && elapsed >= u->conf->next_upstream_timeout)) {
+        fc_http_upstream_finalize(u, (int) status);
+        return;
+    }
+    up_connect(u);
+}
+
+void
+fc_http_upstream_release_peer(fc_http_upstream_t *u, int keep)
+{
+    fc_connection_t *pc = u->peer;
+    up_state_close(u);
+    if (pc) {
+        u->peer = NULL;
+        if (pc->read->timer_set)
+            fc_event_del_timer(pc->loop, pc->read);
+        if (pc->write->timer_set)
+            fc_event_del_timer(pc->loop, pc->write);
+        if (keep && u->upstream && u->upstream->keepalive && u->picked) {
+            fc_worker_t *w = up_worker(u->r);
+            pc->data = NULL;
+            pc->log = pc->read->log = pc->write->log = w->log;
+            fc_http_keepalive_put(u->upstream, w, &u->pick.peer->addr, pc, u->peer_requests + 1,
+                                  pc->start_msec);
+        } else {
+            fc_close_connection(pc);
+        }
+    }
+    if (u->picked) {
+        fc_upstream_pick_done(&u->pick, fc_current_msec(), FC_UPSTREAM_PEER_OK);
+        u->picked = 0;
+    }
+}
+
+void
+fc_http_upstream_finalize(fc_http_upstream_t *u, int rc)
+{
+    fc_http_request_t *r = u->r;
+    if (u->finished)
+        return;
+    u->finished = 1;
+    u->state_machine = FC_UP_DONE;
+    fc_http_upstream_release_peer(u, 0);
+    r->connection->log->action = r->header_sent ? "sending to client" : NULL;
+    if (r->read_event_handler == up_check_broken)
+        r->read_event_handler = up_ignore;
+    if (u->in_handler) {
+        u->sync_rc = rc;
+        return;
+    }
+    fc_http_finalize_request(r, rc == FC_DONE ? FC_OK : rc);
+}

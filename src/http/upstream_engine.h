@@ -1,0 +1,46 @@
+/*
+ * upstream_engine.h: what the files of the generic upstream engine
+ * (src/http/upstream*.c) share. Nothing else includes it.
+ *
+ *   upstream.c           the trip: body, pick, connect, send, retry, finalize
+ *   upstream_response.c  the response: head, headers_out, upgrade, body relay
+ *   upstream_vars.c      $upstream_* variables
+ */
+#ifndef FC_HTTP_UPSTREAM_ENGINE_H
+#define FC_HTTP_UPSTREAM_ENGINE_H
+
+#include "http/upstream.h"
+
+/* u->state_machine */
+enum {
+    FC_UP_INIT = 0, /* reading the client body */
+    FC_UP_CONNECT,  /* connecting to the peer */
+    FC_UP_HEADER,   /* sending the request, waiting for the response head */
+    FC_UP_BODY,     /* relaying the response body */
+    FC_UP_UPGRADE,  /* flushing the 101 head before the tunnel */
+    FC_UP_DONE
+};
+
+/* upstream.c */
+
+/* Gives up on the current try for reason `ft` (FC_HTTP_UPSTREAM_FT_*): next peer or an error. */
+void fc_http_upstream_next(fc_http_upstream_t *u, unsigned ft);
+/* Ends the trip: releases the peer and finalizes r with rc (or returns it from the handler). */
+void fc_http_upstream_finalize(fc_http_upstream_t *u, int rc);
+/* Gives the connection back to the keep-alive pool (keep) or closes it; the pick is done. */
+void fc_http_upstream_release_peer(fc_http_upstream_t *u, int keep);
+/* Sends what is left of the request. */
+void fc_http_upstream_send(fc_http_upstream_t *u);
+/* The connection's event handler outside the connect phase. */
+void fc_http_upstream_peer_event(fc_event_t *ev);
+/* 1 if the request method is not idempotent for proxy_next_upstream (POST, LOCK, PATCH). */
+int fc_http_upstream_non_idempotent(const fc_http_request_t *r);
+
+/* upstream_response.c */
+
+/* Reads and parses the response head, then acts on it. */
+void fc_http_upstream_read_header(fc_http_upstream_t *u);
+/* Moves response body bytes: upstream -> buffers -> client, as far as both sides allow. */
+void fc_http_upstream_body_event(fc_http_upstream_t *u);
+
+#endif

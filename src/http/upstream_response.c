@@ -1,0 +1,623 @@
+/*
+ * upstream_response.c: the generic HTTP upstream engine, second half: the
+ * response. The head is read into one proxy_buffer_size buffer and parsed by
+ * the protocol's process_header; then proxy_next_upstream by status,
+ * proxy_intercept_errors, 101 and the tunnel, or the fields are copied to
+ * r->headers_out (hop-by-hop and hidden ones left out) and the body is
+ * relayed.
+ *
+ * The body relay is a ring of buffers (proxy_buffers with buffering on, a
+ * single proxy_buffer_size one with it off). Each read fills a free buffer,
+ * the protocol's input_filter decodes it in place (framing removed), and the
+ * decoded buffers go down the output filter chain in order. A buffer is free
+ * again once the write filter moved its pos to last. While the client is
+ * slow, reading goes on as long as a buffer is free; then the upstream waits
+ * (no read timeout runs meanwhile: the client's send_timeout does). The body
+ * bytes that came with the head are sent first, from the head buffer.
+ */
+#include "http/upstream_engine.h"
+
+enum { UP_PRE_NONE = 0, UP_PRE_READY, UP_PRE_BUSY };
+
+struct fc_http_upstream_body_s {
+    fc_buf_t *slots;    /* nslots buffers; memory allocated on first use */
+    fc_chain_t *links;  /* one link per slot, for handing it down */
+    size_t nslots;
+    size_t size;        /* bytes per slot */
+    size_t head;        /* the oldest slot handed down and not yet sent */
+    size_t nbusy;       /* handed down, bytes still on their way */
+    size_t nready;      /* decoded, waiting to be handed down */
+    fc_buf_t pre;       /* body bytes that came with the head (in the head buffer) */
+    fc_chain_t pre_link;
+    unsigned pre_state; /* UP_PRE_* */
+    unsigned blocked : 1;   /* the client socket is full: output waits for the write event */
+    unsigned last_sent : 1; /* the end of the body went down */
+};
+
+static void up_downstream_write(fc_http_request_t *r);
+static void up_process_headers(fc_http_upstream_t *u);
+
+/* ---- the response head --------------------------------------------------------------- */
+
+void
+fc_http_upstream_read_header(fc_http_upstream_t *u)
+{
+    fc_connection_t *pc = u->peer;
+    fc_log_t *log = u->r->connection->log;
+    fc_buf_t *b = u->buffer;
+    if (u->request_body_sent)
+        log->action = "reading response header from upstream";
+    for (;;) {
+        ssize_t n = recv(pc->fd, b->last, (size_t) (b->end - b->last), 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                pc->read->ready = 0;
+                if (u->request_body_sent && !pc->read->timer_set)
+                    fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
+                return;
+            }
+            fc_log_error(FC_LOG_ERR, log, errno, "recv() failed");
+            fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
+            return;
+        }
+        if (n == 0) {
+            pc->read->eof = 1;
+            fc_log_error(FC_LOG_ERR, log, 0, "upstream prematurely closed connection");
+            fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
+            return;
+        }
+        b->last += n;
+        u->state->bytes_received += (uint64_t) n;
+        u->response_received = 1;
+        int rc = u->ops->process_header(u);
+        if (rc == FC_AGAIN) {
+            if (b->last == b->end) {
+                fc_log_error(FC_LOG_ERR, log, 0, "upstream sent too big header");
+                fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_INVALID_HEADER);
+                return;
+            }
+            continue;
+        }
+        if (rc == FC_HTTP_UPSTREAM_INVALID_HEADER) {
+            fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_INVALID_HEADER);
+            return;
+        }
+        if (rc != FC_OK) {
+            fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+        break;
+    }
+    if (pc->read->timer_set)
+        fc_event_del_timer(pc->loop, pc->read);
+    u->state->header_time = fc_current_msec() - u->try_msec;
+    u->state->status = u->headers_in.status_n;
+    up_process_headers(u);
+}
+
+/* proxy_next_upstream by status: 1 if another try was started (or the trip ended). */
+static int
+up_test_next(fc_http_upstream_t *u)
+{
+    static const struct {
+        unsigned status;
+        unsigned ft;
+    } map[] = {
+        {500, FC_HTTP_UPSTREAM_FT_HTTP_500}, {502, FC_HTTP_UPSTREAM_FT_HTTP_502},
+        {503, FC_HTTP_UPSTREAM_FT_HTTP_503}, {504, FC_HTTP_UPSTREAM_FT_HTTP_504},
+        {403, FC_HTTP_UPSTREAM_FT_HTTP_403}, {404, FC_HTTP_UPSTREAM_FT_HTTP_404},
+        {429, FC_HTTP_UPSTREAM_FT_HTTP_429},
+    };
+    unsigned ft = 0;
+    for (size_t i = 0; i < fc_nelems(map); i++)
+        if (map[i].status == u->headers_in.status_n)
+            ft = map[i].ft;
+    if (ft == 0)
+        return 0;
+    unsigned mask = ft;
+    if (fc_http_upstream_non_idempotent(u->r))
+        mask |= FC_HTTP_UPSTREAM_FT_NON_IDEMPOTENT;
+    fc_msec_t elapsed = fc_current_msec() - u->start_msec;
+    if ((u->conf->next_upstream & mask) != mask || u->pick.tries == 0 || u->nb_started ||
+        (u->conf->next_upstream_timeout && elapsed >= u->conf->next_upstream_timeout))
+        return 0; /* the response goes to the client as it is */
+    fc_http_upstream_next(u, ft);
+    return 1;
+}
+
+/* proxy_intercept_errors: a status with an error_page is answered by it. */
+static int
+up_intercept(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
+    unsigned status = u->headers_in.status_n;
+    fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
+    if (!u->conf->intercept_errors || status < 300 || clcf->error_pages == NULL)
+        return 0;
+    fc_http_err_page_t *ep = clcf->error_pages->elts;
+    for (size_t i = 0; i < clcf->error_pages->nelts; i++) {
+        if ((unsigned) ep[i].status != status)
+            continue;
+        if (status == 401) {
+            /* The challenge goes with the page, as nginx does. */
+            fc_http_field_t *f = u->headers_in.headers.elts;
+            for (size_t j = 0; j < u->headers_in.headers.nelts; j++)
+                if (f[j].hash && f[j].name.len == 16 &&
+                    fc_strncasecmp(f[j].name.data, (const unsigned char *) "www-authenticate",
+                                   16) == 0)
+                    fc_http_add_header_out(r, (const char *) f[j].name.data, f[j].name.len,
+                                           f[j].value.data, f[j].value.len);
+        }
+        fc_http_upstream_finalize(u, (int) status);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- copying the head to the client's response ---------------------------------------- */
+
+static int
+up_name_is(const fc_http_field_t *f, const char *name, size_t len)
+{
+    return f->name.len == len &&
+           fc_strncasecmp(f->name.data, (const unsigned char *) name, len) == 0;
+}
+
+/* Connection-level fields of the upstream's hop never reach the client. */
+static int
+up_hop_by_hop(const fc_http_field_t *f, int upgrade)
+{
+    switch (f->name.len) {
+    case 2:
+        return up_name_is(f, "te", 2);
+    case 7:
+        return up_name_is(f, "trailer", 7) || (!upgrade && up_name_is(f, "upgrade", 7));
+    case 10:
+        return up_name_is(f, "connection", 10) || up_name_is(f, "keep-alive", 10);
+    case 14:
+        return up_name_is(f, "content-length", 14);
+    case 16:
+        return up_name_is(f, "proxy-connection", 16);
+    case 17:
+        return up_name_is(f, "transfer-encoding", 17);
+    default:
+        return 0;
+    }
+}
+
+static int
+up_hidden(const fc_http_upstream_t *u, const fc_http_field_t *f)
+{
+    const fc_array_t *a = u->conf->hide_headers;
+    if (a == NULL)
+        return 0;
+    const fc_http_upstream_hide_t *h = a->elts;
+    for (size_t i = 0; i < a->nelts; i++)
+        if (h[i].hash == f->hash && h[i].name.len == f->name.len &&
+            fc_strncasecmp(h[i].name.data, f->name.data, f->name.len) == 0)
+            return 1;
+    return 0;
+}
+
+/* proxy_redirect on Location and on the URL of a Refresh field. */
+static int
+up_rewrite_redirect(fc_http_upstream_t *u, fc_http_field_t *f)
+{
+    if (u->ops->rewrite_redirect == NULL)
+        return FC_OK;
+    if (up_name_is(f, "location", 8))
+        return u->ops->rewrite_redirect(u, f, 0) == FC_ERROR ? FC_ERROR : FC_OK;
+    if (!up_name_is(f, "refresh", 7))
+        return FC_OK;
+    for (size_t i = 0; i + 4 <= f->value.len; i++)
+        if (fc_strncasecmp(f->value.data + i, (const unsigned char *) "url=", 4) == 0)
+            return u->ops->rewrite_redirect(u, f, i + 4) == FC_ERROR ? FC_ERROR : FC_OK;
+    return FC_OK;
+}
+
+/* Status and fields to r->headers_out; Location/Server/Date pointers set last (no moves). */
+static int
+up_copy_headers(fc_http_upstream_t *u, int upgrade)
+{
+    fc_http_request_t *r = u->r;
+    fc_http_headers_out_t *ho = &r->headers_out;
+    fc_http_upstream_headers_in_t *h = &u->headers_in;
+    fc_http_field_t *in = h->headers.elts;
+    ho->status = h->status_n;
+    ho->status_line = h->status_line;
+    ho->content_length_n = -1;
+    if (ho->headers.nelts == 0 &&
+        fc_array_init(&ho->headers, r->pool, h->headers.nelts + 8, sizeof(fc_http_field_t)) !=
+            FC_OK)
+        return FC_ERROR;
+    for (size_t i = 0; i < h->headers.nelts; i++) {
+        fc_http_field_t *f = &in[i];
+        if (f->hash == 0 || up_hop_by_hop(f, upgrade) || up_hidden(u, f))
+            continue;
+        if (up_name_is(f, "content-type", 12)) {
+            ho->content_type = f->value;
+            continue;
+        }
+        fc_http_field_t *o = fc_http_add_header_out(r, (const char *) f->name.data, f->name.len,
+                                                    f->value.data, f->value.len);
+        if (o == NULL || up_rewrite_redirect(u, o) != FC_OK)
+            return FC_ERROR;
+    }
+    fc_http_field_t *o = ho->headers.elts;
+    for (size_t i = 0; i < ho->headers.nelts; i++) {
+        if (o[i].hash == 0)
+            continue;
+        if (up_name_is(&o[i], "location", 8))
+            ho->location = &o[i];
+        else if (up_name_is(&o[i], "server", 6))
+            ho->server = &o[i];
+        else if (up_name_is(&o[i], "date", 4))
+            ho->date = &o[i];
+    }
+    return FC_OK;
+}
+
+/* 101 to a request that asked for it: send the head, then the two sides become a tunnel. */
+static void
+up_upgrade(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
+    if (up_copy_headers(u, 1) != FC_OK) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    u->header_sent = 1;
+    u->state_machine = FC_UP_UPGRADE;
+    if (fc_http_send_header(r) == FC_ERROR) {
+        fc_http_upstream_finalize(u, FC_ERROR);
+        return;
+    }
+    fc_connection_t *pc = u->peer;
+    fc_buf_t *b = u->buffer;
+    fc_str_t upstream_pre = {(size_t) (b->last - b->pos), b->pos};
+    u->peer = NULL;
+    if (pc->read->timer_set)
+        fc_event_del_timer(pc->loop, pc->read);
+    if (pc->write->timer_set)
+        fc_event_del_timer(pc->loop, pc->write);
+    u->state->response_time = fc_current_msec() - u->try_msec;
+    if (u->picked) {
+        fc_upstream_pick_done(&u->pick, fc_current_msec(), FC_UPSTREAM_PEER_OK);
+        u->picked = 0;
+    }
+    u->finished = 1;
+    u->state_machine = FC_UP_DONE;
+    fc_http_tunnel_start(r, pc, fc_http_request_preread(r), upstream_pre, u->conf->read_timeout,
+                         u->conf->buffer_size);
+}
+
+static int up_body_init(fc_http_upstream_t *u);
+
+static void
+up_process_headers(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
+    unsigned status = u->headers_in.status_n;
+    if (up_test_next(u) || up_intercept(u))
+        return;
+    if (status == FC_HTTP_SWITCHING_PROTOCOLS) {
+        if (!u->upgrade_allowed) {
+            fc_log_error(FC_LOG_ERR, r->connection->log, 0,
+                         "upstream sent 101 to a request without Upgrade");
+            fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_INVALID_HEADER);
+            return;
+        }
+        up_upgrade(u);
+        return;
+    }
+    u->keepalive = !u->headers_in.connection_close;
+    if (up_copy_headers(u, 0) != FC_OK || u->ops->input_filter_init(u) != FC_OK ||
+        up_body_init(u) != FC_OK) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    u->header_sent = 1;
+    u->state_machine = FC_UP_BODY;
+    r->connection->log->action = "reading upstream";
+    r->write_event_handler = up_downstream_write;
+    if (fc_http_send_header(r) == FC_ERROR) {
+        fc_http_upstream_finalize(u, FC_ERROR);
+        return;
+    }
+    if (r->header_only && !u->body_done) {
+        /* The client wants no body but the upstream sends one: this connection is spent. */
+        fc_http_upstream_release_peer(u, 0);
+    }
+    fc_http_upstream_body_event(u);
+}
+
+/* ---- the body ------------------------------------------------------------------------- */
+
+static fc_buf_t *
+up_slot(fc_http_upstream_body_t *body, size_t i)
+{
+    return &body->slots[i % body->nslots];
+}
+
+/* Ends the upstream's part once its body was read: pool the connection if it may be reused. */
+static void
+up_body_complete(fc_http_upstream_t *u)
+{
+    u->body_done = 1;
+    int keep = u->keepalive && u->request_body_sent && u->extra == 0;
+    if (u->extra)
+        fc_log_error(FC_LOG_WARN, u->r->connection->log, 0,
+                     "upstream sent more data than specified in \"Content-Length\" header");
+    fc_http_upstream_release_peer(u, keep);
+}
+
+/* Runs the input filter over freshly read bytes; FC_OK or FC_ERROR (finalized). */
+static int
+up_filter(fc_http_upstream_t *u, fc_buf_t *b)
+{
+    int rc = u->ops->input_filter(u, b);
+    if (rc == FC_ERROR) {
+        fc_http_upstream_finalize(u, FC_ERROR);
+        return FC_ERROR;
+    }
+    if (rc == FC_DONE)
+        up_body_complete(u);
+    return FC_OK;
+}
+
+static int
+up_body_init(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
+    const fc_http_upstream_conf_t *conf = u->conf;
+    fc_http_upstream_body_t *body = fc_pcalloc(r->pool, sizeof(*body));
+    if (body == NULL)
+        return FC_ERROR;
+    u->body = body;
+    body->nslots = conf->buffering ? conf->bufs_num : 1;
+    body->size = conf->buffering ? conf->bufs_size : conf->buffer_size;
+    body->slots = fc_pcalloc(r->pool, body->nslots * sizeof(fc_buf_t));
+    body->links = fc_pcalloc(r->pool, body->nslots * sizeof(fc_chain_t));
+    if (body->slots == NULL || body->links == NULL)
+        return FC_ERROR;
+    fc_buf_t *b = u->buffer;
+    if (u->length == 0) {
+        u->extra = (size_t) (b->last - b->pos);
+        up_body_complete(u);
+        return FC_OK;
+    }
+    if (b->pos < b->last) {
+        body->pre.start = body->pre.pos = b->pos;
+        body->pre.end = body->pre.last = b->last;
+        body->pre_link.buf = &body->pre;
+        int rc = u->ops->input_filter(u, &body->pre);
+        if (rc == FC_ERROR)
+            return FC_ERROR;
+        if (body->pre.pos < body->pre.last)
+            body->pre_state = UP_PRE_READY;
+        if (rc == FC_DONE)
+            up_body_complete(u);
+    }
+    return FC_OK;
+}
+
+/* Slots whose bytes the write filter has sent are free again. */
+static void
+up_reclaim(fc_http_upstream_body_t *body)
+{
+    if (body->pre_state == UP_PRE_BUSY && body->pre.pos == body->pre.last)
+        body->pre_state = UP_PRE_NONE;
+    while (body->nbusy > 0) {
+        fc_buf_t *b = up_slot(body, body->head);
+        if (b->pos != b->last)
+            break;
+        body->head = (body->head + 1) % body->nslots;
+        body->nbusy--;
+    }
+}
+
+/* Hands the decoded buffers down the output chain; FC_OK, FC_AGAIN or FC_ERROR. */
+static int
+up_hand_down(fc_http_upstream_t *u)
+{
+    fc_http_upstream_body_t *body = u->body;
+    fc_chain_t *out = NULL, **ll = &out;
+    if (body->pre_state == UP_PRE_READY) {
+        body->pre_link.next = NULL;
+        *ll = &body->pre_link;
+        ll = &body->pre_link.next;
+        body->pre_state = UP_PRE_BUSY;
+    }
+    for (size_t k = 0; k < body->nready; k++) {
+        size_t i = (body->head + body->nbusy + k) % body->nslots;
+        fc_chain_t *cl = &body->links[i];
+        cl->buf = &body->slots[i];
+        cl->buf->flush = !u->conf->buffering; /* buffering off: each read goes out at once */
+        cl->next = NULL;
+        *ll = cl;
+        ll = &cl->next;
+    }
+    if (!u->conf->buffering)
+        body->pre.flush = 1;
+    body->nbusy += body->nready;
+    body->nready = 0;
+    if (out == NULL)
+        return FC_OK;
+    return fc_http_output_filter(u->r, out);
+}
+
+/* The body may go before the previous output was flushed only with buffers to spare. */
+static int
+up_downstream(fc_http_upstream_t *u)
+{
+    fc_http_upstream_body_t *body = u->body;
+    int rc = FC_OK;
+    if (body->blocked) {
+        rc = fc_http_output_filter(u->r, NULL);
+        if (rc == FC_ERROR)
+            return FC_ERROR;
+        body->blocked = rc == FC_AGAIN;
+        up_reclaim(body);
+    }
+    if (!body->blocked && (body->nready || body->pre_state == UP_PRE_READY)) {
+        rc = up_hand_down(u);
+        if (rc == FC_ERROR)
+            return FC_ERROR;
+        body->blocked = rc == FC_AGAIN;
+        up_reclaim(body);
+    }
+    return FC_OK;
+}
+
+/*
+ * Reads into the next free slot and decodes. FC_OK: progress; FC_AGAIN: the
+ * socket is empty; FC_DONE: the trip was finalized (error).
+ */
+static int
+up_read_body(fc_http_upstream_t *u)
+{
+    fc_http_upstream_body_t *body = u->body;
+    fc_connection_t *pc = u->peer;
+    fc_log_t *log = u->r->connection->log;
+    size_t i = (body->head + body->nbusy + body->nready) % body->nslots;
+    fc_buf_t *b = &body->slots[i];
+    if (b->start == NULL) {
+        b->start = fc_palloc(u->r->pool, body->size);
+        if (b->start == NULL) {
+            fc_http_upstream_finalize(u, FC_ERROR);
+            return FC_DONE;
+        }
+        b->end = b->start + body->size;
+    }
+    b->pos = b->last = b->start;
+    ssize_t n = recv(pc->fd, b->start, body->size, 0);
+    if (n < 0) {
+        if (errno == EINTR)
+            return FC_OK;
+        if (errno == EAGAIN) {
+            pc->read->ready = 0;
+            return FC_AGAIN;
+        }
+        fc_log_error(FC_LOG_ERR, log, errno, "recv() failed");
+        up_body_fail(u);
+        return FC_DONE;
+    }
+    if (n == 0) {
+        pc->read->eof = 1;
+        if (u->length < 0 && u->headers_in.framing == FC_HTTP_BODY_NONE) {
+            u->keepalive = 0;
+            up_body_complete(u); /* a close-delimited body ends here */
+            return FC_OK;
+        }
+        fc_log_error(FC_LOG_ERR, log, 0, "upstream prematurely closed connection");
+        up_body_fail(u);
+        return FC_DONE;
+    }
+    u->state->bytes_received += (uint64_t) n;
+    b->last += n;
+    if (up_filter(u, b) != FC_OK)
+        return FC_DONE;
+    if (b->pos < b->last)
+        body->nready++;
+    if (u->peer) {
+        if (pc->read->timer_set)
+            fc_event_del_timer(pc->loop, pc->read);
+        fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
+    }
+    return FC_OK;
+}
+
+/* The upstream failed mid-body: what came goes to the client, then the connection closes. */
+static void
+up_body_fail(fc_http_upstream_t *u)
+{
+    u->keepalive = 0;
+    fc_http_upstream_release_peer(u, 0);
+    if (up_downstream(u) == FC_OK)
+        (void) fc_http_output_filter(u->r, NULL);
+    fc_http_upstream_finalize(u, FC_ERROR);
+}
+
+/* The whole body went down: end the response. */
+static void
+up_body_end(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
+    u->body->last_sent = 1;
+    int rc = r->header_only ? FC_OK : fc_http_send_last(r);
+    fc_http_upstream_finalize(u, rc == FC_ERROR ? FC_ERROR : FC_OK);
+}
+
+void
+fc_http_upstream_body_event(fc_http_upstream_t *u)
+{
+    fc_http_upstream_body_t *body = u->body;
+    fc_http_request_t *r = u->r;
+    for (;;) {
+        if (up_downstream(u) != FC_OK) {
+            fc_http_upstream_finalize(u, FC_ERROR);
+            return;
+        }
+        if (u->body_done && body->nready == 0 && body->pre_state != UP_PRE_READY) {
+            if (!body->blocked || r->header_only) {
+                up_body_end(u);
+                return;
+            }
+            break;
+        }
+        size_t used = body->nbusy + body->nready;
+        if (used == body->nslots && !body->blocked && body->nbusy) {
+            /* The write filter holds small buffers back for a fuller packet: send them. */
+            int rc = fc_http_output_filter(r, NULL);
+            if (rc == FC_ERROR) {
+                fc_http_upstream_finalize(u, FC_ERROR);
+                return;
+            }
+            body->blocked = rc == FC_AGAIN;
+            up_reclaim(body);
+            used = body->nbusy + body->nready;
+        }
+        if (u->body_done || u->peer == NULL || used == body->nslots)
+            break;
+        if (r->header_only) {
+            /* Nothing of a body goes to the client: the upstream's is not read. */
+            fc_http_upstream_release_peer(u, 0);
+            continue;
+        }
+        int rc = up_read_body(u);
+        if (rc == FC_DONE)
+            return;
+        if (rc == FC_AGAIN)
+            break;
+    }
+    if (u->peer && !u->body_done) {
+        fc_connection_t *pc = u->peer;
+        size_t used = body->nbusy + body->nready;
+        if (used == body->nslots) {
+            if (pc->read->timer_set)
+                fc_event_del_timer(pc->loop, pc->read); /* waiting for the client, not for it */
+        } else if (!pc->read->timer_set) {
+            fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
+        }
+    }
+}
+
+/* The client's socket drained (or its send_timeout fired). */
+static void
+up_downstream_write(fc_http_request_t *r)
+{
+    fc_http_upstream_t *u = r->upstream;
+    fc_connection_t *c = r->connection;
+    if (u == NULL || u->finished)
+        return;
+    if (c->write->timedout) {
+        c->write->timedout = 0;
+        c->log->action = "sending to client";
+        fc_log_error(FC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        fc_http_upstream_finalize(u, FC_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+    fc_http_upstream_body_event(u);
+}

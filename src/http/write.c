@@ -1,0 +1,327 @@
+/*
+ * write.c: the end of the output chains. The chunked filter frames bodies
+ * of unknown length for HTTP/1.1 clients; the write filter queues buffers
+ * (never copying their bytes) and sends them with writev once there is
+ * enough to fill a packet, a flush is asked for, or the body ends. A full
+ * socket leaves the rest queued: the request's writer runs on the next
+ * write event.
+ */
+#include "http/request.h"
+
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+
+#define WRITE_POSTPONE 1460 /* nginx's postpone_output: do not send less than a packet */
+#define WRITE_IOVS 64
+
+fc_chain_t *
+fc_chain_alloc(fc_pool_t *pool)
+{
+    fc_chain_t *cl = fc_palloc(pool, sizeof(*cl));
+    if (cl) {
+        cl->buf = NULL;
+        cl->next = NULL;
+    }
+    return cl;
+}
+
+fc_chain_t *
+fc_chain_buf(fc_pool_t *pool, size_t size)
+{
+    fc_chain_t *cl = fc_chain_alloc(pool);
+    if (cl == NULL || (cl->buf = fc_buf_create(pool, size)) == NULL)
+        return NULL;
+    return cl;
+}
+
+fc_chain_t *
+fc_chain_str(fc_pool_t *pool, const unsigned char *data, size_t len)
+{
+    fc_chain_t *cl = fc_chain_alloc(pool);
+    fc_buf_t *b = cl ? fc_pcalloc(pool, sizeof(*b)) : NULL;
+    if (b == NULL)
+        return NULL;
+    b->start = b->pos = (unsigned char *) data;
+    b->end = b->last = (unsigned char *) data + len;
+    cl->buf = b;
+    return cl;
+}
+
+static int64_t
+buf_size(const fc_buf_t *b)
+{
+    return b->in_file ? b->file_last - b->file_pos : b->last - b->pos;
+}
+
+int64_t
+fc_chain_size(const fc_chain_t *cl)
+{
+    int64_t n = 0;
+    for (; cl; cl = cl->next)
+        n += buf_size(cl->buf);
+    return n;
+}
+
+/* writev of the memory buffers at the head of the chain; the number of bytes or -errno. */
+static int64_t
+chain_writev(fc_connection_t *c, fc_chain_t *cl)
+{
+    struct iovec iov[WRITE_IOVS];
+    int n = 0;
+    for (; cl && n < WRITE_IOVS; cl = cl->next) {
+        if (cl->buf->in_file)
+            break;
+        if (cl->buf->pos == cl->buf->last)
+            continue;
+        iov[n].iov_base = cl->buf->pos;
+        iov[n].iov_len = (size_t) (cl->buf->last - cl->buf->pos);
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    for (;;) {
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t) n};
+        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+        if (w >= 0)
+            return w;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static int64_t
+chain_sendfile(fc_connection_t *c, fc_buf_t *b)
+{
+    off_t off = (off_t) b->file_pos;
+    size_t len = (size_t) fc_min(b->file_last - b->file_pos, (int64_t) 1 << 30);
+    for (;;) {
+        ssize_t w = sendfile(c->fd, b->file_fd, &off, len);
+        if (w >= 0)
+            return w;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+/* Advances the buffers of a chain past `n` sent bytes. */
+static void
+chain_advance(fc_chain_t *cl, int64_t n)
+{
+    for (; cl && n > 0; cl = cl->next) {
+        fc_buf_t *b = cl->buf;
+        int64_t sz = buf_size(b);
+        int64_t k = fc_min(sz, n);
+        if (b->in_file)
+            b->file_pos += k;
+        else
+            b->pos += k;
+        n -= k;
+    }
+}
+
+int64_t
+fc_chain_send(fc_connection_t *c, fc_chain_t *cl)
+{
+    int64_t total = 0;
+    for (;;) {
+        while (cl && buf_size(cl->buf) == 0)
+            cl = cl->next;
+        if (cl == NULL)
+            return total;
+        int64_t want = 0;
+        int64_t w;
+        if (cl->buf->in_file) {
+            want = buf_size(cl->buf);
+            w = chain_sendfile(c, cl->buf);
+        } else {
+            int k = 0;
+            for (fc_chain_t *p = cl; p && !p->buf->in_file && k < WRITE_IOVS; p = p->next)
+                if (buf_size(p->buf)) {
+                    want += buf_size(p->buf);
+                    k++;
+                }
+            w = chain_writev(c, cl);
+        }
+        if (w == -EAGAIN) {
+            c->write->ready = 0;
+            return total;
+        }
+        if (w < 0)
+            return total ? total : w;
+        chain_advance(cl, w);
+        total += w;
+        c->sent += (uint64_t) w;
+        if (w < want) {
+            c->write->ready = 0;
+            return total;
+        }
+    }
+}
+
+/* ---- the write filter ---------------------------------------------------------- */
+
+static fc_chain_t *
+write_link(fc_http_request_t *r, fc_buf_t *b)
+{
+    fc_chain_t *cl = r->free_links;
+    if (cl)
+        r->free_links = cl->next;
+    else if ((cl = fc_chain_alloc(r->pool)) == NULL)
+        return NULL;
+    cl->buf = b;
+    cl->next = NULL;
+    return cl;
+}
+
+/* Queues `in` (NULL: flush) and sends what is queued when it is worth a packet. */
+static int
+http_write_filter(fc_http_request_t *r, fc_chain_t *in)
+{
+    fc_connection_t *c = r->connection;
+    fc_chain_t **tail = &r->out;
+    int flush = in == NULL, last = 0;
+    while (*tail)
+        tail = &(*tail)->next;
+    for (; in; in = in->next) {
+        fc_buf_t *b = in->buf;
+        flush |= b->flush;
+        if (buf_size(b) == 0 && !b->last_buf)
+            continue;
+        fc_chain_t *cl = write_link(r, b);
+        if (cl == NULL)
+            return FC_ERROR;
+        *tail = cl;
+        tail = &cl->next;
+    }
+    if (r->out == NULL)
+        return FC_OK;
+    for (fc_chain_t *cl = r->out; cl; cl = cl->next)
+        last |= cl->buf->last_buf;
+    int64_t size = fc_chain_size(r->out);
+    if (!last && !flush && !r->blocked_write && size < WRITE_POSTPONE)
+        return FC_OK; /* wait for more: a header waits for its body */
+    if (c->write->error)
+        return FC_ERROR;
+    fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
+    if (!c->write->ready && r->blocked_write)
+        return FC_AGAIN; /* the write event will come */
+    int64_t n = size ? fc_chain_send(c, r->out) : 0;
+    if (n < 0) {
+        c->write->error = 1;
+        fc_log_error(FC_LOG_INFO, c->log, (int) -n, "writev() failed");
+        return FC_ERROR;
+    }
+    r->bytes_sent += (uint64_t) n;
+    r->body_sent = r->bytes_sent > r->header_size ? r->bytes_sent - r->header_size : 0;
+    while (r->out && buf_size(r->out->buf) == 0) {
+        fc_chain_t *cl = r->out;
+        if (cl->buf->last_buf)
+            r->done = 1;
+        r->out = cl->next;
+        cl->next = r->free_links;
+        r->free_links = cl;
+    }
+    if (r->out) {
+        r->blocked_write = 1;
+        fc_event_add_timer(c->loop, c->write, clcf->send_timeout);
+        return FC_AGAIN;
+    }
+    r->blocked_write = 0;
+    if (c->write->timer_set)
+        fc_event_del_timer(c->loop, c->write);
+    return FC_OK;
+}
+
+/* ---- the chunked filter ---------------------------------------------------------------- */
+
+static int
+http_chunked_filter(fc_http_request_t *r, fc_chain_t *in)
+{
+    if (r->header_only && in) {
+        /* HEAD, 204, 304: the body is consumed, never sent. */
+        for (fc_chain_t *cl = in; cl; cl = cl->next) {
+            cl->buf->pos = cl->buf->last;
+            cl->buf->file_pos = cl->buf->file_last;
+        }
+        return http_write_filter(r, NULL);
+    }
+    if (!r->chunked || in == NULL)
+        return http_write_filter(r, in);
+    int64_t size = 0;
+    int last = 0;
+    fc_chain_t *out = NULL, **tail = &out;
+    for (fc_chain_t *cl = in; cl; cl = cl->next) {
+        size += buf_size(cl->buf);
+        last |= cl->buf->last_buf;
+    }
+    if (size > 0) {
+        fc_chain_t *h = fc_chain_buf(r->pool, 20);
+        if (h == NULL)
+            return FC_ERROR;
+        h->buf->last += snprintf((char *) h->buf->last, 20, "%" PRIx64 "\r\n", size);
+        *tail = h;
+        tail = &h->next;
+    }
+    for (fc_chain_t *cl = in; cl; cl = cl->next) {
+        fc_chain_t *l = fc_chain_alloc(r->pool);
+        if (l == NULL)
+            return FC_ERROR;
+        l->buf = cl->buf;
+        *tail = l;
+        tail = &l->next;
+        if (cl->buf->last_buf) {
+            /* The last-chunk goes after the data; the data buffer ends nothing itself. */
+            break;
+        }
+    }
+    if (size > 0 || last) {
+        static const unsigned char crlf[] = "\r\n", end_crlf[] = "\r\n0\r\n\r\n",
+                                   end[] = "0\r\n\r\n";
+        const unsigned char *t = last ? (size > 0 ? end_crlf : end) : crlf;
+        size_t tl = last ? (size > 0 ? sizeof(end_crlf) : sizeof(end)) - 1 : 2;
+        fc_chain_t *tr = fc_chain_str(r->pool, t, tl);
+        if (tr == NULL)
+            return FC_ERROR;
+        tr->buf->last_buf = (unsigned) last;
+        tr->buf->flush = 1;
+        *tail = tr;
+        /* The last_buf flag moves to the trailer: clear it on the data buffer. */
+        for (fc_chain_t *cl = out; cl != tr; cl = cl->next)
+            cl->buf->last_buf = 0;
+    }
+    return http_write_filter(r, out);
+}
+
+static int
+http_final_header_filter(fc_http_request_t *r)
+{
+    fc_chain_t *hdr = fc_http_header_serialize(r);
+    if (hdr == NULL)
+        return FC_ERROR;
+    r->header_size = (uint64_t) fc_chain_size(hdr);
+    r->header_sent = 1;
+    if (r->header_only || r->headers_out.status == FC_HTTP_SWITCHING_PROTOCOLS)
+        hdr->buf->flush = 1;
+    if (r->header_only)
+        hdr->buf->last_buf = 1;
+    return http_write_filter(r, hdr);
+}
+
+int
+fc_http_core_filters_init(fc_conf_t *cf)
+{
+    fc_http_core_main_conf_t *cmcf = fc_http_conf_get_main(cf, fc_http_core_module);
+    cmcf->cycle = cf->cycle;
+    return fc_http_add_filter(cf, &fc_http_core_module, http_final_header_filter,
+                              http_chunked_filter);
+}
+
+int
+fc_http_send_last(fc_http_request_t *r)
+{
+    fc_chain_t *cl = fc_chain_buf(r->pool, 0);
+    if (cl == NULL)
+        return FC_ERROR;
+    cl->buf->last_buf = 1;
+    return fc_http_output_filter(r, cl);
+}
