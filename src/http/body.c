@@ -38,10 +38,7 @@ body_send_continue(fc_http_request_t *r)
 {
     if (r->expect_tested || !r->headers_in.expect_continue)
         return FC_OK;
-    r->expect_tested = 1;
-    fc_str_t pre = fc_http_request_preread(r);
-    if (pre.len)
-        return FC_OK;
+    r->expect_tested = 1; /* nginx answers 100 even when body bytes already came */
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     ssize_t n = send(r->connection->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL);
     if (n != (ssize_t) sizeof(cont) - 1) {
@@ -62,17 +59,18 @@ body_spill(fc_http_request_t *r)
     if (rb->temp_fd < 0) {
         fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
         char path[PATH_MAX];
-        int n = snprintf(path, sizeof(path), "%.*s/body.XXXXXXXXXX",
-                         (int) clcf->client_body_temp_path.len, clcf->client_body_temp_path.data);
+        const fc_str_t *dir = &clcf->client_body_temp_path;
+        int n = snprintf(path, sizeof(path), "%.*s/body.XXXXXX", (int) dir->len, dir->data);
         if (n < 0 || (size_t) n >= sizeof(path))
             return FC_ERROR;
         int fd = mkostemp(path, O_CLOEXEC);
         if (fd < 0 && errno == ENOENT) {
-            char dir[PATH_MAX];
-            snprintf(dir, sizeof(dir), "%.*s", (int) clcf->client_body_temp_path.len,
-                     clcf->client_body_temp_path.data);
-            if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+            /* The folder is made on first use, as nginx's temp paths are. */
+            snprintf(path, sizeof(path), "%.*s", (int) dir->len, dir->data);
+            if (mkdir(path, 0700) == 0 || errno == EEXIST) {
+                snprintf(path, sizeof(path), "%.*s/body.XXXXXX", (int) dir->len, dir->data);
                 fd = mkostemp(path, O_CLOEXEC);
+            }
         }
         if (fd < 0) {
             fc_log_error(FC_LOG_CRIT, log, errno, "mkostemp(\"%s\") failed", path);

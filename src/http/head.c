@@ -270,8 +270,8 @@ head_set_uri(fc_http_request_impl_t *ri)
     return FC_OK;
 }
 
-static void
-head_set_line(fc_http_request_impl_t *ri)
+void
+fc_http_head_set_line(fc_http_request_impl_t *ri)
 {
     fc_http_request_t *r = &ri->r;
     const fc_http_request_line_t *rl = &ri->rl;
@@ -355,7 +355,7 @@ fc_http_process_request(fc_http_request_t *r)
     fc_http_request_impl_t *ri = (fc_http_request_impl_t *) r;
     fc_http_connection_t *hc = r->http_connection;
     fc_connection_t *c = r->connection;
-    head_set_line(ri);
+    fc_http_head_set_line(ri);
     hc->buf.pos = hc->buf.start + ri->parser.pos;
     r->request_length = ri->parser.pos - ri->rl.start;
     if (c->read->timer_set)

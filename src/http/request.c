@@ -419,12 +419,16 @@ http_read_head(fc_http_request_t *r)
         }
         if (rc != FC_AGAIN) {
             r->headers_in.headers.nelts = 0; /* offsets, not strings: nobody may read them */
+            if (ri->state == 1)
+                fc_http_head_set_line(ri); /* logged as nginx does: the line, then 400 */
             fc_http_finalize_request(r, rc);
             return;
         }
         rc = http_head_room(ri);
         if (rc != FC_OK) {
             r->headers_in.headers.nelts = 0;
+            if (ri->state == 1)
+                fc_http_head_set_line(ri);
             if (rc == FC_ERROR)
                 fc_http_terminate_request(r, FC_HTTP_INTERNAL_SERVER_ERROR);
             else

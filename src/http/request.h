@@ -22,6 +22,8 @@ typedef struct {
 
 /* head.c: parses what the head buffer holds. FC_DONE, FC_AGAIN, or a status (400, 501, 505). */
 int fc_http_head_parse(fc_http_request_impl_t *ri);
+/* head.c: sets $request and friends from a parsed request line (the buffer must not move). */
+void fc_http_head_set_line(fc_http_request_impl_t *ri);
 /* head.c: the head is complete: validate, choose the server, run the phases. */
 void fc_http_process_request(fc_http_request_t *r);
 
