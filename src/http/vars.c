@@ -390,9 +390,11 @@ hv_sent_special(fc_http_request_t *r, fc_var_value_t *v, const fc_str_t *name)
         return hv_lit(v, hv_status_code(r) == FC_HTTP_SWITCHING_PROTOCOLS ? "upgrade"
                          : r->keepalive                                   ? "keep-alive"
                                                                           : "close");
-    fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
-    if (hv_eq(name, "keep_alive") && r->keepalive && clcf->keepalive_header > 0)
-        return fc_var_printf(r->pool, v, "timeout=%" PRId64, clcf->keepalive_header / 1000);
+    if (hv_eq(name, "keep_alive") && r->keepalive) {
+        fc_msec_t t = fc_http_core_loc(r)->keepalive_header;
+        if (t > 0)
+            return fc_var_printf(r->pool, v, "timeout=%" PRId64, t / 1000);
+    }
     if (hv_eq(name, "last_modified") && h->last_modified_time >= 0) {
         struct tm tm;
         char t[64];
