@@ -12,6 +12,7 @@ phase_find_config(fc_http_request_t *r)
 {
     fc_http_core_srv_conf_t *cscf = fc_http_core_srv(r);
     r->uri_changed = 0;
+    r->valid_location = 1; /* until a rewrite ... break changes the URI under the location */
     r->loc_conf = cscf->ctx->loc_conf;
     int rc = fc_http_core_find_location(r);
     if (rc == FC_DONE)
