@@ -215,6 +215,12 @@ body_finish(fc_http_request_t *r)
         fc_event_del_timer(c->loop, c->read);
     if (rb->discard)
         return;
+    fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
+    if (clcf->client_body_in_file_only && !r->request_body_no_buffering &&
+        body_spill(r) != FC_OK) {
+        /* client_body_in_file_only: the whole body goes to the (unlinked) temp file. */
+        return;
+    }
     fc_chain_t *mem = NULL, *file = NULL;
     if (rb->buf->last > rb->buf->pos || !rb->in_file) {
         mem = fc_chain_alloc(r->pool);

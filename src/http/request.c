@@ -541,6 +541,12 @@ http_request_end(fc_http_request_t *r)
     if (ri->terminated) {
         if (r->headers_out.status == 0 || !r->header_sent)
             r->headers_out.status = (unsigned) ri->term_status;
+        if (ri->term_status == FC_HTTP_REQUEST_TIME_OUT &&
+            fc_http_core_loc(r)->reset_timedout_connection) {
+            /* reset_timedout_connection: RST instead of FIN, the socket's memory goes at once. */
+            struct linger lg = {1, 0};
+            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        }
         fc_http_log_request(r);
         http_free_request(r);
         http_close_connection(hc);
