@@ -44,9 +44,21 @@ fc_http_field_t *
 fc_http_add_header_out(fc_http_request_t *r, const char *name, size_t name_len,
                        const unsigned char *value, size_t value_len)
 {
-    fc_http_field_t *f = fc_array_push(&r->headers_out.headers);
+    fc_http_headers_out_t *h = &r->headers_out;
+    fc_http_field_t *old = h->headers.elts;
+    fc_http_field_t *f = fc_array_push(&h->headers);
     if (f == NULL)
         return NULL;
+    if (h->headers.elts != old) {
+        /* The array moved: the shortcuts into it must follow. */
+        fc_http_field_t *base = h->headers.elts;
+        if (h->location)
+            h->location = base + (h->location - old);
+        if (h->server)
+            h->server = base + (h->server - old);
+        if (h->date)
+            h->date = base + (h->date - old);
+    }
     f->name.data = (unsigned char *) name;
     f->name.len = name_len;
     f->value.data = (unsigned char *) value;

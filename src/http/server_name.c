@@ -340,7 +340,8 @@ fc_http_core_server_name(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 static int
 sn_key_cmp(const fc_str_t *a, const unsigned char *b, size_t blen)
 {
-    int rc = memcmp(a->data, b, fc_min(a->len, blen));
+    size_t n = fc_min(a->len, blen);
+    int rc = n ? memcmp(a->data, b, n) : 0; /* "" may come with a NULL pointer */
     if (rc != 0)
         return rc;
     return a->len < blen ? -1 : a->len > blen;
