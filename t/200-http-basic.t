@@ -24,7 +24,7 @@ http {
 EOF
 backend_start reflect "$PORT9" -i R
 FC_WAIT_PORTS="$PORT1 $PORT2" fc_start basic.conf
-ok $? "fulcrum starts with an http{} block"
+ok $? "fulcrum starts with an http{} block" || t_bail "the binary did not start"
 U=http://127.0.0.1:$PORT1
 
 # --- GET

@@ -2,7 +2,7 @@
 # boundaries (414, 400 "Request Header Or Cookie Too Large"),
 # client_max_body_size (413) at its boundary, bodies larger than
 # client_body_buffer_size, client_header_timeout, client_body_timeout,
-# keepalive_timeout and keepalive_requests.
+# keepalive_timeout, keepalive_requests and send_timeout.
 . "$(dirname "$0")/lib.sh"
 t_init
 need_fc
@@ -50,11 +50,16 @@ http {
         keepalive_timeout 0;
         location / { return 200 "nka\n"; }
     }
+    server {
+        listen 127.0.0.1:@PORT6@;
+        send_timeout 1s;
+        location / { proxy_pass http://127.0.0.1:@PORT9@; }
+    }
 }
 EOF
 backend_start reflect "$PORT9"
-FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5" fc_start limits.conf
-ok $? "fulcrum starts"
+FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5 $PORT6" fc_start limits.conf
+ok $? "fulcrum starts" || t_bail "the binary did not start"
 reqs() { grep -c '^req ' "$(backend_log "$PORT9")"; }
 
 # --- the request line must fit (with its CRLF) in one large buffer (1k)
@@ -179,6 +184,19 @@ is "$R_NRESP" 3 "keepalive_requests 3: three of five pipelined requests answered
 is "$R_RC" 0 "...then the connection is closed"
 is "$(printf '%s\n' "$R_OUT" | grep '^Connection:' | tr '\n' ' ')" \
     "Connection: keep-alive Connection: keep-alive Connection: close " "...the first two keep-alive"
+
+# --- send_timeout 1s: a client that reads nothing for 3 s loses a 32 MB
+# response (more than the socket buffers hold); with the default 60 s it
+# gets all of it
+big='GET /big?size=33554432 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'
+hraw "$PORT6" "$big" -w 3000 -t 3000
+n=$(t_size "$T/r.out")
+[ "$n" -gt 0 ] && [ "$n" -lt 33554432 ]
+ok $? "send_timeout 1s: the stalled response is cut ($n bytes came)"
+like "$(cat "$T/error.log")" 'client timed out.*while sending' "...logged as a client timeout"
+hraw "$PORT2" "$(printf '%s' "$big" | sed 's,/big,/big/,')" -w 3000 -t 3000
+[ "$(t_size "$T/r.out")" -gt 33554432 ]
+ok $? "default send_timeout: the same response comes whole after the pause"
 
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"
 fc_stop

@@ -24,7 +24,7 @@ http {
 EOF
 backend_start reflect "$PORT9"
 FC_WAIT_PORTS=$PORT1 fc_start smuggle.conf
-ok $? "fulcrum starts"
+ok $? "fulcrum starts" || t_bail "the binary did not start"
 reqs() { grep -c '^req ' "$(backend_log "$PORT9")"; }
 
 # A request smuggled in the body: if any framing let it through, the

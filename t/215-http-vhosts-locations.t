@@ -83,7 +83,7 @@ http {
 EOF
 backend_start reflect "$PORT9"
 FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4" fc_start vhosts.conf
-ok $? "fulcrum starts"
+ok $? "fulcrum starts" || t_bail "the binary did not start"
 
 # vh HOST EXPECTED DESC: the answer of PORT1 for Host HOST
 vh() {

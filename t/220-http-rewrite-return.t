@@ -101,7 +101,7 @@ http {
 EOF
 backend_start reflect "$PORT9"
 FC_WAIT_PORTS="$PORT1 $PORT2" fc_start rewrite.conf
-ok $? "fulcrum starts"
+ok $? "fulcrum starts" || t_bail "the binary did not start"
 U=http://127.0.0.1:$PORT1
 reqs() { grep -c '^req ' "$(backend_log "$PORT9")"; }
 

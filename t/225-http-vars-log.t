@@ -80,7 +80,7 @@ http {
 EOF
 backend_start reflect "$PORT9"
 FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4" fc_start vars.conf
-ok $? "fulcrum starts"
+ok $? "fulcrum starts" || t_bail "the binary did not start"
 U=http://127.0.0.1:$PORT1
 # field NAME TEXT: the value of NAME=... in a line of space-separated fields
 field() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }

@@ -97,7 +97,7 @@ http {
 EOF
 backend_start reflect "$PORT9"
 FC_WAIT_PORTS=$PORT1 fc_start proxy.conf
-ok $? "fulcrum starts"
+ok $? "fulcrum starts" || t_bail "the binary did not start"
 U=http://127.0.0.1:$PORT1
 # sent PATH [CURL ARGS]: the request line the backend got (path as is)
 sent() {

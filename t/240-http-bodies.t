@@ -38,7 +38,7 @@ backend_start reflect "$PORT9"
 backend_start slow "$PORT8" -t 20 \
     -b "HTTP/1.1 200 OK\\r\\nContent-Length: 100\\r\\n\\r\\n$(t_str 100 x)"
 FC_WAIT_PORTS=$PORT1 fc_start bodies.conf
-ok $? "fulcrum starts"
+ok $? "fulcrum starts" || t_bail "the binary did not start"
 U=http://127.0.0.1:$PORT1
 sha() { sha256sum | cut -d' ' -f1; }
 
@@ -51,6 +51,7 @@ like "$R_OUT" '^hello, world$' "...and the decoded body"
 unlike "$R_OUT" '^Transfer-Encoding:' "...no Transfer-Encoding to the backend"
 # the rest of the body comes 500 ms after the header and first chunk
 first='POST /nrb/c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n'
+# shellcheck disable=SC2059 # printf interprets the escapes to count bytes
 hraw "$PORT1" "$first"'7\r\n, world\r\n0\r\n\r\n' -s "$(printf "$first" | wc -c)" -d 500
 like "$R_HEAD" '^X-Framing: chunked$' "proxy_request_buffering off + HTTP/1.1: passed chunked"
 like "$R_OUT" '^hello$' "...with the data"

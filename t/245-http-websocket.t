@@ -45,7 +45,7 @@ backend_start wsecho "$PORT7" -i W2 -g
 # PORT6: any protocol: a 101 then its own bytes
 backend_start slow "$PORT6" -d 200 -b 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo/2\r\nConnection: Upgrade\r\n\r\nafter-101\n'
 FC_WAIT_PORTS=$PORT1 fc_start ws.conf
-ok $? "fulcrum starts"
+ok $? "fulcrum starts" || t_bail "the binary did not start"
 WSC=$(helper wsclient)
 WLOG=$(backend_log "$PORT9")
 

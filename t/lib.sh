@@ -131,6 +131,14 @@ need_fc() {
     [ -x "$FC_BIN" ] || skip_all "$FC_BIN not built"
 }
 
+# t_bail REASON: nothing after this point can pass (typically the binary
+# did not start): says so and ends the test, failed, with its plan.
+t_bail() {
+    diag "bailing out: $1"
+    [ "$T_FAIL" -gt 0 ] || _t_result 1 "$1"
+    done_testing
+}
+
 done_testing() {
     echo "1..$T_NUM"
     echo "# ${0##*/}: $((T_NUM - T_FAIL - T_SKIP)) passed, $T_FAIL failed, $T_SKIP skipped"
@@ -569,6 +577,7 @@ backend_stop() {
 # code, 000 when there was none; with your own -w, what it printed) and
 # H_BODY (the body with CRs removed and trailing newlines dropped; the raw
 # bytes stay in $T/h.body).  Returns H_RC.
+# shellcheck disable=SC2034 # H_* are for the caller
 hreq() {
     rm -f "$T/h.head" "$T/h.body"
     H_STATUS=$(curl -q -s --max-time "${H_TIMEOUT:-10}" -D "$T/h.head" -o "$T/h.body" \
@@ -577,7 +586,7 @@ hreq() {
     [ -n "$H_STATUS" ] || H_STATUS=000
     H_BODY=
     [ -f "$T/h.body" ] && H_BODY=$(tr -d '\r' <"$T/h.body")
-    [ -f "$T/h.head" ] || : >"$T/h.head"
+    [ -f "$T/h.head" ] || true >"$T/h.head"
     return "$H_RC"
 }
 
@@ -616,6 +625,7 @@ hhas() {
 # lines, CRs removed), R_STATUS (the first status code) and R_NRESP (lines
 # that start with a status line: count responses only when every body ends
 # with a newline).
+# shellcheck disable=SC2034 # R_* are for the caller
 hraw() {
     _hr_port=$1
     printf '%s' "$2" >"$T/r.in"
@@ -645,12 +655,6 @@ t_wait_lines() {
 # wildcard address (for tests that need fixed ports).
 port_busy() {
     _t_listening "$1"
-}
-
-# is_nginx: true when the binary under test is nginx (FC_BIN=.../nginx),
-# for the few places where a test notes a deliberate difference.
-is_nginx() {
-    [ "${FC_BIN##*/}" = nginx ]
 }
 
 # t_now_ms: wall-clock milliseconds (for bounds on how long something took).

@@ -17,7 +17,6 @@ static char *proxy_set_header(fc_conf_t *cf, const fc_command_t *cmd, void *conf
 static char *proxy_redirect(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *proxy_buffers(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *proxy_cv_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
-static char *proxy_next_upstream(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *proxy_temp_file_size(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *proxy_not_implemented(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 
@@ -31,7 +30,9 @@ static const fc_conf_bounds_t proxy_tries_bounds = {0, 1 << 20};
     PROXY_ANY | (args), setter, FC_CONF_LOC_OFFSET,                                                \
         offsetof(proxy_loc_conf_t, upstream) + offsetof(fc_http_upstream_conf_t, field)
 #define PROXY_REJECT(name)                                                                         \
-    {name, PROXY_ANY | FC_CONF_ANY, proxy_not_implemented, FC_CONF_LOC_OFFSET, 0, NULL}
+    {                                                                                              \
+        name, PROXY_ANY | FC_CONF_ANY, proxy_not_implemented, FC_CONF_LOC_OFFSET, 0, NULL          \
+    }
 
 static const fc_command_t proxy_commands[] = {
     {"proxy_pass", FC_HTTP_LOC_CONF | FC_HTTP_LIF_CONF | FC_CONF_TAKE1, proxy_pass,
@@ -59,7 +60,7 @@ static const fc_command_t proxy_commands[] = {
      NULL},
     {"proxy_request_buffering", PROXY_UP(FC_CONF_FLAG, fc_conf_set_flag_slot, request_buffering),
      NULL},
-    {"proxy_next_upstream", PROXY_UP(FC_CONF_1MORE, proxy_next_upstream, next_upstream),
+    {"proxy_next_upstream", PROXY_UP(FC_CONF_1MORE, fc_conf_set_bitmask_slot, next_upstream),
      fc_http_upstream_next_masks},
     {"proxy_next_upstream_tries",
      PROXY_UP(FC_CONF_TAKE1, fc_conf_set_num_slot, next_upstream_tries), &proxy_tries_bounds},
@@ -168,8 +169,7 @@ proxy_target_group(fc_conf_t *cf, const proxy_url_t *pu)
     fc_url_t u;
     const char *err;
     if (fc_url_parse(cf->pool, &u, &a, 80, 0, &err) != FC_OK) {
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s in upstream \"%.*s\"", err, (int) a.len,
-                          a.data);
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s in upstream \"%.*s\"", err, (int) a.len, a.data);
         return NULL;
     }
     return fc_http_upstream_implicit(cf, &u);
@@ -220,8 +220,9 @@ proxy_pass(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     const char *err = NULL;
     int rc = proxy_url_parse(v, &plcf->target, &err);
     if (rc == FC_DECLINED) {
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "https upstreams are not implemented yet in \"%.*s\"",
-                          (int) v->len, v->data);
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0,
+                          "https upstreams are not implemented yet in \"%.*s\"", (int) v->len,
+                          v->data);
         return FC_CONF_ERROR;
     }
     if (rc != FC_OK) {
@@ -322,8 +323,8 @@ proxy_headers_merge(fc_conf_t *cf, proxy_loc_conf_t *conf, proxy_loc_conf_t *pre
         int found = 0;
         for (size_t i = 0; i < n; i++)
             found |= fc_str_caseeq(&set[i].name, &defaults[d].name);
-        if (!found && proxy_header_add(cf, conf->headers, &defaults[d].name, &defaults[d].value) !=
-                          FC_OK)
+        if (!found &&
+            proxy_header_add(cf, conf->headers, &defaults[d].name, &defaults[d].value) != FC_OK)
             return FC_ERROR;
     }
     return FC_OK;
@@ -351,10 +352,14 @@ static int
 proxy_hide_merge(fc_conf_t *cf, proxy_loc_conf_t *conf, proxy_loc_conf_t *prev)
 {
     static const fc_str_t defaults[] = {
-        fc_string("Date"),          fc_string("Server"),
-        fc_string("X-Pad"),         fc_string("X-Accel-Expires"),
-        fc_string("X-Accel-Redirect"), fc_string("X-Accel-Limit-Rate"),
-        fc_string("X-Accel-Buffering"), fc_string("X-Accel-Charset"),
+        fc_string("Date"),
+        fc_string("Server"),
+        fc_string("X-Pad"),
+        fc_string("X-Accel-Expires"),
+        fc_string("X-Accel-Redirect"),
+        fc_string("X-Accel-Limit-Rate"),
+        fc_string("X-Accel-Buffering"),
+        fc_string("X-Accel-Charset"),
     };
     int own = conf->hide != FC_UNSET_PTR || conf->pass != FC_UNSET_PTR;
     if (conf->hide == FC_UNSET_PTR)
@@ -381,7 +386,8 @@ proxy_hide_merge(fc_conf_t *cf, proxy_loc_conf_t *conf, proxy_loc_conf_t *prev)
     return FC_OK;
 }
 
-/* ---- proxy_redirect --------------------------------------------------------------------------- */
+/* ---- proxy_redirect ---------------------------------------------------------------------------
+ */
 
 static char *
 proxy_redirect(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
@@ -403,8 +409,8 @@ proxy_redirect(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
             return FC_CONF_OK;
         }
         if (!fc_str_eq_c(&args[1], "default")) {
-            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"",
-                              (int) args[1].len, args[1].data);
+            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"", (int) args[1].len,
+                              args[1].data);
             return FC_CONF_ERROR;
         }
         if (plcf->url_cv) {
@@ -501,23 +507,9 @@ proxy_cv_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     if (*slot != FC_UNSET_PTR)
         return "is duplicate";
     *slot = fc_pcalloc(cf->pool, sizeof(fc_cv_t));
-    if (*slot == NULL || fc_cv_compile(cf, proxy_vars_reg(cf), &fc_conf_args(cf)[1], *slot) != FC_OK)
+    if (*slot == NULL ||
+        fc_cv_compile(cf, proxy_vars_reg(cf), &fc_conf_args(cf)[1], *slot) != FC_OK)
         return FC_CONF_ERROR;
-    return FC_CONF_OK;
-}
-
-static char *
-proxy_next_upstream(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
-{
-    char *rv = fc_conf_set_bitmask_slot(cf, cmd, conf);
-    if (rv != FC_CONF_OK)
-        return rv;
-    unsigned *mask = (unsigned *) ((char *) conf + cmd->offset);
-    if ((*mask & FC_HTTP_UPSTREAM_FT_OFF) && fc_conf_nargs(cf) > 2) {
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid value \"off\" in \"%s\" directive",
-                          cmd->name);
-        return FC_CONF_ERROR;
-    }
     return FC_CONF_OK;
 }
 
@@ -545,7 +537,8 @@ proxy_not_implemented(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     return FC_CONF_ERROR;
 }
 
-/* ---- merge ------------------------------------------------------------------------------------- */
+/* ---- merge -------------------------------------------------------------------------------------
+ */
 
 /* proxy_buffers and friends, checked as nginx does. */
 static int
@@ -594,9 +587,9 @@ proxy_upstream_merge(fc_conf_t *cf, fc_http_upstream_conf_t *conf, fc_http_upstr
     if (conf->next_upstream == 0)
         conf->next_upstream = prev->next_upstream
                                   ? prev->next_upstream
-                                  : (1 | FC_HTTP_UPSTREAM_FT_ERROR | FC_HTTP_UPSTREAM_FT_TIMEOUT);
+                                  : (FC_HTTP_UPSTREAM_FT_ERROR | FC_HTTP_UPSTREAM_FT_TIMEOUT);
     if (conf->next_upstream & FC_HTTP_UPSTREAM_FT_OFF)
-        conf->next_upstream = 1 | FC_HTTP_UPSTREAM_FT_OFF;
+        conf->next_upstream = FC_HTTP_UPSTREAM_FT_OFF; /* "off" wins, as nginx */
     return proxy_buffers_merge(cf, conf, prev);
 }
 

@@ -49,8 +49,7 @@ proxy_eval_target(fc_http_request_t *r, proxy_ctx_t *ctx, fc_http_upstream_t *u)
         return FC_OK;
     }
     fc_url_t url;
-    if (fc_url_parse(r->pool, &url, &ctx->target.authority, 80, FC_URL_NO_RESOLVE, &err) !=
-        FC_OK) {
+    if (fc_url_parse(r->pool, &url, &ctx->target.authority, 80, FC_URL_NO_RESOLVE, &err) != FC_OK) {
         fc_log_error(FC_LOG_ERR, log, 0, "no resolver defined to resolve %.*s",
                      (int) ctx->target.authority.len, ctx->target.authority.data);
         return FC_HTTP_BAD_GATEWAY;
@@ -76,7 +75,8 @@ proxy_body_mode(fc_http_request_t *r, proxy_loc_conf_t *plcf, proxy_ctx_t *ctx,
         return;
     }
     /* nginx: a chunked body is buffered anyway unless HTTP/1.1 can carry it chunked. */
-    if (!plcf->upstream.request_buffering && (!r->headers_in.chunked || plcf->http_version >= 1001)) {
+    if (!plcf->upstream.request_buffering &&
+        (!r->headers_in.chunked || plcf->http_version >= 1001)) {
         r->request_body_no_buffering = 1;
         ctx->body_chunked = r->headers_in.chunked;
     }
@@ -146,9 +146,9 @@ static int
 proxy_client_field_skipped(const fc_http_field_t *f)
 {
     static const fc_str_t names[] = {
-        fc_string("connection"),        fc_string("keep-alive"),     fc_string("te"),
-        fc_string("trailer"),           fc_string("transfer-encoding"), fc_string("upgrade"),
-        fc_string("expect"),            fc_string("content-length"), fc_string("proxy-connection"),
+        fc_string("connection"), fc_string("keep-alive"),        fc_string("te"),
+        fc_string("trailer"),    fc_string("transfer-encoding"), fc_string("upgrade"),
+        fc_string("expect"),     fc_string("content-length"),    fc_string("proxy-connection"),
     };
     for (size_t i = 0; i < fc_nelems(names); i++)
         if (fc_str_caseeq(&f->name, &names[i]))
@@ -339,7 +339,8 @@ proxy_body_output(fc_http_upstream_t *u, fc_chain_t *in, int last, fc_chain_t **
             ;
     }
     if (size > 0 || (last && !ctx->chunked_done)) {
-        static const unsigned char crlf[] = "\r\n", end[] = "0\r\n\r\n", crlf_end[] = "\r\n0\r\n\r\n";
+        static const unsigned char crlf[] = "\r\n", end[] = "0\r\n\r\n",
+                                   crlf_end[] = "\r\n0\r\n\r\n";
         const unsigned char *t = last ? (size > 0 ? crlf_end : end) : crlf;
         size_t tl = last ? (size > 0 ? sizeof(crlf_end) : sizeof(end)) - 1 : 2;
         if ((*ll = fc_chain_str(r->pool, t, tl)) == NULL)

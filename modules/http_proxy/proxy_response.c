@@ -55,7 +55,8 @@ static int
 proxy_status_line(fc_http_upstream_t *u, proxy_ctx_t *ctx)
 {
     fc_buf_t *b = u->buffer;
-    int rc = fc_http_status_line_parse(&ctx->parser, &ctx->sl, b->start, (size_t) (b->last - b->start));
+    int rc =
+        fc_http_status_line_parse(&ctx->parser, &ctx->sl, b->start, (size_t) (b->last - b->start));
     if (rc == FC_AGAIN)
         return FC_AGAIN;
     if (rc != FC_OK)
@@ -65,8 +66,8 @@ proxy_status_line(fc_http_upstream_t *u, proxy_ctx_t *ctx)
     h->http_version = ctx->sl.http_major * 1000 + ctx->sl.http_minor;
     /* "404 Not Found": the code starts after "HTTP/1.x ". */
     unsigned char *code = b->start + ctx->sl.start + 9;
-    unsigned char *end = ctx->sl.reason.len ? b->start + ctx->sl.reason.off + ctx->sl.reason.len
-                                            : code;
+    unsigned char *end =
+        ctx->sl.reason.len ? b->start + ctx->sl.reason.off + ctx->sl.reason.len : code;
     h->status_line.data = code;
     h->status_line.len = ctx->sl.reason.len ? (size_t) (end - code) : 0;
     h->headers.nelts = 0;
@@ -179,11 +180,16 @@ proxy_input_filter_init(fc_http_upstream_t *u)
     return FC_OK;
 }
 
-/* Decodes a chunked slice in place: the data spans are moved up to the first one. */
+/*
+ * Decodes the chunked bytes b[raw, last) in place. In an empty buffer the
+ * data stays where the first chunk put it (one-chunk reads move nothing);
+ * after earlier data it is moved down to follow it.
+ */
 static int
-proxy_chunked_filter(fc_http_upstream_t *u, proxy_ctx_t *ctx, fc_buf_t *b)
+proxy_chunked_filter(fc_http_upstream_t *u, proxy_ctx_t *ctx, fc_buf_t *b, unsigned char *raw)
 {
-    unsigned char *p = b->pos, *end = b->last, *first = NULL, *dst = NULL;
+    unsigned char *p = raw, *end = b->last;
+    unsigned char *dst = raw == b->pos ? NULL : raw;
     int rc = FC_OK;
     while (p < end) {
         size_t consumed;
@@ -196,9 +202,9 @@ proxy_chunked_filter(fc_http_upstream_t *u, proxy_ctx_t *ctx, fc_buf_t *b)
             return FC_ERROR;
         }
         if (rc == FC_OK && d.len) {
-            if (first == NULL) {
-                first = p + d.off;
-                dst = first + d.len;
+            if (dst == NULL) {
+                b->pos = p + d.off; /* the first data of an empty buffer stays put */
+                dst = b->pos + d.len;
             } else {
                 memmove(dst, p + d.off, d.len);
                 dst += d.len;
@@ -212,29 +218,31 @@ proxy_chunked_filter(fc_http_upstream_t *u, proxy_ctx_t *ctx, fc_buf_t *b)
         if (rc == FC_AGAIN)
             break;
     }
-    b->pos = first ? first : b->pos;
-    b->last = first ? dst : b->pos;
+    if (dst == NULL)
+        b->pos = b->last = raw; /* only framing: nothing in this buffer yet */
+    else
+        b->last = dst;
     return rc == FC_DONE ? FC_DONE : FC_OK;
 }
 
 int
-proxy_input_filter(fc_http_upstream_t *u, fc_buf_t *b)
+proxy_input_filter(fc_http_upstream_t *u, fc_buf_t *b, unsigned char *raw)
 {
     proxy_ctx_t *ctx = u->data;
     switch (u->headers_in.framing) {
     case FC_HTTP_BODY_LENGTH: {
-        size_t n = (size_t) (b->last - b->pos);
+        size_t n = (size_t) (b->last - raw);
         if ((int64_t) n < u->length) {
             u->length -= (int64_t) n;
             return FC_OK;
         }
         u->extra = n - (size_t) u->length;
-        b->last = b->pos + u->length;
+        b->last = raw + u->length;
         u->length = 0;
         return FC_DONE;
     }
     case FC_HTTP_BODY_CHUNKED:
-        return proxy_chunked_filter(u, ctx, b);
+        return proxy_chunked_filter(u, ctx, b, raw);
     default:
         return FC_OK;
     }

@@ -22,18 +22,18 @@
 #define UP_IOV_MAX 64
 
 const fc_conf_enum_t fc_http_upstream_next_masks[] = {
-    {"error", FC_HTTP_UPSTREAM_FT_ERROR | 1},
-    {"timeout", FC_HTTP_UPSTREAM_FT_TIMEOUT | 1},
-    {"invalid_header", FC_HTTP_UPSTREAM_FT_INVALID_HEADER | 1},
-    {"http_500", FC_HTTP_UPSTREAM_FT_HTTP_500 | 1},
-    {"http_502", FC_HTTP_UPSTREAM_FT_HTTP_502 | 1},
-    {"http_503", FC_HTTP_UPSTREAM_FT_HTTP_503 | 1},
-    {"http_504", FC_HTTP_UPSTREAM_FT_HTTP_504 | 1},
-    {"http_403", FC_HTTP_UPSTREAM_FT_HTTP_403 | 1},
-    {"http_404", FC_HTTP_UPSTREAM_FT_HTTP_404 | 1},
-    {"http_429", FC_HTTP_UPSTREAM_FT_HTTP_429 | 1},
-    {"non_idempotent", FC_HTTP_UPSTREAM_FT_NON_IDEMPOTENT | 1},
-    {"off", FC_HTTP_UPSTREAM_FT_OFF | 1},
+    {"error", FC_HTTP_UPSTREAM_FT_ERROR},
+    {"timeout", FC_HTTP_UPSTREAM_FT_TIMEOUT},
+    {"invalid_header", FC_HTTP_UPSTREAM_FT_INVALID_HEADER},
+    {"http_500", FC_HTTP_UPSTREAM_FT_HTTP_500},
+    {"http_502", FC_HTTP_UPSTREAM_FT_HTTP_502},
+    {"http_503", FC_HTTP_UPSTREAM_FT_HTTP_503},
+    {"http_504", FC_HTTP_UPSTREAM_FT_HTTP_504},
+    {"http_403", FC_HTTP_UPSTREAM_FT_HTTP_403},
+    {"http_404", FC_HTTP_UPSTREAM_FT_HTTP_404},
+    {"http_429", FC_HTTP_UPSTREAM_FT_HTTP_429},
+    {"non_idempotent", FC_HTTP_UPSTREAM_FT_NON_IDEMPOTENT},
+    {"off", FC_HTTP_UPSTREAM_FT_OFF},
     {NULL, 0}};
 
 static void up_cleanup(void *data);
@@ -135,8 +135,13 @@ up_body_ready(fc_http_request_t *r)
     }
     if (r->request_body_no_buffering) {
         up_nb_take(u);
+        /*
+         * Sent from the event loop, not from here: this runs inside the body
+         * reader, itself maybe called by the sender (no recursion, and the
+         * reader may still finalize r after we return).
+         */
         if (u->peer && u->state_machine >= FC_UP_HEADER && !u->request_body_sent)
-            fc_http_upstream_send(u);
+            fc_event_post(u->peer->loop, u->peer->write);
     }
 }
 
@@ -224,19 +229,16 @@ up_nb_take(fc_http_upstream_t *u)
     u->nb_tail = out;
 }
 
-/* All queued body bytes were sent: let the reader refill its buffers. */
+/*
+ * All queued body bytes were sent: let the reader refill its buffer. The
+ * reader calls up_body_ready() with what it finds (now or on a later read
+ * event), and may finalize r on a client error: nothing touches u after it.
+ */
 static void
 up_nb_resume(fc_http_upstream_t *u)
 {
-    fc_http_request_t *r = u->r;
-    if (u->nb_done)
-        return;
-    int rc = fc_http_read_unbuffered_request_body(r);
-    if (rc != FC_OK && rc != FC_AGAIN) {
-        fc_http_upstream_finalize(u, rc == FC_ERROR ? FC_HTTP_BAD_REQUEST : rc);
-        return;
-    }
-    up_nb_take(u);
+    if (!u->nb_done)
+        (void) fc_http_read_unbuffered_request_body(u->r);
 }
 
 /* ---- picking and connecting --------------------------------------------------------- */
@@ -292,8 +294,10 @@ up_connect(fc_http_upstream_t *u)
     u->state_machine = FC_UP_CONNECT;
     if (fc_upstream_pick_next(&u->pick, fc_current_msec()) != FC_OK) {
         fc_http_upstream_state_t *st = up_new_state(u, &u->group->name);
-        if (st)
+        if (st) {
             st->status = FC_HTTP_BAD_GATEWAY;
+            st->response_time = 0;
+        }
         up_log_upstream(u, &u->group->name);
         fc_log_error(FC_LOG_ERR, log, 0, "no live upstreams");
         fc_http_upstream_finalize(u, FC_HTTP_BAD_GATEWAY);
@@ -374,8 +378,7 @@ up_open_socket(fc_http_upstream_t *u, const fc_upstream_peer_t *peer, int *in_pr
     *in_progress = 0;
     if (connect(fd, sa, peer->addr.socklen) < 0) {
         if (errno != EINPROGRESS) {
-            fc_log_error(FC_LOG_ERR, log, errno, "connect() to %s failed",
-                         peer->addr.name.data);
+            fc_log_error(FC_LOG_ERR, log, errno, "connect() to %s failed", peer->addr.name.data);
             close(fd);
             return -2;
         }
@@ -569,6 +572,13 @@ fc_http_upstream_send(fc_http_upstream_t *u)
         log->action = "sending request to upstream";
     u->request_sent = 1;
     int rc = up_send_chain(u);
+    if (rc == FC_ERROR && u->state_machine != FC_UP_HEADER) {
+        /* The response is already on its way: the rest of the request is moot. */
+        fc_log_error(FC_LOG_INFO, log, errno, "writev() to upstream failed");
+        u->send_cl = NULL;
+        u->keepalive = 0;
+        return;
+    }
     if (rc == FC_ERROR) {
         fc_log_error(FC_LOG_ERR, log, errno, "writev() failed");
         fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
@@ -585,7 +595,7 @@ fc_http_upstream_send(fc_http_upstream_t *u)
         /* No buffering: what was queued is out; read more of the client's body. */
         if (u->state->bytes_sent > up_link_size(u->request_bufs))
             u->nb_started = 1;
-        up_nb_resume(u);
+        up_nb_resume(u); /* last: r may be gone after it */
         return;
     }
     u->request_body_sent = 1;
@@ -611,11 +621,11 @@ fc_http_upstream_peer_event(fc_event_t *ev)
         if (u->state_machine == FC_UP_BODY) {
             log->action = "reading upstream";
             fc_log_error(FC_LOG_ERR, log, ETIMEDOUT, "upstream timed out");
-            fc_http_upstream_finalize(u, FC_ERROR);
+            fc_http_upstream_body_fail(u);
             return;
         }
-        log->action = ev->write ? "sending request to upstream"
-                                : "reading response header from upstream";
+        log->action =
+            ev->write ? "sending request to upstream" : "reading response header from upstream";
         fc_log_error(FC_LOG_ERR, log, ETIMEDOUT, "upstream timed out");
         fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_TIMEOUT);
         return;
@@ -713,7 +723,7 @@ fc_http_upstream_next(fc_http_upstream_t *u, unsigned ft)
 {
     fc_http_request_t *r = u->r;
     unsigned status = up_ft_status(ft);
-    if (u->state && u->state->status == 0)
+    if (u->state && (u->state->status == 0 || ft == FC_HTTP_UPSTREAM_FT_INVALID_HEADER))
         u->state->status = status;
     unsigned mask = ft;
     if (u->request_sent && fc_http_upstream_non_idempotent(r))

@@ -127,7 +127,7 @@ typedef struct {
     size_t buffer_size;             /* the response head, and the body with buffering off */
     size_t bufs_num;                /* proxy_buffers: read-ahead while the client is slow */
     size_t bufs_size;
-    size_t busy_buffers_size;
+    size_t busy_buffers_size;       /* at most this much is handed to the client at once */
     unsigned next_upstream;         /* FC_HTTP_UPSTREAM_FT_* */
     int64_t next_upstream_tries;    /* 0: unlimited */
     int buffering;
@@ -158,10 +158,10 @@ typedef struct {
  *                    FC_OK (u->headers_in is set, u->buffer->pos is the first
  *                    body byte), FC_HTTP_UPSTREAM_INVALID_HEADER, FC_ERROR
  *   input_filter_init  set up body decoding from u->headers_in (u->length)
- *   input_filter     decode the raw bytes b[pos, last) in place so that
- *                    b[pos, last) becomes body data: FC_OK (more to come),
- *                    FC_DONE (the body ended; u->extra counts bytes past it),
- *                    FC_ERROR (invalid framing, logged)
+ *   input_filter     decode the new raw bytes b[raw, last) in place so that
+ *                    b[pos, last) is body data (b[pos, raw) already was):
+ *                    FC_OK (more to come), FC_DONE (the body ended; u->extra
+ *                    counts bytes past it), FC_ERROR (invalid framing, logged)
  *   body_output      no request buffering: frame new client body links `in`
  *                    (last: the body ended) into *out, to be sent as is
  *   rewrite_redirect proxy_redirect on a Location (prefix 0) or Refresh
@@ -172,7 +172,7 @@ typedef struct {
     int (*reinit_request)(fc_http_upstream_t *u);
     int (*process_header)(fc_http_upstream_t *u);
     int (*input_filter_init)(fc_http_upstream_t *u);
-    int (*input_filter)(fc_http_upstream_t *u, fc_buf_t *b);
+    int (*input_filter)(fc_http_upstream_t *u, fc_buf_t *b, unsigned char *raw);
     int (*body_output)(fc_http_upstream_t *u, fc_chain_t *in, int last, fc_chain_t **out);
     int (*rewrite_redirect)(fc_http_upstream_t *u, fc_http_field_t *h, size_t prefix);
 } fc_http_upstream_ops_t;
@@ -249,7 +249,7 @@ fc_http_upstream_t *fc_http_upstream_create(fc_http_request_t *r,
  * content handler returns: FC_DONE (the engine finalizes r later) or a status.
  */
 int fc_http_upstream_start(fc_http_upstream_t *u);
-/* The status-line-and-header sections of proxy_next_upstream values ("error", ...). */
+/* proxy_next_upstream values ("error", "timeout", ... "off"): a table for the bitmask setter. */
 extern const fc_conf_enum_t fc_http_upstream_next_masks[];
 /* Defines $upstream_addr, $upstream_status, ... (http_upstream's preconfiguration). */
 int fc_http_upstream_variables_add(fc_var_registry_t *reg);

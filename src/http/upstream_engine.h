@@ -40,6 +40,8 @@ int fc_http_upstream_non_idempotent(const fc_http_request_t *r);
 
 /* Reads and parses the response head, then acts on it. */
 void fc_http_upstream_read_header(fc_http_upstream_t *u);
+/* The upstream failed mid-body: flush what came to the client, then close it. */
+void fc_http_upstream_body_fail(fc_http_upstream_t *u);
 /* Moves response body bytes: upstream -> buffers -> client, as far as both sides allow. */
 void fc_http_upstream_body_event(fc_http_upstream_t *u);
 

@@ -20,22 +20,24 @@
 enum { UP_PRE_NONE = 0, UP_PRE_READY, UP_PRE_BUSY };
 
 struct fc_http_upstream_body_s {
-    fc_buf_t *slots;    /* nslots buffers; memory allocated on first use */
-    fc_chain_t *links;  /* one link per slot, for handing it down */
+    fc_buf_t *slots;   /* nslots buffers; memory allocated on first use */
+    fc_chain_t *links; /* one link per slot, for handing it down */
     size_t nslots;
-    size_t size;        /* bytes per slot */
-    size_t head;        /* the oldest slot handed down and not yet sent */
-    size_t nbusy;       /* handed down, bytes still on their way */
-    size_t nready;      /* decoded, waiting to be handed down */
-    fc_buf_t pre;       /* body bytes that came with the head (in the head buffer) */
+    size_t size;   /* bytes per slot */
+    size_t head;   /* the oldest slot handed down and not yet sent */
+    size_t nbusy;  /* handed down, bytes still on their way */
+    size_t nready; /* decoded, waiting to be handed down */
+    fc_buf_t pre;  /* body bytes that came with the head (in the head buffer) */
     fc_chain_t pre_link;
-    unsigned pre_state; /* UP_PRE_* */
+    unsigned pre_state;     /* UP_PRE_* */
+    unsigned filling : 1;   /* the slot after the ready ones is being filled */
     unsigned blocked : 1;   /* the client socket is full: output waits for the write event */
     unsigned last_sent : 1; /* the end of the body went down */
 };
 
 static void up_downstream_write(fc_http_request_t *r);
 static void up_process_headers(fc_http_upstream_t *u);
+static int up_downstream(fc_http_upstream_t *u);
 
 /* ---- the response head --------------------------------------------------------------- */
 
@@ -228,9 +230,8 @@ up_copy_headers(fc_http_upstream_t *u, int upgrade)
     ho->status = h->status_n;
     ho->status_line = h->status_line;
     ho->content_length_n = -1;
-    if (ho->headers.nelts == 0 &&
-        fc_array_init(&ho->headers, r->pool, h->headers.nelts + 8, sizeof(fc_http_field_t)) !=
-            FC_OK)
+    if (ho->headers.nelts == 0 && fc_array_init(&ho->headers, r->pool, h->headers.nelts + 8,
+                                                sizeof(fc_http_field_t)) != FC_OK)
         return FC_ERROR;
     for (size_t i = 0; i < h->headers.nelts; i++) {
         fc_http_field_t *f = &in[i];
@@ -313,6 +314,7 @@ up_process_headers(fc_http_upstream_t *u)
         return;
     }
     u->keepalive = !u->headers_in.connection_close;
+    r->connection->log->action = "reading upstream";
     if (up_copy_headers(u, 0) != FC_OK || u->ops->input_filter_init(u) != FC_OK ||
         up_body_init(u) != FC_OK) {
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
@@ -329,6 +331,7 @@ up_process_headers(fc_http_upstream_t *u)
     if (r->header_only && !u->body_done) {
         /* The client wants no body but the upstream sends one: this connection is spent. */
         fc_http_upstream_release_peer(u, 0);
+        u->body_done = 1;
     }
     fc_http_upstream_body_event(u);
 }
@@ -345,26 +348,17 @@ up_slot(fc_http_upstream_body_t *body, size_t i)
 static void
 up_body_complete(fc_http_upstream_t *u)
 {
+    fc_http_upstream_body_t *body = u->body;
     u->body_done = 1;
+    if (body && body->filling) {
+        body->filling = 0;
+        body->nready++;
+    }
     int keep = u->keepalive && u->request_body_sent && u->extra == 0;
     if (u->extra)
         fc_log_error(FC_LOG_WARN, u->r->connection->log, 0,
                      "upstream sent more data than specified in \"Content-Length\" header");
     fc_http_upstream_release_peer(u, keep);
-}
-
-/* Runs the input filter over freshly read bytes; FC_OK or FC_ERROR (finalized). */
-static int
-up_filter(fc_http_upstream_t *u, fc_buf_t *b)
-{
-    int rc = u->ops->input_filter(u, b);
-    if (rc == FC_ERROR) {
-        fc_http_upstream_finalize(u, FC_ERROR);
-        return FC_ERROR;
-    }
-    if (rc == FC_DONE)
-        up_body_complete(u);
-    return FC_OK;
 }
 
 static int
@@ -392,7 +386,7 @@ up_body_init(fc_http_upstream_t *u)
         body->pre.start = body->pre.pos = b->pos;
         body->pre.end = body->pre.last = b->last;
         body->pre_link.buf = &body->pre;
-        int rc = u->ops->input_filter(u, &body->pre);
+        int rc = u->ops->input_filter(u, &body->pre, body->pre.pos);
         if (rc == FC_ERROR)
             return FC_ERROR;
         if (body->pre.pos < body->pre.last)
@@ -418,37 +412,44 @@ up_reclaim(fc_http_upstream_body_t *body)
     }
 }
 
-/* Hands the decoded buffers down the output chain; FC_OK, FC_AGAIN or FC_ERROR. */
+/*
+ * Hands decoded buffers down the output chain, oldest first, at most
+ * proxy_busy_buffers_size bytes at a time (at least one buffer). FC_OK,
+ * FC_AGAIN (the client socket is full) or FC_ERROR.
+ */
 static int
 up_hand_down(fc_http_upstream_t *u)
 {
     fc_http_upstream_body_t *body = u->body;
+    int flush = !u->conf->buffering; /* buffering off: each read goes out at once */
+    size_t bytes = 0;
     fc_chain_t *out = NULL, **ll = &out;
     if (body->pre_state == UP_PRE_READY) {
+        body->pre.flush = (unsigned) flush;
         body->pre_link.next = NULL;
         *ll = &body->pre_link;
         ll = &body->pre_link.next;
         body->pre_state = UP_PRE_BUSY;
+        bytes = (size_t) (body->pre.last - body->pre.pos);
     }
-    for (size_t k = 0; k < body->nready; k++) {
-        size_t i = (body->head + body->nbusy + k) % body->nslots;
+    while (body->nready > 0 && (out == NULL || bytes < u->conf->busy_buffers_size)) {
+        size_t i = (body->head + body->nbusy) % body->nslots;
         fc_chain_t *cl = &body->links[i];
         cl->buf = &body->slots[i];
-        cl->buf->flush = !u->conf->buffering; /* buffering off: each read goes out at once */
+        cl->buf->flush = (unsigned) flush;
         cl->next = NULL;
         *ll = cl;
         ll = &cl->next;
+        bytes += (size_t) (cl->buf->last - cl->buf->pos);
+        body->nbusy++;
+        body->nready--;
     }
-    if (!u->conf->buffering)
-        body->pre.flush = 1;
-    body->nbusy += body->nready;
-    body->nready = 0;
     if (out == NULL)
         return FC_OK;
     return fc_http_output_filter(u->r, out);
 }
 
-/* The body may go before the previous output was flushed only with buffers to spare. */
+/* Flushes what the client socket did not take, then hands down what is ready. */
 static int
 up_downstream(fc_http_upstream_t *u)
 {
@@ -461,7 +462,7 @@ up_downstream(fc_http_upstream_t *u)
         body->blocked = rc == FC_AGAIN;
         up_reclaim(body);
     }
-    if (!body->blocked && (body->nready || body->pre_state == UP_PRE_READY)) {
+    while (!body->blocked && (body->nready || body->pre_state == UP_PRE_READY)) {
         rc = up_hand_down(u);
         if (rc == FC_ERROR)
             return FC_ERROR;
@@ -471,28 +472,41 @@ up_downstream(fc_http_upstream_t *u)
     return FC_OK;
 }
 
+/* The slot to read into: the one being filled, or a fresh one (NULL when none is free). */
+static fc_buf_t *
+up_fill_slot(fc_http_upstream_t *u)
+{
+    fc_http_upstream_body_t *body = u->body;
+    size_t i = (body->head + body->nbusy + body->nready) % body->nslots;
+    fc_buf_t *b = &body->slots[i];
+    if (body->filling)
+        return b;
+    if (body->nbusy + body->nready == body->nslots)
+        return NULL;
+    if (b->start == NULL) {
+        b->start = fc_palloc(u->r->pool, body->size);
+        if (b->start == NULL)
+            return NULL;
+        b->end = b->start + body->size;
+    }
+    b->pos = b->last = b->start;
+    body->filling = 1;
+    return b;
+}
+
 /*
- * Reads into the next free slot and decodes. FC_OK: progress; FC_AGAIN: the
- * socket is empty; FC_DONE: the trip was finalized (error).
+ * Reads into the slot being filled and decodes the new bytes. A slot is
+ * handed down once full, at the end of the body, or at once with buffering
+ * off. FC_OK: progress; FC_AGAIN: the socket is empty; FC_DONE: finalized.
  */
 static int
-up_read_body(fc_http_upstream_t *u)
+up_read_body(fc_http_upstream_t *u, fc_buf_t *b)
 {
     fc_http_upstream_body_t *body = u->body;
     fc_connection_t *pc = u->peer;
     fc_log_t *log = u->r->connection->log;
-    size_t i = (body->head + body->nbusy + body->nready) % body->nslots;
-    fc_buf_t *b = &body->slots[i];
-    if (b->start == NULL) {
-        b->start = fc_palloc(u->r->pool, body->size);
-        if (b->start == NULL) {
-            fc_http_upstream_finalize(u, FC_ERROR);
-            return FC_DONE;
-        }
-        b->end = b->start + body->size;
-    }
-    b->pos = b->last = b->start;
-    ssize_t n = recv(pc->fd, b->start, body->size, 0);
+    unsigned char *raw = b->last;
+    ssize_t n = recv(pc->fd, raw, (size_t) (b->end - raw), 0);
     if (n < 0) {
         if (errno == EINTR)
             return FC_OK;
@@ -501,7 +515,7 @@ up_read_body(fc_http_upstream_t *u)
             return FC_AGAIN;
         }
         fc_log_error(FC_LOG_ERR, log, errno, "recv() failed");
-        up_body_fail(u);
+        fc_http_upstream_body_fail(u);
         return FC_DONE;
     }
     if (n == 0) {
@@ -512,32 +526,28 @@ up_read_body(fc_http_upstream_t *u)
             return FC_OK;
         }
         fc_log_error(FC_LOG_ERR, log, 0, "upstream prematurely closed connection");
-        up_body_fail(u);
+        fc_http_upstream_body_fail(u);
         return FC_DONE;
     }
     u->state->bytes_received += (uint64_t) n;
     b->last += n;
-    if (up_filter(u, b) != FC_OK)
+    int rc = u->ops->input_filter(u, b, raw);
+    if (rc == FC_ERROR) {
+        fc_http_upstream_body_fail(u);
         return FC_DONE;
-    if (b->pos < b->last)
+    }
+    if (rc == FC_DONE) {
+        up_body_complete(u);
+    } else if (b->last == b->end || (!u->conf->buffering && b->last > b->pos)) {
+        body->filling = 0;
         body->nready++;
+    }
     if (u->peer) {
         if (pc->read->timer_set)
             fc_event_del_timer(pc->loop, pc->read);
         fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
     }
     return FC_OK;
-}
-
-/* The upstream failed mid-body: what came goes to the client, then the connection closes. */
-static void
-up_body_fail(fc_http_upstream_t *u)
-{
-    u->keepalive = 0;
-    fc_http_upstream_release_peer(u, 0);
-    if (up_downstream(u) == FC_OK)
-        (void) fc_http_output_filter(u->r, NULL);
-    fc_http_upstream_finalize(u, FC_ERROR);
 }
 
 /* The whole body went down: end the response. */
@@ -551,12 +561,59 @@ up_body_end(fc_http_upstream_t *u)
 }
 
 void
+fc_http_upstream_body_fail(fc_http_upstream_t *u)
+{
+    fc_http_upstream_body_t *body = u->body;
+    u->keepalive = 0;
+    fc_http_upstream_release_peer(u, 0);
+    if (body && body->filling) {
+        body->filling = 0;
+        body->nready++;
+    }
+    if (body && up_downstream(u) == FC_OK)
+        (void) fc_http_output_filter(u->r, NULL);
+    fc_http_upstream_finalize(u, FC_ERROR);
+}
+
+/* All slots wait in the write filter, which holds small ones back: make it send. */
+static int
+up_unjam(fc_http_upstream_t *u)
+{
+    fc_http_upstream_body_t *body = u->body;
+    if (body->blocked || body->nbusy == 0 ||
+        body->nbusy + body->nready + body->filling < body->nslots)
+        return FC_OK;
+    int rc = fc_http_output_filter(u->r, NULL);
+    if (rc == FC_ERROR)
+        return FC_ERROR;
+    body->blocked = rc == FC_AGAIN;
+    up_reclaim(body);
+    return FC_OK;
+}
+
+/* Arms the read timeout only while the engine waits for the upstream, not for the client. */
+static void
+up_body_timer(fc_http_upstream_t *u)
+{
+    fc_http_upstream_body_t *body = u->body;
+    fc_connection_t *pc = u->peer;
+    if (pc == NULL || u->body_done)
+        return;
+    if (!body->filling && body->nbusy + body->nready == body->nslots) {
+        if (pc->read->timer_set)
+            fc_event_del_timer(pc->loop, pc->read);
+    } else if (!pc->read->timer_set) {
+        fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
+    }
+}
+
+void
 fc_http_upstream_body_event(fc_http_upstream_t *u)
 {
     fc_http_upstream_body_t *body = u->body;
     fc_http_request_t *r = u->r;
     for (;;) {
-        if (up_downstream(u) != FC_OK) {
+        if (up_downstream(u) != FC_OK || up_unjam(u) != FC_OK) {
             fc_http_upstream_finalize(u, FC_ERROR);
             return;
         }
@@ -567,41 +624,24 @@ fc_http_upstream_body_event(fc_http_upstream_t *u)
             }
             break;
         }
-        size_t used = body->nbusy + body->nready;
-        if (used == body->nslots && !body->blocked && body->nbusy) {
-            /* The write filter holds small buffers back for a fuller packet: send them. */
-            int rc = fc_http_output_filter(r, NULL);
-            if (rc == FC_ERROR) {
-                fc_http_upstream_finalize(u, FC_ERROR);
-                return;
-            }
-            body->blocked = rc == FC_AGAIN;
-            up_reclaim(body);
-            used = body->nbusy + body->nready;
-        }
-        if (u->body_done || u->peer == NULL || used == body->nslots)
+        if (u->body_done || u->peer == NULL)
             break;
         if (r->header_only) {
             /* Nothing of a body goes to the client: the upstream's is not read. */
             fc_http_upstream_release_peer(u, 0);
+            u->body_done = 1;
             continue;
         }
-        int rc = up_read_body(u);
+        fc_buf_t *b = up_fill_slot(u);
+        if (b == NULL)
+            break;
+        int rc = up_read_body(u, b);
         if (rc == FC_DONE)
             return;
         if (rc == FC_AGAIN)
             break;
     }
-    if (u->peer && !u->body_done) {
-        fc_connection_t *pc = u->peer;
-        size_t used = body->nbusy + body->nready;
-        if (used == body->nslots) {
-            if (pc->read->timer_set)
-                fc_event_del_timer(pc->loop, pc->read); /* waiting for the client, not for it */
-        } else if (!pc->read->timer_set) {
-            fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
-        }
-    }
+    up_body_timer(u);
 }
 
 /* The client's socket drained (or its send_timeout fired). */
