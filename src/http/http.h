@@ -4,17 +4,7 @@
  * and each request runs the phases below, then the output filter chains
  * serialize its response.
  *
- * Who owns what:
- *   http.c          http{}, server{}, location{}, listen, core directives, merge
- *   location.c      the location tree and its lookup (nginx's order)
- *   server_name.c   virtual server choice by Host
- *   request.c       connection and request lifecycle, keep-alive, draining
- *   phase.c         the phase engine, internal redirects
- *   body.c          the request body (buffered, temp file, discarded)
- *   write.c         header serialization, chunked and write filters
- *   special.c       default error pages, error_page, redirects
- *   vars.c          the builtin variables
- *   upstream*.c     the generic upstream engine (http_upstream.h)
+ * docs/internals/http.md maps the files of src/http/ and why they are cut so.
  */
 #ifndef FC_HTTP_H
 #define FC_HTTP_H
@@ -142,29 +132,7 @@ typedef struct {
     time_t last_modified_time; /* -1: none */
 } fc_http_headers_out_t;
 
-/* ---- buffers and chains --------------------------------------------------- */
-
-/* A link of a chain of buffers (fc_buf_t is in event/conn.h). */
-typedef struct fc_chain_s {
-    fc_buf_t *buf;
-    struct fc_chain_s *next;
-} fc_chain_t;
-
-/* Allocates a link in pool memory (NULL on failure). */
-fc_chain_t *fc_chain_alloc(fc_pool_t *pool);
-/* A buffer of `size` bytes wrapped in a link: both in pool memory. */
-fc_chain_t *fc_chain_buf(fc_pool_t *pool, size_t size);
-/* A link to a buffer pointing at existing bytes (no copy). */
-fc_chain_t *fc_chain_str(fc_pool_t *pool, const unsigned char *data, size_t len);
-/* Bytes still to send in a chain (memory and file parts). */
-int64_t fc_chain_size(const fc_chain_t *cl);
-/*
- * Writes as much of a chain as the socket takes now (writev for memory
- * parts, sendfile for file parts), advancing each buffer's pos/file_pos.
- * Returns bytes written (>= 0; less than the chain when the socket is
- * full), or -errno. Links are not freed: skip those with nothing left.
- */
-int64_t fc_chain_send(fc_connection_t *c, fc_chain_t *cl);
+#include "http/chain.h"
 
 /* ---- the request body -------------------------------------------------------- */
 
@@ -279,7 +247,6 @@ struct fc_http_request_s {
     unsigned filter_finalize : 1;
     unsigned blocked_write : 1;  /* the write filter waits for the socket */
     unsigned upgraded : 1;       /* 101: the connection became a tunnel */
-    unsigned limit_rate_unused : 1;
 };
 
 #define fc_http_get_module_main_conf(r, module) ((r)->main_conf[(module).ctx_index])
@@ -296,117 +263,7 @@ struct fc_http_request_s {
 #define fc_http_conf_get_loc(cf, module)                                                           \
     (((fc_conf_ctx_t *) (cf)->ctx)->loc_conf[(module).ctx_index])
 
-/* ---- core configuration -------------------------------------------------------- */
-
-typedef int (*fc_http_header_filter_pt)(fc_http_request_t *r);
-typedef int (*fc_http_body_filter_pt)(fc_http_request_t *r, fc_chain_t *in);
-
-typedef struct {
-    const fc_module_t *module;
-    fc_http_header_filter_pt header;
-    fc_http_body_filter_pt body;
-} fc_http_filter_t;
-
-typedef struct {
-    fc_cycle_t *cycle;                    /* the cycle (its worker at run time) */
-    fc_array_t servers;                   /* fc_http_core_srv_conf_t * */
-    fc_array_t listens;                   /* private to http.c */
-    fc_array_t phases[FC_HTTP_NPHASES];   /* fc_http_handler_pt */
-    fc_var_registry_t vars;
-    fc_array_t upstreams;                 /* private to the upstream engine */
-    fc_array_t header_filters;            /* fc_http_filter_t, in call order */
-    fc_array_t body_filters;              /* fc_http_filter_t, in call order */
-    size_t *header_next;                  /* per http module ctx_index: its position + 1 */
-    size_t *body_next;
-    size_t server_names_hash_max_size;
-    size_t server_names_hash_bucket_size;
-    size_t variables_hash_max_size;
-    size_t variables_hash_bucket_size;
-} fc_http_core_main_conf_t;
-
-/* One server_name: exact, "*.wildcard" / "wildcard.*", ".example.com", or "~regex". */
-typedef struct {
-    fc_str_t name;        /* lowercased (regex: as written without "~") */
-    fc_regex_t *regex;    /* "~..." */
-    fc_http_core_srv_conf_t *server;
-} fc_http_server_name_t;
-
-struct fc_http_core_srv_conf_s {
-    fc_conf_ctx_t *ctx;          /* this server's confs (loc_conf: the server level) */
-    const char *file;
-    unsigned line;
-    fc_array_t server_names;     /* fc_http_server_name_t */
-    fc_str_t server_name;        /* the first name: $server_name */
-    size_t client_header_buffer_size;     /* 1k */
-    size_t large_client_header_buffers_num;  /* 4 */
-    size_t large_client_header_buffers_size; /* 8k */
-    fc_msec_t client_header_timeout;      /* 60s */
-    int merge_slashes;                    /* on */
-    int underscores_in_headers;           /* off */
-    int ignore_invalid_headers;           /* on */
-    unsigned listen : 1;
-};
-
-/* One error_page: codes, optional =CODE, the URI or URL (may have variables). */
-typedef struct {
-    int status;        /* the code it applies to */
-    int overwrite;     /* =CODE: 0 keeps the status; -1 "=" alone: the target's status */
-    fc_cv_t value;     /* "/50x.html", "@named", "http://..." */
-} fc_http_err_page_t;
-
-struct fc_http_core_loc_conf_s {
-    fc_str_t name;                 /* as written, without the modifier */
-    fc_regex_t *regex;             /* "~" and "~*" */
-    void **loc_conf;               /* this location's confs of every module */
-    fc_http_handler_pt handler;    /* content handler (proxy_pass ...), NULL: content phase */
-    unsigned exact_match : 1;      /* "=" */
-    unsigned noregex : 1;          /* "^~" */
-    unsigned named : 1;            /* "@name" */
-    unsigned internal : 1;         /* `internal;` */
-    unsigned auto_redirect : 1;    /* a prefix location ending in '/' with a proxy handler */
-    unsigned server_level : 1;     /* the conf of server{} itself */
-    void *static_tree;             /* private to location.c */
-    fc_array_t *regex_locations;   /* fc_http_core_loc_conf_t *: nested regex locations */
-    fc_array_t *locations;         /* fc_http_core_loc_conf_t *: nested, as written */
-    fc_array_t *named_locations;   /* server level: "@name" locations */
-    const char *file;
-    unsigned line;
-
-    size_t client_max_body_size;   /* 1m; 0: unlimited */
-    size_t client_body_buffer_size; /* 16k */
-    fc_msec_t client_body_timeout; /* 60s */
-    fc_str_t client_body_temp_path; /* "client_body_temp" under the prefix */
-    int client_body_in_file_only;  /* off */
-    fc_msec_t send_timeout;        /* 60s */
-    fc_msec_t keepalive_timeout;   /* 75s; 0 disables keep-alive */
-    fc_msec_t keepalive_header;    /* keepalive_timeout's second argument: -1 none */
-    int64_t keepalive_requests;    /* 1000 */
-    fc_msec_t keepalive_time;      /* 1h */
-    int keepalive_disable_msie6;   /* accepted: keepalive_disable */
-    int server_tokens;             /* 1 on, 0 off, 2 build */
-    int absolute_redirect;         /* on */
-    int server_name_in_redirect;   /* off */
-    int port_in_redirect;          /* on */
-    int chunked_transfer_encoding; /* on */
-    int recursive_error_pages;     /* off */
-    int tcp_nodelay;               /* on */
-    int log_not_found;             /* on */
-    int lingering_close;           /* 1 on, 0 off, 2 always */
-    fc_msec_t lingering_time;      /* 30s */
-    fc_msec_t lingering_timeout;   /* 5s */
-    int reset_timedout_connection; /* off */
-    fc_str_t default_type;         /* text/plain */
-    fc_array_t *error_pages;       /* fc_http_err_page_t, NULL: none */
-    fc_str_t root;                 /* accepted for $document_root; static files are not served */
-};
-
-#define fc_http_core_loc(r) ((fc_http_core_loc_conf_t *) (r)->loc_conf[fc_http_core_module.ctx_index])
-#define fc_http_core_srv(r) ((fc_http_core_srv_conf_t *) (r)->srv_conf[fc_http_core_module.ctx_index])
-#define fc_http_core_main(r)                                                                       \
-    ((fc_http_core_main_conf_t *) (r)->main_conf[fc_http_core_module.ctx_index])
-
-extern fc_module_t fc_http_module;
-extern fc_module_t fc_http_core_module;
+#include "http/core_conf.h"
 
 /* ---- config-time API ------------------------------------------------------------ */
 
