@@ -131,10 +131,13 @@ http_recv(fc_http_connection_t *hc)
     if (b->last == b->end)
         return FC_AGAIN; /* the caller grows the buffer first */
     for (;;) {
-        ssize_t n = recv(c->fd, b->last, (size_t) (b->end - b->last), 0);
+        size_t want = (size_t) (b->end - b->last);
+        ssize_t n = recv(c->fd, b->last, want, 0);
         if (n > 0) {
             b->last += n;
             c->received += (uint64_t) n;
+            if ((size_t) n < want)
+                c->read->ready = 0; /* drained: the next edge says when more comes */
             return n;
         }
         if (n == 0) {

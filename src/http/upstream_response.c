@@ -50,7 +50,8 @@ fc_http_upstream_read_header(fc_http_upstream_t *u)
     if (u->request_body_sent)
         log->action = "reading response header from upstream";
     for (;;) {
-        ssize_t n = recv(pc->fd, b->last, (size_t) (b->end - b->last), 0);
+        size_t want = (size_t) (b->end - b->last);
+        ssize_t n = recv(pc->fd, b->last, want, 0);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -73,11 +74,18 @@ fc_http_upstream_read_header(fc_http_upstream_t *u)
         b->last += n;
         u->state->bytes_received += (uint64_t) n;
         u->response_received = 1;
+        if ((size_t) n < want)
+            pc->read->ready = 0; /* drained: no recv() just to hear EAGAIN */
         int rc = u->ops->process_header(u);
         if (rc == FC_AGAIN) {
             if (b->last == b->end) {
                 fc_log_error(FC_LOG_ERR, log, 0, "upstream sent too big header");
                 fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_INVALID_HEADER);
+                return;
+            }
+            if (!pc->read->ready) {
+                if (u->request_body_sent && !pc->read->timer_set)
+                    fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
                 return;
             }
             continue;
@@ -506,7 +514,12 @@ up_read_body(fc_http_upstream_t *u, fc_buf_t *b)
     fc_connection_t *pc = u->peer;
     fc_log_t *log = u->r->connection->log;
     unsigned char *raw = b->last;
-    ssize_t n = recv(pc->fd, raw, (size_t) (b->end - raw), 0);
+    if (!pc->read->ready && !pc->read->pending_eof)
+        return FC_AGAIN; /* the last read drained the socket */
+    size_t want = (size_t) (b->end - raw);
+    ssize_t n = recv(pc->fd, raw, want, 0);
+    if (n > 0 && (size_t) n < want)
+        pc->read->ready = 0;
     if (n < 0) {
         if (errno == EINTR)
             return FC_OK;
