@@ -33,7 +33,11 @@ is "$(fc_workers | wc -l | tr -d ' ')" 2 "exactly 2 workers are its direct child
 for w in $(fc_workers); do
     kids=$(_t_children "$w" | wc -l | tr -d ' ')
     is "$kids" 0 "worker $w has no children of its own"
+    like "$(tr '\0' ' ' <"/proc/$w/cmdline")" '^fulcrum: worker process' \
+        "worker $w is titled as nginx titles its workers"
 done
+like "$(tr '\0' ' ' <"/proc/$FC_PID/cmdline")" '^fulcrum: master process .*-c ' \
+    "the master's title shows its command line"
 out=$("$(helper tcpclient)" -p "$PORT1" -n 100000 -k -P 4)
 ok $? "4 connections proxied by the workers"
 

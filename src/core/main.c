@@ -4,6 +4,7 @@
 #include "core/fc_core.h"
 #include "core/cycle.h"
 #include "core/process.h"
+#include "core/proctitle.h"
 
 #include <openssl/opensslv.h>
 #include <sys/stat.h>
@@ -216,6 +217,7 @@ main_serve(fc_cycle_t *cycle, const fc_cycle_params_t *params)
     fc_log_error(FC_LOG_NOTICE, cycle->log, 0, "%s", FC_VER);
     if (!ccf->master)
         return fc_single_process(cycle);
+    fc_proctitle_set("master process");
     return fc_master_process(cycle, params);
 }
 
@@ -224,6 +226,7 @@ main(int argc, char **argv)
 {
     main_opts_t o = {0};
     fc_time_update();
+    fc_proctitle_init(argc, argv);
     fc_log_t *log = fc_log_init();
     if (main_parse_args(argc, argv, &o) != FC_OK)
         return 1;

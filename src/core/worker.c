@@ -7,6 +7,7 @@
 #include "core/cycle.h"
 #include "core/process.h"
 #include "core/worker.h"
+#include "core/proctitle.h"
 #include "event/events.h"
 
 #include <grp.h>
@@ -181,6 +182,7 @@ worker_start_drain(fc_worker_t *w)
 {
     fc_core_conf_t *ccf = fc_cycle_core_conf(w->cycle, fc_core_module);
     fc_log_error(FC_LOG_NOTICE, w->log, 0, "gracefully shutting down");
+    fc_proctitle_set("worker process is shutting down");
     w->draining = 1;
     worker_close_listeners(w);
     fc_worker_drain_hook_t *h = w->drain_hooks.elts;
@@ -293,6 +295,7 @@ fc_worker_process(fc_cycle_t *cycle, size_t slot, int single_process)
         fc_signals_child_reset();
         /* Blocked except inside epoll_pwait: no signal slips between check and wait. */
         fc_signals_init(1);
+        fc_proctitle_set("worker process");
     }
     fc_time_update();
     worker_set_limits(cycle, cycle->log);
