@@ -1,7 +1,8 @@
 # 235-http-upstream: upstream groups through the proxy: round robin,
 # weight, least_conn, ip_hash, hash [consistent], backup, down; the
-# keep-alive pool (one backend connection for many requests, keepalive_
-# requests, no reuse after Connection: close); $upstream_* with a retry.
+# keep-alive pool (one backend connection for many requests,
+# keepalive_requests, keepalive_timeout, no reuse after Connection: close);
+# $upstream_* with a retry.
 # Failover (proxy_next_upstream, timeouts) is 236-http-upstream-failover.t.
 . "$(dirname "$0")/lib.sh"
 t_init
@@ -24,6 +25,8 @@ http {
     upstream retry { server 127.0.0.1:@PORT24@; server 127.0.0.1:@PORT21@; }
     upstream pool { server 127.0.0.1:@PORT23@; keepalive 4; }
     upstream pool3 { server 127.0.0.1:@PORT23@; keepalive 4; keepalive_requests 3; }
+    upstream poolto { server 127.0.0.1:@PORT23@; keepalive 4; keepalive_timeout 1s; }
+    upstream poolidle { server 127.0.0.1:@PORT23@; keepalive 4; }
     upstream nopool { server 127.0.0.1:@PORT23@; }
     upstream pool10 { server 127.0.0.1:@PORT23@; keepalive 4; }
 
@@ -50,7 +53,7 @@ backend_start reflect "$A" -i A
 backend_start reflect "$B" -i B
 backend_start reflect "$C" -i C
 FC_WAIT_PORTS=$PORT1 fc_start ups.conf
-ok $? "fulcrum starts"
+ok $? "fulcrum starts" || t_bail "the binary did not start"
 U=http://127.0.0.1:$PORT1
 
 # ids GROUP N [QUERY]: the X-Backend of N sequential requests
@@ -87,7 +90,7 @@ like "$c1" '^(A A A|B B B)$' "hash consistent: one key, one server"
 # least_conn: while A holds a slow request, the others go to B
 curl -q -s --max-time 10 -o "$T/slow.out" "$U/?g=lc&delay_ms=2000" &
 t_track $!
-backend_wait_count "$A" 1 req 5
+wait_for 5 grep -q 'delay_ms=2000' "$(backend_log "$A")"
 ok $? "least_conn: the first request went to A"
 is "$(ids lc 4)" "B B B B" "least_conn: A is busy, so B gets the next ones"
 
@@ -134,6 +137,16 @@ is "$(($(backend_count "$C") - n))" 4 "without keepalive: a connection per reque
 n=$(backend_count "$C")
 for i in 1 2 3; do curl -q -s --max-time 10 -o /dev/null "$U/nov11/$i?g=pool10"; done
 is "$(($(backend_count "$C") - n))" 3 "keepalive with HTTP/1.0 and Connection: close: nothing is kept"
+
+# keepalive_timeout 1s: a pooled connection idle for 2 s is not reused
+xconn() { curl -q -s --max-time 10 -o /dev/null -w '%header{x-conn}' "$U/ka/$1"; }
+to1=$(xconn 'to1?g=poolto')
+id1=$(xconn 'id1?g=poolidle')
+sleep 2 # the idle time under test
+to2=$(xconn 'to2?g=poolto')
+id2=$(xconn 'id2?g=poolidle')
+isnt "$to2" "$to1" "upstream keepalive_timeout 1s: a new connection after 2 s idle"
+is "$id2" "$id1" "default upstream keepalive_timeout (60s): the same connection"
 
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"
 fc_stop

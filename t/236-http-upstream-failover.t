@@ -1,8 +1,9 @@
 # 236-http-upstream-failover: proxy_next_upstream (error, timeout,
 # invalid_header, http_502, http_429, non_idempotent, off),
 # proxy_next_upstream_tries / _timeout, all peers down (502),
-# proxy_read_timeout (504), proxy_connect_timeout, and a backend dying in
-# the middle of its response (truncated, logged, never retried).
+# proxy_read_timeout (504), proxy_connect_timeout, proxy_send_timeout, a
+# backend dying in the middle of its response (truncated, logged, never
+# retried), and malformed response heads (502).
 . "$(dirname "$0")/lib.sh"
 t_init
 need_fc
@@ -11,6 +12,7 @@ need_fc
 # PORT33: answers 429.  PORT26: reads the request, closes.  PORT27, PORT31:
 # never answer.  PORT28: never accepts (connect timeout).  PORT29: sends
 # part of a response, closes.  PORT30: a response with a NUL in a header.
+# PORT34: never reads.  PORT35-38: malformed response heads.
 fc_conf failover.conf <<'EOF'
 @PRELUDE@
 http {
@@ -45,6 +47,11 @@ http {
     upstream bh { server 127.0.0.1:@PORT28@; }
     upstream partial { server 127.0.0.1:@PORT29@ max_fails=0; server 127.0.0.1:@PORT21@; }
     upstream partonly { server 127.0.0.1:@PORT29@; }
+    upstream noread { server 127.0.0.1:@PORT34@; }
+    upstream garbage { server 127.0.0.1:@PORT35@; }
+    upstream clte { server 127.0.0.1:@PORT36@; }
+    upstream dupcl { server 127.0.0.1:@PORT37@; }
+    upstream spcolon { server 127.0.0.1:@PORT38@; }
     upstream inv { server 127.0.0.1:@PORT30@ max_fails=0; server 127.0.0.1:@PORT21@; }
     upstream invon { server 127.0.0.1:@PORT30@ max_fails=0; server 127.0.0.1:@PORT21@; }
 
@@ -65,6 +72,11 @@ http {
         }
         location /cto { proxy_connect_timeout 500ms; proxy_pass http://$arg_g; }
         location /invon { proxy_next_upstream error invalid_header; proxy_pass http://$arg_g; }
+        location /sto {
+            client_max_body_size 100m;
+            proxy_send_timeout 1s;
+            proxy_pass http://$arg_g;
+        }
     }
 }
 EOF
@@ -78,8 +90,15 @@ backend_start slow "$PORT31"
 backend_start slow "$PORT28" -N
 backend_start fail "$PORT29" -m partial
 backend_start slow "$PORT30" -d 100 -b 'HTTP/1.1 200 OK\r\nX-Bad: a\x00b\r\nContent-Length: 2\r\n\r\nok'
+backend_start slow "$PORT34" -R
+for p in 35:'garbage\r\n\r\nbody' \
+    36:'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n' \
+    37:'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok' \
+    38:'HTTP/1.1 200 OK\r\nX-A : b\r\nContent-Length: 2\r\n\r\nok'; do
+    eval "backend_start slow \"\$PORT${p%%:*}\" -d 100 -b \"\${p#*:}\""
+done
 FC_WAIT_PORTS=$PORT1 fc_start failover.conf
-ok $? "fulcrum starts"
+ok $? "fulcrum starts" || t_bail "the binary did not start"
 U=http://127.0.0.1:$PORT1
 areqs() { grep -c '^req ' "$(backend_log "$A")"; }
 
@@ -175,7 +194,30 @@ hreq "$U/?g=inv"
 is "$H_STATUS" 502 "an invalid response header: 502"
 like "$(cat "$T/error.log")" 'upstream sent invalid header' "...logged"
 hreq "$U/invon?g=invon"
-diag "X-US=$(hhdr X-US) X-UA=$(hhdr X-UA) A=$A P30=$PORT30 $(grep invon $(backend_log $A))"; is "$H_STATUS" 200 "invalid_header: the next server answers"
+is "$H_STATUS" 200 "invalid_header: the next server answers"
+
+# --- proxy_send_timeout 1s: a backend that reads nothing of a 32 MB body
+head -c 33554432 /dev/zero >"$T/big.bin"
+t0=$(t_now_ms)
+hreq --data-binary @"$T/big.bin" "$U/sto?g=noread"
+dt=$(($(t_now_ms) - t0))
+rm -f "$T/big.bin"
+is "$H_STATUS" 504 "proxy_send_timeout: 504"
+[ "$dt" -lt 8000 ]
+ok $? "...soon after the backend stopped reading ($dt ms)"
+like "$(cat "$T/error.log")" 'upstream timed out.*while sending request to upstream' "...logged"
+
+# --- response heads are parsed as strictly as requests: 502
+# (nginx passes the first as an HTTP/0.9 body, and takes the second and
+# third: issue #3 wants them refused)
+hreq "$U/?g=garbage"
+is "$H_STATUS" 502 "a response without a status line: 502"
+hreq "$U/?g=clte"
+is "$H_STATUS" 502 "a response with Content-Length and Transfer-Encoding: 502"
+hreq "$U/?g=dupcl"
+is "$H_STATUS" 502 "a response with two Content-Lengths: 502"
+hreq "$U/?g=spcolon"
+is "$H_STATUS" 502 "a response header with a space before the colon: 502"
 
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"
 fc_stop
