@@ -311,46 +311,9 @@ rw_arg_escaped(unsigned char c)
 static int
 rw_eval(fc_http_request_t *r, const fc_cv_t *cv, int escape, fc_str_t *out)
 {
-    if (!escape || !cv->has_vars)
-        return fc_http_cv_eval(r, cv, out);
-    fc_str_t *seg = fc_palloc(r->pool, cv->nparts * sizeof(fc_str_t));
-    if (seg == NULL)
-        return FC_ERROR;
-    size_t len = 0;
-    for (size_t i = 0; i < cv->nparts; i++) {
-        const fc_cv_part_t *part = &cv->parts[i];
-        if (part->type == 0) {
-            seg[i] = part->lit;
-        } else if (part->type == 1) {
-            fc_var_value_t *v = fc_http_get_indexed_variable(r, part->index);
-            seg[i].data = v ? (unsigned char *) v->data : NULL;
-            seg[i].len = v ? v->len : 0;
-        } else {
-            seg[i] = fc_captures_get(&r->captures, (int) part->index);
-            for (size_t k = 0; k < seg[i].len; k++)
-                len += rw_arg_escaped(seg[i].data[k]) ? 2 : 0;
-        }
-        len += seg[i].len;
-    }
-    unsigned char *d = fc_pnalloc(r->pool, len + 1);
-    if (d == NULL)
-        return FC_ERROR;
-    out->data = d;
-    out->len = len;
-    for (size_t i = 0; i < cv->nparts; i++) {
-        for (size_t k = 0; k < seg[i].len; k++) {
-            unsigned char c = seg[i].data[k];
-            if (cv->parts[i].type == 2 && rw_arg_escaped(c)) {
-                *d++ = '%';
-                *d++ = (unsigned char) "0123456789ABCDEF"[c >> 4];
-                *d++ = (unsigned char) "0123456789ABCDEF"[c & 0xf];
-            } else {
-                *d++ = c;
-            }
-        }
-    }
-    *d = '\0';
-    return FC_OK;
+    fc_http_core_main_conf_t *cmcf = fc_http_core_main(r);
+    return fc_cv_eval_escape(cv, &cmcf->vars, r->variables, r, r->pool, &r->captures,
+                             escape ? rw_arg_escaped : NULL, out);
 }
 
 /* 1 when the request's URI path had "%" or "+" (nginx's quoted_uri / plus_in_uri). */

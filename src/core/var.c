@@ -236,6 +236,16 @@ int
 fc_cv_eval(const fc_cv_t *cv, fc_var_registry_t *reg, fc_var_value_t *values, void *r,
            fc_pool_t *pool, const fc_captures_t *caps, fc_str_t *out)
 {
+    return fc_cv_eval_escape(cv, reg, values, r, pool, caps, NULL, out);
+}
+
+static const unsigned char cv_hex[] = "0123456789ABCDEF";
+
+int
+fc_cv_eval_escape(const fc_cv_t *cv, fc_var_registry_t *reg, fc_var_value_t *values, void *r,
+                  fc_pool_t *pool, const fc_captures_t *caps, int (*escape)(unsigned char c),
+                  fc_str_t *out)
+{
     if (!cv->has_vars) {
         *out = cv->text;
         return FC_OK;
@@ -260,6 +270,8 @@ fc_cv_eval(const fc_cv_t *cv, fc_var_registry_t *reg, fc_var_value_t *values, vo
             seg[i].len = v->len;
         } else {
             seg[i] = fc_captures_get(caps, (int) part->index);
+            for (size_t k = 0; escape && k < seg[i].len; k++)
+                len += escape(seg[i].data[k]) ? 2 : 0;
         }
         len += seg[i].len;
     }
@@ -268,9 +280,22 @@ fc_cv_eval(const fc_cv_t *cv, fc_var_registry_t *reg, fc_var_value_t *values, vo
         return FC_ERROR;
     out->data = d;
     for (size_t i = 0; i < cv->nparts; i++) {
-        if (seg[i].len)
-            memcpy(d, seg[i].data, seg[i].len);
-        d += seg[i].len;
+        if (escape == NULL || cv->parts[i].type != 2) {
+            if (seg[i].len)
+                memcpy(d, seg[i].data, seg[i].len);
+            d += seg[i].len;
+            continue;
+        }
+        for (size_t k = 0; k < seg[i].len; k++) {
+            unsigned char c = seg[i].data[k];
+            if (escape(c)) {
+                *d++ = '%';
+                *d++ = cv_hex[c >> 4];
+                *d++ = cv_hex[c & 0xf];
+            } else {
+                *d++ = c;
+            }
+        }
     }
     out->len = len;
     *d = '\0';

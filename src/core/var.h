@@ -93,6 +93,13 @@ int fc_cv_compile(fc_conf_t *cf, fc_var_registry_t *reg, const fc_str_t *text, f
  */
 int fc_cv_eval(const fc_cv_t *cv, fc_var_registry_t *reg, fc_var_value_t *values, void *r,
                fc_pool_t *pool, const fc_captures_t *caps, fc_str_t *out);
+/*
+ * fc_cv_eval, with regex captures written %XX-escaped wherever escape(c) is
+ * true (rewrite escapes captures in query arguments as nginx does).
+ */
+int fc_cv_eval_escape(const fc_cv_t *cv, fc_var_registry_t *reg, fc_var_value_t *values, void *r,
+                      fc_pool_t *pool, const fc_captures_t *caps, int (*escape)(unsigned char c),
+                      fc_str_t *out);
 
 /* Getter helper: a value pointing at a string. */
 static inline void
