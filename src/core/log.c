@@ -42,11 +42,8 @@ fc_assert_fail(const char *cond, const char *file, int line)
     abort();
 }
 
-static size_t
-log_append(char *buf, size_t len, size_t pos, const char *fmt, ...) FC_PRINTF(4, 5);
-
-static size_t
-log_append(char *buf, size_t len, size_t pos, const char *fmt, ...)
+size_t
+fc_log_append(char *buf, size_t len, size_t pos, const char *fmt, ...)
 {
     if (pos >= len)
         return pos;
@@ -67,7 +64,7 @@ fc_log_error_core(int level, fc_log_t *log, int err, const char *fmt, ...)
     size_t n = 0;
 
     if (log->connection)
-        n = log_append(buf, cap, n, "*%lu ", log->connection);
+        n = fc_log_append(buf, cap, n, "*%lu ", log->connection);
     va_list ap;
     va_start(ap, fmt);
     if (n < cap) {
@@ -77,9 +74,9 @@ fc_log_error_core(int level, fc_log_t *log, int err, const char *fmt, ...)
     }
     va_end(ap);
     if (err)
-        n = log_append(buf, cap, n, " (%d: %s)", err, strerror(err));
+        n = fc_log_append(buf, cap, n, " (%d: %s)", err, strerror(err));
     if (level != FC_LOG_DEBUG && log->action)
-        n = log_append(buf, cap, n, " while %s", log->action);
+        n = fc_log_append(buf, cap, n, " while %s", log->action);
     if (level != FC_LOG_DEBUG && log->handler && n < cap)
         n += log->handler(log, buf + n, cap - n);
     buf[n++] = '\n';
@@ -112,7 +109,7 @@ fc_log_stderr(int err, const char *fmt, ...)
     if (w > 0)
         n = fc_min(n + (size_t) w, sizeof(buf) - 2);
     if (err)
-        n = log_append(buf, sizeof(buf) - 1, n, " (%d: %s)", err, strerror(err));
+        n = fc_log_append(buf, sizeof(buf) - 1, n, " (%d: %s)", err, strerror(err));
     buf[n++] = '\n';
     ssize_t r = write(2, buf, n);
     (void) r;

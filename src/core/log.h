@@ -70,6 +70,12 @@ void fc_log_error_core(int level, fc_log_t *log, int err, const char *fmt, ...) 
  */
 void fc_log_stderr(int err, const char *fmt, ...) FC_PRINTF(2, 3);
 
+/*
+ * Appends a formatted piece at buf[pos] (len: the buffer's size) for log
+ * context handlers; returns the new position, never past len.
+ */
+size_t fc_log_append(char *buf, size_t len, size_t pos, const char *fmt, ...) FC_PRINTF(4, 5);
+
 /* The process-wide fallback log writing to stderr (before a cycle exists). */
 fc_log_t *fc_log_init(void);
 

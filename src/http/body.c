@@ -313,7 +313,7 @@ body_read_handler(fc_http_request_t *r)
     int rc = body_read(r);
     if (rc == FC_DONE) {
         body_finish(r);
-        r->read_event_handler = body_discard_handler; /* nothing more to read: ignore events */
+        r->read_event_handler = fc_http_block_reading; /* nothing more to read */
         rb->post_handler(r);
         return;
     }
@@ -364,7 +364,7 @@ fc_http_read_client_request_body(fc_http_request_t *r, fc_http_event_handler_pt 
     int rc = body_feed_preread(r);
     if (rc == FC_DONE) {
         body_finish(r);
-        r->read_event_handler = body_discard_handler;
+        r->read_event_handler = fc_http_block_reading;
         post_handler(r);
         return FC_OK;
     }

@@ -6,12 +6,6 @@
  */
 #include "http/request.h"
 
-static void
-head_block_reading(fc_http_request_t *r)
-{
-    (void) r;
-}
-
 int
 fc_http_head_parse(fc_http_request_impl_t *ri)
 {
@@ -76,17 +70,7 @@ fc_http_head_parse(fc_http_request_impl_t *ri)
 static int
 head_token_eq(const unsigned char *p, size_t n, const char *s)
 {
-    size_t sl = strlen(s);
-    if (n != sl)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char) (c | 0x20);
-        if (c != (unsigned char) s[i])
-            return 0;
-    }
-    return 1;
+    return n == strlen(s) && fc_strncasecmp(p, (const unsigned char *) s, n) == 0;
 }
 
 /* The Connection field's tokens: close, keep-alive (upgrade is read by the proxy). */
@@ -150,9 +134,8 @@ head_fix_fields(fc_http_request_t *r)
         f[i].lowcase.len = f[i].name.len;
         int underscore = 0;
         for (size_t k = 0; k < f[i].name.len; k++) {
-            unsigned char c = f[i].name.data[k];
-            underscore |= c == '_';
-            f[i].lowcase.data[k] = (c >= 'A' && c <= 'Z') ? (unsigned char) (c | 0x20) : c;
+            underscore |= f[i].name.data[k] == '_';
+            f[i].lowcase.data[k] = fc_tolower(f[i].name.data[k]);
         }
         f[i].lowcase.data[f[i].name.len] = '\0';
         if (underscore && !cscf->underscores_in_headers && cscf->ignore_invalid_headers) {
@@ -224,10 +207,8 @@ head_validate_host(fc_pool_t *pool, const fc_str_t *in, fc_str_t *out)
     out->data = fc_pnalloc(pool, host_len);
     if (out->data == NULL)
         return FC_ERROR;
-    for (size_t i = 0; i < host_len; i++) {
-        unsigned char c = in->data[i];
-        out->data[i] = (c >= 'A' && c <= 'Z') ? (unsigned char) (c | 0x20) : c;
-    }
+    for (size_t i = 0; i < host_len; i++)
+        out->data[i] = fc_tolower(in->data[i]);
     out->len = host_len;
     return FC_OK;
 }
@@ -257,6 +238,14 @@ head_set_uri(fc_http_request_impl_t *ri)
     }
     if (rl->has_args)
         r->args = fc_http_span_str(base, rl->args);
+    fc_http_set_exten(r);
+    return FC_OK;
+}
+
+void
+fc_http_set_exten(fc_http_request_t *r)
+{
+    r->exten.len = 0;
     for (size_t i = r->uri.len; i > 0; i--) {
         unsigned char c = r->uri.data[i - 1];
         if (c == '/')
@@ -267,7 +256,6 @@ head_set_uri(fc_http_request_impl_t *ri)
             break;
         }
     }
-    return FC_OK;
 }
 
 void
@@ -361,7 +349,7 @@ fc_http_process_request(fc_http_request_t *r)
     if (c->read->timer_set)
         fc_event_del_timer(c->loop, c->read);
     c->log->action = NULL;
-    r->read_event_handler = head_block_reading;
+    r->read_event_handler = fc_http_block_reading;
     int rc = head_process_fields(ri);
     if (rc == FC_OK && head_set_uri(ri) != FC_OK) {
         fc_log_error(FC_LOG_INFO, c->log, 0, "client sent invalid request target");

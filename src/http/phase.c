@@ -138,16 +138,7 @@ fc_http_internal_redirect(fc_http_request_t *r, const fc_str_t *uri, const fc_st
         r->args = *args;
     else
         r->args.len = 0;
-    r->exten.len = 0;
-    for (size_t i = r->uri.len; i > 0; i--) {
-        if (r->uri.data[i - 1] == '/')
-            break;
-        if (r->uri.data[i - 1] == '.') {
-            r->exten.data = r->uri.data + i;
-            r->exten.len = r->uri.len - i;
-            break;
-        }
-    }
+    fc_http_set_exten(r);
     memset(r->ctx, 0, fc_modules_count(FC_HTTP_MODULE) * sizeof(void *));
     fc_http_core_srv_conf_t *cscf = fc_http_core_srv(r);
     r->loc_conf = cscf->ctx->loc_conf;

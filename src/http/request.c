@@ -19,29 +19,11 @@ static void http_wait_request_event(fc_event_t *ev);
 static void http_request_read_event(fc_event_t *ev);
 static void http_request_write_event(fc_event_t *ev);
 static void http_read_head(fc_http_request_t *r);
-static void http_block_reading(fc_http_request_t *r);
 static void http_writer(fc_http_request_t *r);
 static void http_request_done(fc_http_request_t *r);
 static void http_close_connection(fc_http_connection_t *hc);
 
 /* ---- logging context -------------------------------------------------- */
-
-static size_t
-http_log_append(char *buf, size_t len, size_t n, const char *fmt, ...) FC_PRINTF(4, 5);
-
-static size_t
-http_log_append(char *buf, size_t len, size_t n, const char *fmt, ...)
-{
-    if (n + 1 >= len)
-        return n;
-    va_list ap;
-    va_start(ap, fmt);
-    int m = vsnprintf(buf + n, len - n, fmt, ap);
-    va_end(ap);
-    if (m < 0)
-        return n;
-    return fc_min(n + (size_t) m, len - 1);
-}
 
 size_t
 fc_http_log_context(fc_log_t *log, char *buf, size_t len)
@@ -50,23 +32,23 @@ fc_http_log_context(fc_log_t *log, char *buf, size_t len)
     if (hc == NULL || len == 0)
         return 0;
     fc_connection_t *c = hc->connection;
-    size_t n = http_log_append(buf, len, 0, ", client: %s", c->addr_text.data);
+    size_t n = fc_log_append(buf, len, 0, ", client: %s", c->addr_text.data);
     fc_http_request_t *r = hc->request;
     if (r == NULL) {
-        return http_log_append(buf, len, n, ", server: %s",
+        return fc_log_append(buf, len, n, ", server: %s",
                                c->listening ? (const char *) c->listening->addr.name.data : "");
     }
     fc_http_core_srv_conf_t *cscf = fc_http_core_srv(r);
-    n = http_log_append(buf, len, n, ", server: %.*s", (int) cscf->server_name.len,
+    n = fc_log_append(buf, len, n, ", server: %.*s", (int) cscf->server_name.len,
                         cscf->server_name.data);
     if (r->request_line.len)
-        n = http_log_append(buf, len, n, ", request: \"%.*s\"", (int) r->request_line.len,
+        n = fc_log_append(buf, len, n, ", request: \"%.*s\"", (int) r->request_line.len,
                             r->request_line.data);
     if (r->log_upstream.len)
-        n = http_log_append(buf, len, n, ", upstream: \"%.*s\"", (int) r->log_upstream.len,
+        n = fc_log_append(buf, len, n, ", upstream: \"%.*s\"", (int) r->log_upstream.len,
                             r->log_upstream.data);
     if (r->headers_in.host)
-        n = http_log_append(buf, len, n, ", host: \"%.*s\"", (int) r->headers_in.host->value.len,
+        n = fc_log_append(buf, len, n, ", host: \"%.*s\"", (int) r->headers_in.host->value.len,
                             r->headers_in.host->value.data);
     return n;
 }
@@ -77,9 +59,8 @@ static void
 http_buf_free(void *data)
 {
     fc_http_connection_t *hc = data;
-    free(hc->buf.start);
-    free(hc->discard.start);
-    hc->buf.start = hc->discard.start = NULL;
+    fc_http_buf_release(&hc->buf);
+    fc_http_buf_release(&hc->discard);
 }
 
 fc_worker_t *
@@ -232,7 +213,7 @@ http_create_request(fc_http_connection_t *hc)
     r->schema.len = 4;
     r->header_in = &hc->buf;
     r->read_event_handler = http_read_head;
-    r->write_event_handler = http_block_reading;
+    r->write_event_handler = fc_http_block_reading;
     fc_http_parser_init(&ri->parser, 0);
     fc_http_framing_init(&ri->framing);
     hc->request = r;
@@ -275,10 +256,8 @@ http_wait_request_event(fc_event_t *ev)
         ssize_t n = http_recv(hc);
         if (n == FC_AGAIN) {
             /* Nothing yet: an idle connection keeps no buffer. */
-            if (hc->buf.last == hc->buf.start) {
-                free(hc->buf.start);
-                hc->buf.start = hc->buf.pos = hc->buf.last = hc->buf.end = NULL;
-            }
+            if (hc->buf.last == hc->buf.start)
+                fc_http_buf_release(&hc->buf);
             if (hc->requests > 0)
                 c->idle = 1;
             return;
@@ -320,10 +299,17 @@ http_request_write_event(fc_event_t *ev)
         hc->request->write_event_handler(hc->request);
 }
 
-static void
-http_block_reading(fc_http_request_t *r)
+void
+fc_http_block_reading(fc_http_request_t *r)
 {
     (void) r;
+}
+
+void
+fc_http_buf_release(fc_buf_t *b)
+{
+    free(b->start);
+    b->start = b->pos = b->last = b->end = NULL;
 }
 
 /*
@@ -347,8 +333,8 @@ http_post_end(fc_http_request_t *r)
     fc_http_connection_t *hc = r->http_connection;
     fc_connection_t *c = r->connection;
     r->finalized = 1;
-    r->read_event_handler = http_block_reading;
-    r->write_event_handler = http_block_reading;
+    r->read_event_handler = fc_http_block_reading;
+    r->write_event_handler = fc_http_block_reading;
     hc->done_ev.data = hc;
     hc->done_ev.handler = http_done_event;
     hc->done_ev.log = c->log;
@@ -582,30 +568,20 @@ http_request_done_after_discard(fc_http_request_t *r)
     http_request_done(r);
 }
 
-static void
-http_keepalive_event(fc_event_t *ev)
-{
-    http_wait_request_event(ev);
-}
-
 void
 fc_http_set_keepalive(fc_http_connection_t *hc, fc_msec_t timeout)
 {
     fc_connection_t *c = hc->connection;
     c->log->action = "keepalive";
-    c->read->handler = http_keepalive_event;
+    c->read->handler = http_wait_request_event;
     c->write->handler = http_request_write_event;
     if (hc->buf.start && hc->buf.pos < hc->buf.last) {
         /* Pipelined: the next request is already here. Serve it after this turn. */
         fc_event_post(c->loop, c->read);
         return;
     }
-    if (hc->buf.start) {
-        free(hc->buf.start);
-        hc->buf.start = hc->buf.pos = hc->buf.last = hc->buf.end = NULL;
-    }
-    free(hc->discard.start);
-    hc->discard.start = hc->discard.pos = hc->discard.last = hc->discard.end = NULL;
+    fc_http_buf_release(&hc->buf);
+    fc_http_buf_release(&hc->discard);
     c->idle = 1;
     hc->keepalive_idle = 1;
     fc_event_add_timer(c->loop, c->read, timeout);

@@ -27,6 +27,13 @@ void fc_http_head_set_line(fc_http_request_impl_t *ri);
 /* head.c: the head is complete: validate, choose the server, run the phases. */
 void fc_http_process_request(fc_http_request_t *r);
 
+/* request.c: an event handler that does nothing (the request waits for something else). */
+void fc_http_block_reading(fc_http_request_t *r);
+/* request.c: frees a malloc'd buffer's memory and empties it. */
+void fc_http_buf_release(fc_buf_t *b);
+/* head.c: r->exten from the last segment of r->uri. */
+void fc_http_set_exten(fc_http_request_t *r);
+
 /* request.c */
 fc_worker_t *fc_http_worker(fc_http_request_t *r);
 int fc_http_buf_grow(fc_http_connection_t *hc, size_t size);

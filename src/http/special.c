@@ -88,11 +88,8 @@ special_error_page(fc_http_request_t *r, const fc_http_err_page_t *p, int status
         return FC_DECLINED;
     r->error_page = 1;
     r->err_status = p->overwrite > 0 ? p->overwrite : p->overwrite == 0 ? status : 0;
-    if (uri.data[0] == '@') {
-        r->err_status = p->overwrite > 0 ? p->overwrite : p->overwrite == 0 ? status : 0;
-        int rc = fc_http_named_location(r, &uri);
-        return rc;
-    }
+    if (uri.data[0] == '@')
+        return fc_http_named_location(r, &uri);
     if (uri.data[0] == '/') {
         fc_http_discard_request_body(r);
         if (r->method != FC_HTTP_METHOD_HEAD) {
