@@ -150,6 +150,31 @@ typedef struct {
     char *end;
 } header_out_t;
 
+/*
+ * The head is built with plain copies: it is written for every response, and
+ * formatting each line through vsnprintf cost more than the rest of the head.
+ * header_put() (printf) is kept for the rare lines.
+ */
+static void
+header_cat(header_out_t *o, const void *p, size_t n)
+{
+    n = fc_min(n, (size_t) (o->end - o->p));
+    memcpy(o->p, p, n);
+    o->p += n;
+}
+
+#define header_lit(o, s) header_cat(o, s, sizeof(s) - 1)
+
+/* "Name: value\r\n" */
+static void
+header_field(header_out_t *o, const char *name, size_t nlen, const void *value, size_t vlen)
+{
+    header_cat(o, name, nlen);
+    header_lit(o, ": ");
+    header_cat(o, value, vlen);
+    header_lit(o, "\r\n");
+}
+
 static void
 header_put(header_out_t *o, const char *fmt, ...) FC_PRINTF(2, 3);
 
@@ -190,8 +215,8 @@ header_put_fields(fc_http_request_t *r, header_out_t *o)
                        f[i].value.data);
             continue;
         }
-        header_put(o, "%.*s: %.*s\r\n", (int) f[i].name.len, f[i].name.data, (int) f[i].value.len,
-                   f[i].value.data);
+        header_field(o, (const char *) f[i].name.data, f[i].name.len, f[i].value.data,
+                     f[i].value.len);
     }
 }
 
@@ -213,19 +238,37 @@ fc_http_header_serialize(fc_http_request_t *r)
     if (cl == NULL)
         return NULL;
     header_out_t o = {(char *) cl->buf->last, (char *) cl->buf->end};
-    if (h->status_line.len)
-        header_put(&o, "HTTP/1.1 %.*s\r\n", (int) h->status_line.len, h->status_line.data);
-    else
-        header_put(&o, "HTTP/1.1 %03u %s\r\n", status, fc_http_status_reason(status));
-    if (h->server == NULL)
-        header_put(&o, "Server: %s\r\n",
-                   clcf->server_tokens ? "fulcrum/" FC_VERSION : "fulcrum");
-    if (h->date == NULL)
-        header_put(&o, "Date: %s\r\n", fc_time()->http_time);
+    header_lit(&o, "HTTP/1.1 ");
+    if (h->status_line.len) {
+        header_cat(&o, h->status_line.data, h->status_line.len);
+    } else {
+        const char *reason = fc_http_status_reason(status);
+        char code[4] = {(char) ('0' + status / 100 % 10), (char) ('0' + status / 10 % 10),
+                        (char) ('0' + status % 10), ' '};
+        header_cat(&o, code, 4);
+        header_cat(&o, reason, strlen(reason));
+    }
+    header_lit(&o, "\r\n");
+    if (h->server == NULL) {
+        if (clcf->server_tokens)
+            header_lit(&o, "Server: fulcrum/" FC_VERSION "\r\n");
+        else
+            header_lit(&o, "Server: fulcrum\r\n");
+    }
+    if (h->date == NULL) {
+        const char *date = fc_time()->http_time;
+        header_field(&o, "Date", 4, date, strlen(date));
+    }
     if (h->content_type.len)
-        header_put(&o, "Content-Type: %.*s\r\n", (int) h->content_type.len, h->content_type.data);
-    if (h->content_length_n >= 0 && status >= 200 && status != FC_HTTP_NO_CONTENT)
-        header_put(&o, "Content-Length: %" PRId64 "\r\n", h->content_length_n);
+        header_field(&o, "Content-Type", 12, h->content_type.data, h->content_type.len);
+    if (h->content_length_n >= 0 && status >= 200 && status != FC_HTTP_NO_CONTENT) {
+        char num[24], *e = num + sizeof(num), *d = e;
+        uint64_t v = (uint64_t) h->content_length_n;
+        do
+            *--d = (char) ('0' + v % 10);
+        while ((v /= 10) != 0);
+        header_field(&o, "Content-Length", 14, d, (size_t) (e - d));
+    }
     if (h->last_modified_time >= 0) {
         struct tm tm;
         char t[64];
@@ -234,18 +277,18 @@ fc_http_header_serialize(fc_http_request_t *r)
         header_put(&o, "Last-Modified: %s\r\n", t);
     }
     if (r->chunked)
-        header_put(&o, "Transfer-Encoding: chunked\r\n");
+        header_lit(&o, "Transfer-Encoding: chunked\r\n");
     if (status == FC_HTTP_SWITCHING_PROTOCOLS) {
-        header_put(&o, "Connection: upgrade\r\n");
+        header_lit(&o, "Connection: upgrade\r\n");
     } else if (r->keepalive) {
-        header_put(&o, "Connection: keep-alive\r\n");
+        header_lit(&o, "Connection: keep-alive\r\n");
         if (clcf->keepalive_header > 0)
             header_put(&o, "Keep-Alive: timeout=%" PRId64 "\r\n", clcf->keepalive_header / 1000);
     } else {
-        header_put(&o, "Connection: close\r\n");
+        header_lit(&o, "Connection: close\r\n");
     }
     header_put_fields(r, &o);
-    header_put(&o, "\r\n");
+    header_lit(&o, "\r\n");
     cl->buf->last = (unsigned char *) o.p;
     if (o.p + 1 >= o.end) {
         fc_log_error(FC_LOG_ALERT, r->connection->log, 0, "response header is too large");

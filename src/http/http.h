@@ -219,6 +219,7 @@ struct fc_http_request_s {
     /* Output state (write.c). */
     fc_chain_t *out;          /* bytes handed to the write filter and not yet sent */
     fc_chain_t *free_links;   /* links the write filter recycles */
+    fc_chain_t *chunk_bufs;   /* the chunked filter's framing buffers, oldest first (reused) */
     uint64_t header_size;     /* bytes of the response header */
     uint64_t bytes_sent;      /* bytes of the response handed to the socket ($bytes_sent) */
     uint64_t body_sent;       /* the body's part of them ($body_bytes_sent) */

@@ -62,12 +62,16 @@ fc_chain_size(const fc_chain_t *cl)
     return n;
 }
 
-/* writev of the memory buffers at the head of the chain; the number of bytes or -errno. */
+/*
+ * writev of the memory buffers at the head of the chain: the number of bytes
+ * written or -errno; *want is how many were offered.
+ */
 static int64_t
-chain_writev(fc_connection_t *c, fc_chain_t *cl)
+chain_writev(fc_connection_t *c, fc_chain_t *cl, int64_t *want)
 {
     struct iovec iov[WRITE_IOVS];
     int n = 0;
+    *want = 0;
     for (; cl && n < WRITE_IOVS; cl = cl->next) {
         if (cl->buf->in_file)
             break;
@@ -75,6 +79,7 @@ chain_writev(fc_connection_t *c, fc_chain_t *cl)
             continue;
         iov[n].iov_base = cl->buf->pos;
         iov[n].iov_len = (size_t) (cl->buf->last - cl->buf->pos);
+        *want += (int64_t) iov[n].iov_len;
         n++;
     }
     if (n == 0)
@@ -128,19 +133,12 @@ fc_chain_send(fc_connection_t *c, fc_chain_t *cl)
             cl = cl->next;
         if (cl == NULL)
             return total;
-        int64_t want = 0;
-        int64_t w;
+        int64_t want, w;
         if (cl->buf->in_file) {
             want = buf_size(cl->buf);
             w = chain_sendfile(c, cl->buf);
         } else {
-            int k = 0;
-            for (fc_chain_t *p = cl; p && !p->buf->in_file && k < WRITE_IOVS; p = p->next)
-                if (buf_size(p->buf)) {
-                    want += buf_size(p->buf);
-                    k++;
-                }
-            w = chain_writev(c, cl);
+            w = chain_writev(c, cl, &want);
         }
         if (w == -EAGAIN) {
             c->write->ready = 0;
@@ -234,6 +232,33 @@ http_write_filter(fc_http_request_t *r, fc_chain_t *in)
 
 /* ---- the chunked filter ---------------------------------------------------------------- */
 
+/*
+ * A framing buffer of the chunked filter ("1f40\r\n", "\r\n", the last
+ * chunk). They are recycled once sent, so a long streamed response costs no
+ * more memory than a short one.
+ */
+static fc_buf_t *
+chunk_framing(fc_http_request_t *r, const char *fmt, int64_t size)
+{
+    fc_chain_t **pp = &r->chunk_bufs, *cl;
+    while ((cl = *pp) != NULL && cl->buf->pos != cl->buf->last)
+        pp = &cl->next;
+    if (cl) {
+        *pp = cl->next; /* sent: reuse it */
+    } else if ((cl = fc_chain_buf(r->pool, 24)) == NULL) {
+        return NULL;
+    }
+    fc_buf_t *b = cl->buf;
+    b->pos = b->start;
+    b->last = b->start + snprintf((char *) b->start, 24, fmt, size);
+    b->last_buf = b->flush = 0;
+    cl->next = NULL;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = cl; /* newest last: the queue is sent in order */
+    return b;
+}
+
 static int
 http_chunked_filter(fc_http_request_t *r, fc_chain_t *in)
 {
@@ -249,47 +274,38 @@ http_chunked_filter(fc_http_request_t *r, fc_chain_t *in)
         return http_write_filter(r, in);
     int64_t size = 0;
     int last = 0;
-    fc_chain_t *out = NULL, **tail = &out;
     for (fc_chain_t *cl = in; cl; cl = cl->next) {
         size += buf_size(cl->buf);
         last |= cl->buf->last_buf;
-    }
-    if (size > 0) {
-        fc_chain_t *h = fc_chain_buf(r->pool, 20);
-        if (h == NULL)
-            return FC_ERROR;
-        h->buf->last += snprintf((char *) h->buf->last, 20, "%" PRIx64 "\r\n", size);
-        *tail = h;
-        tail = &h->next;
-    }
-    for (fc_chain_t *cl = in; cl; cl = cl->next) {
-        fc_chain_t *l = fc_chain_alloc(r->pool);
-        if (l == NULL)
-            return FC_ERROR;
-        l->buf = cl->buf;
-        *tail = l;
-        tail = &l->next;
-        if (cl->buf->last_buf) {
-            /* The last-chunk goes after the data; the data buffer ends nothing itself. */
+        if (cl->buf->last_buf)
             break;
-        }
+    }
+    /* The write filter links the buffers itself: these links live for this call only. */
+    fc_chain_t head = {NULL, in}, tail = {NULL, NULL}, *out = in;
+    fc_chain_t *end = in;
+    while (end->next && !end->buf->last_buf)
+        end = end->next;
+    fc_chain_t *after = end->next;
+    if (size > 0) {
+        head.buf = chunk_framing(r, "%" PRIx64 "\r\n", size);
+        if (head.buf == NULL)
+            return FC_ERROR;
+        out = &head;
     }
     if (size > 0 || last) {
-        static const unsigned char crlf[] = "\r\n", end_crlf[] = "\r\n0\r\n\r\n",
-                                   end[] = "0\r\n\r\n";
-        const unsigned char *t = last ? (size > 0 ? end_crlf : end) : crlf;
-        size_t tl = last ? (size > 0 ? sizeof(end_crlf) : sizeof(end)) - 1 : 2;
-        fc_chain_t *tr = fc_chain_str(r->pool, t, tl);
-        if (tr == NULL)
+        tail.buf = chunk_framing(r, last ? (size > 0 ? "\r\n0\r\n\r\n" : "0\r\n\r\n") : "\r\n", 0);
+        if (tail.buf == NULL)
             return FC_ERROR;
-        tr->buf->last_buf = (unsigned) last;
-        tr->buf->flush = 1;
-        *tail = tr;
-        /* The last_buf flag moves to the trailer: clear it on the data buffer. */
-        for (fc_chain_t *cl = out; cl != tr; cl = cl->next)
+        /* The last_buf flag moves to the last chunk: clear it on the data buffers. */
+        for (fc_chain_t *cl = in; cl != after; cl = cl->next)
             cl->buf->last_buf = 0;
+        tail.buf->last_buf = (unsigned) last;
+        tail.buf->flush = 1;
+        end->next = &tail;
     }
-    return http_write_filter(r, out);
+    int rc = http_write_filter(r, out);
+    end->next = after; /* the caller's chain as it was */
+    return rc;
 }
 
 static int
