@@ -20,6 +20,7 @@
  */
 #define PROG "wsclient"
 #include "helpers.h"
+#include "ws.h"
 
 #include <poll.h>
 #include <strings.h>

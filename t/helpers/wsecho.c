@@ -18,6 +18,7 @@
  */
 #define PROG "wsecho"
 #include "helpers.h"
+#include "ws.h"
 
 #include <strings.h>
 
