@@ -7,16 +7,13 @@
  */
 #include "core/fc_core.h"
 #include "core/cycle.h"
+#include "core/layer.h"
 #include "event/events.h"
 
-typedef struct {
-    fc_conf_ctx_t *ctx;
-} events_core_conf_t;
-
-static void *events_create_conf(fc_cycle_t *cycle);
 static char *events_init_conf(fc_cycle_t *cycle, void *conf);
 static char *events_block(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *events_set_use(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+static void *event_core_create_main_conf(fc_conf_t *cf);
 
 static const fc_conf_bounds_t events_conn_bounds = {2, 1 << 24};
 
@@ -35,7 +32,7 @@ static const fc_command_t event_core_commands[] = {
     fc_null_command};
 
 static const fc_core_module_ctx_t events_ctx = {
-    .create_conf = events_create_conf,
+    .create_conf = fc_layer_holder_create,
     .init_conf = events_init_conf,
 };
 
@@ -47,17 +44,28 @@ fc_module_t fc_events_module = {
     .ctx = &events_ctx,
 };
 
-/* ...and the directives inside it to the event layer (main_conf[0]). */
+static const fc_layer_module_ctx_t event_core_ctx = {
+    .create_main_conf = event_core_create_main_conf,
+};
+
+/* ...and the directives inside it to the event layer. */
 fc_module_t fc_event_core_module = {
     .name = "event_core",
     .type = FC_EVENT_MODULE,
     .commands = event_core_commands,
+    .ctx = &event_core_ctx,
 };
 
-static fc_events_conf_t *
-events_conf_new(fc_pool_t *pool)
+static const fc_layer_t events_layer = {
+    .module_type = FC_EVENT_MODULE,
+    .cmd_type = FC_EVENT_CONF,
+    .levels = FC_LAYER_MAIN,
+};
+
+static void *
+event_core_create_main_conf(fc_conf_t *cf)
 {
-    fc_events_conf_t *ecf = fc_pcalloc(pool, sizeof(*ecf));
+    fc_events_conf_t *ecf = fc_pcalloc(cf->pool, sizeof(*ecf));
     if (ecf == NULL)
         return NULL;
     ecf->connections = FC_UNSET;
@@ -66,23 +74,16 @@ events_conf_new(fc_pool_t *pool)
     return ecf;
 }
 
-static void *
-events_create_conf(fc_cycle_t *cycle)
-{
-    events_core_conf_t *ecc = fc_pcalloc(cycle->pool, sizeof(*ecc));
-    return ecc;
-}
-
 static char *
 events_init_conf(fc_cycle_t *cycle, void *conf)
 {
-    events_core_conf_t *ecc = conf;
-    if (ecc->ctx == NULL) {
+    fc_layer_holder_t *holder = conf;
+    if (holder->ctx == NULL) {
         /* nginx requires the block; we do too, with its message. */
         fc_log_error(FC_LOG_EMERG, cycle->log, 0, "no \"events\" section in configuration");
         return FC_CONF_ERROR;
     }
-    fc_events_conf_t *ecf = ecc->ctx->main_conf[0];
+    fc_events_conf_t *ecf = fc_layer_main_conf(holder->ctx, fc_event_core_module);
     if (ecf->connections == FC_UNSET)
         ecf->connections = 512;
     return FC_CONF_OK;
@@ -91,29 +92,8 @@ events_init_conf(fc_cycle_t *cycle, void *conf)
 static char *
 events_block(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
-    events_core_conf_t *ecc = conf;
     (void) cmd;
-    if (ecc->ctx)
-        return "is duplicate";
-    ecc->ctx = fc_pcalloc(cf->pool, sizeof(fc_conf_ctx_t));
-    if (ecc->ctx == NULL)
-        return FC_CONF_ERROR;
-    ecc->ctx->main_conf = fc_pcalloc(cf->pool, sizeof(void *));
-    if (ecc->ctx->main_conf == NULL)
-        return FC_CONF_ERROR;
-    ecc->ctx->main_conf[0] = events_conf_new(cf->pool);
-    if (ecc->ctx->main_conf[0] == NULL)
-        return FC_CONF_ERROR;
-
-    fc_conf_t saved = *cf;
-    cf->ctx = ecc->ctx;
-    cf->module_type = FC_EVENT_MODULE;
-    cf->cmd_type = FC_EVENT_CONF;
-    int rc = fc_conf_parse(cf, NULL);
-    cf->ctx = saved.ctx;
-    cf->module_type = saved.module_type;
-    cf->cmd_type = saved.cmd_type;
-    return rc == FC_OK ? FC_CONF_OK : FC_CONF_ERROR;
+    return fc_layer_block(cf, conf, &events_layer);
 }
 
 static char *
@@ -135,7 +115,7 @@ events_set_use(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 size_t
 fc_events_worker_connections(fc_cycle_t *cycle)
 {
-    events_core_conf_t *ecc = fc_cycle_core_conf(cycle, fc_events_module);
-    fc_events_conf_t *ecf = ecc->ctx->main_conf[0];
+    fc_conf_ctx_t *ctx = fc_layer_cycle_ctx(cycle, &fc_events_module);
+    fc_events_conf_t *ecf = fc_layer_main_conf(ctx, fc_event_core_module);
     return (size_t) ecf->connections;
 }

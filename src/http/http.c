@@ -11,14 +11,8 @@
  * server_name.c.
  */
 #include "http/http_conf.h"
+#include "core/layer.h"
 
-typedef struct {
-    fc_conf_ctx_t *ctx;
-} http_holder_t;
-
-enum { HTTP_LEVEL_MAIN, HTTP_LEVEL_SRV, HTTP_LEVEL_LOC };
-
-static void *http_holder_create(fc_cycle_t *cycle);
 static int http_init_module(fc_cycle_t *cycle);
 static char *http_block(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *http_server(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
@@ -42,7 +36,7 @@ static const fc_command_t http_commands[] = {
     {"http", FC_MAIN_CONF | FC_CONF_BLOCK | FC_CONF_NOARGS, http_block, 0, 0, NULL},
     fc_null_command};
 
-static const fc_core_module_ctx_t http_module_ctx = {.create_conf = http_holder_create};
+static const fc_core_module_ctx_t http_module_ctx = {.create_conf = fc_layer_holder_create};
 
 fc_module_t fc_http_module = {
     .name = "http",
@@ -161,12 +155,6 @@ fc_module_t fc_http_core_module = {
     .commands = http_core_commands,
     .ctx = &http_core_ctx,
 };
-
-static void *
-http_holder_create(fc_cycle_t *cycle)
-{
-    return fc_pcalloc(cycle->pool, sizeof(http_holder_t));
-}
 
 static int
 http_init_module(fc_cycle_t *cycle)
@@ -651,72 +639,10 @@ fc_http_core_type_for(const fc_http_core_loc_conf_t *clcf, const fc_str_t *exten
 
 /* ---- blocks ------------------------------------------------------------------------ */
 
-/* Creates the confs of every http module for one context at `level`. */
-static int
-http_create_confs(fc_conf_t *cf, fc_conf_ctx_t *ctx, int level)
-{
-    size_t n = fc_modules_count(FC_HTTP_MODULE);
-    if (level == HTTP_LEVEL_MAIN &&
-        (ctx->main_conf = fc_pcalloc(cf->pool, n * sizeof(void *))) == NULL)
-        return FC_ERROR;
-    if (level <= HTTP_LEVEL_SRV &&
-        (ctx->srv_conf = fc_pcalloc(cf->pool, n * sizeof(void *))) == NULL)
-        return FC_ERROR;
-    if ((ctx->loc_conf = fc_pcalloc(cf->pool, n * sizeof(void *))) == NULL)
-        return FC_ERROR;
-    for (size_t i = 0; fc_modules[i]; i++) {
-        const fc_module_t *m = fc_modules[i];
-        const fc_layer_module_ctx_t *mc = m->ctx;
-        if (m->type != FC_HTTP_MODULE || mc == NULL)
-            continue;
-        size_t k = m->ctx_index;
-        if (level == HTTP_LEVEL_MAIN && mc->create_main_conf &&
-            (ctx->main_conf[k] = mc->create_main_conf(cf)) == NULL)
-            return FC_ERROR;
-        if (level <= HTTP_LEVEL_SRV && mc->create_srv_conf &&
-            (ctx->srv_conf[k] = mc->create_srv_conf(cf)) == NULL)
-            return FC_ERROR;
-        if (mc->create_loc_conf && (ctx->loc_conf[k] = mc->create_loc_conf(cf)) == NULL)
-            return FC_ERROR;
-    }
-    return FC_OK;
-}
-
 int
 fc_http_create_loc_confs(fc_conf_t *cf, fc_conf_ctx_t *ctx)
 {
-    return http_create_confs(cf, ctx, HTTP_LEVEL_LOC);
-}
-
-typedef enum { HTTP_HOOK_PRE, HTTP_HOOK_INIT_MAIN, HTTP_HOOK_POST } http_hook_e;
-
-static int
-http_conf_result(fc_conf_t *cf, char *rv)
-{
-    if (rv == FC_CONF_OK)
-        return FC_OK;
-    if (rv != FC_CONF_ERROR)
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", rv);
-    return FC_ERROR;
-}
-
-static int
-http_run_hooks(fc_conf_t *cf, fc_conf_ctx_t *ctx, http_hook_e which)
-{
-    for (size_t i = 0; fc_modules[i]; i++) {
-        const fc_module_t *m = fc_modules[i];
-        const fc_layer_module_ctx_t *mc = m->ctx;
-        if (m->type != FC_HTTP_MODULE || mc == NULL)
-            continue;
-        if (which == HTTP_HOOK_PRE && mc->preconfiguration && mc->preconfiguration(cf) != FC_OK)
-            return FC_ERROR;
-        if (which == HTTP_HOOK_POST && mc->postconfiguration && mc->postconfiguration(cf) != FC_OK)
-            return FC_ERROR;
-        if (which == HTTP_HOOK_INIT_MAIN && mc->init_main_conf &&
-            http_conf_result(cf, mc->init_main_conf(cf, ctx->main_conf[m->ctx_index])) != FC_OK)
-            return FC_ERROR;
-    }
-    return FC_OK;
+    return fc_layer_create_confs(cf, ctx, FC_HTTP_MODULE, FC_LAYER_LOC);
 }
 
 /* Merges a module's loc confs into a list of locations and their nested ones. */
@@ -731,8 +657,8 @@ http_merge_locations(fc_conf_t *cf, fc_conf_ctx_t *ctx, fc_array_t *locations, v
         ctx->loc_conf = clcf->loc_conf;
         cf->dir_file = clcf->file;
         cf->dir_line = clcf->line;
-        if (http_conf_result(cf, mc->merge_loc_conf(cf, parent[m->ctx_index],
-                                                    clcf->loc_conf[m->ctx_index])) != FC_OK)
+        if (fc_layer_conf_result(cf, mc->merge_loc_conf(cf, parent[m->ctx_index],
+                                                        clcf->loc_conf[m->ctx_index])) != FC_OK)
             return FC_ERROR;
         if (http_merge_locations(cf, ctx, clcf->locations, clcf->loc_conf, m) != FC_OK)
             return FC_ERROR;
@@ -749,14 +675,10 @@ http_merge_server(fc_conf_t *cf, fc_conf_ctx_t *http, fc_http_core_srv_conf_t *c
     size_t k = m->ctx_index;
     fc_conf_ctx_t ctx = {http->main_conf, cscf->ctx->srv_conf, cscf->ctx->loc_conf};
     fc_conf_ctx_t *saved = cf->ctx;
-    int rc = FC_OK;
     cf->ctx = &ctx;
-    cf->dir_file = cscf->file;
-    cf->dir_line = cscf->line;
-    if (mc->merge_srv_conf)
-        rc = http_conf_result(cf, mc->merge_srv_conf(cf, http->srv_conf[k], ctx.srv_conf[k]));
+    int rc = fc_layer_merge_srv(cf, m, http, &ctx, cscf->file, cscf->line);
     if (rc == FC_OK && mc->merge_loc_conf) {
-        rc = http_conf_result(cf, mc->merge_loc_conf(cf, http->loc_conf[k], ctx.loc_conf[k]));
+        rc = fc_layer_conf_result(cf, mc->merge_loc_conf(cf, http->loc_conf[k], ctx.loc_conf[k]));
         fc_http_core_loc_conf_t *clcf = ctx.loc_conf[fc_http_core_module.ctx_index];
         if (rc == FC_OK)
             rc = http_merge_locations(cf, &ctx, clcf->locations, cscf->ctx->loc_conf, m);
@@ -772,18 +694,22 @@ http_merge_servers(fc_conf_t *cf, fc_conf_ctx_t *ctx)
     fc_http_core_srv_conf_t **servers = cmcf->servers.elts;
     int rc = FC_OK;
     for (size_t i = 0; fc_modules[i]; i++) {
-        const fc_module_t *m = fc_modules[i];
-        if (m->type != FC_HTTP_MODULE || m->ctx == NULL)
+        if (fc_layer_module_ctx(fc_modules[i], FC_HTTP_MODULE) == NULL)
             continue;
         for (size_t s = 0; s < cmcf->servers.nelts; s++) {
-            /* Going on after a bad server reports the next module's errors too. */
-            if (http_merge_server(cf, ctx, servers[s], m) != FC_OK)
+            /* Going on after a bad server reports its other servers' errors too. */
+            if (http_merge_server(cf, ctx, servers[s], fc_modules[i]) != FC_OK)
                 rc = FC_ERROR;
         }
         if (rc != FC_OK)
             return rc;
     }
-    return rc;
+    /* Each server's location tables, once every module merged its confs. */
+    for (size_t s = 0; s < cmcf->servers.nelts; s++) {
+        if (fc_http_init_locations(cf, servers[s]) != FC_OK)
+            return FC_ERROR;
+    }
+    return FC_OK;
 }
 
 /* After every postconfiguration: where each module's next filter is. */
@@ -805,63 +731,48 @@ http_index_filters(fc_conf_t *cf, fc_http_core_main_conf_t *cmcf)
     return FC_OK;
 }
 
-/* Everything after the block's text is read; FC_OK or FC_ERROR (logged). */
+/* After postconfiguration: the filter chains, variables and server tables. */
 static int
-http_block_done(fc_conf_t *cf, fc_conf_ctx_t *ctx, unsigned errors)
+http_block_done(fc_conf_t *cf, fc_conf_ctx_t *ctx)
 {
     fc_http_core_main_conf_t *cmcf = ctx->main_conf[fc_http_core_module.ctx_index];
-    int rc = http_run_hooks(cf, ctx, HTTP_HOOK_INIT_MAIN);
-    if (rc == FC_OK && cf->errors == errors)
-        rc = http_merge_servers(cf, ctx);
-    fc_http_core_srv_conf_t **servers = cmcf->servers.elts;
-    for (size_t s = 0; rc == FC_OK && s < cmcf->servers.nelts; s++)
-        rc = fc_http_init_locations(cf, servers[s]);
-    if (rc == FC_OK && cf->errors == errors)
-        rc = http_run_hooks(cf, ctx, HTTP_HOOK_POST);
-    if (rc == FC_OK && cf->errors == errors)
-        rc = fc_http_core_filters_init(cf);
+    unsigned errors = cf->errors;
+    int rc = fc_http_core_filters_init(cf);
     if (rc == FC_OK && cf->errors == errors)
         rc = http_index_filters(cf, cmcf);
     if (rc == FC_OK && cf->errors == errors)
         rc = fc_var_resolve(&cmcf->vars, cf->log);
     if (rc == FC_OK && cf->errors == errors)
         rc = fc_http_optimize_servers(cf, cmcf);
-    return rc == FC_OK && cf->errors == errors ? FC_OK : FC_ERROR;
+    return rc;
 }
+
+/* The http{} level's own core confs know their context, as a server's do. */
+static int
+http_block_init(fc_conf_t *cf, fc_conf_ctx_t *ctx)
+{
+    fc_http_core_srv_conf_t *cscf = ctx->srv_conf[fc_http_core_module.ctx_index];
+    fc_http_core_loc_conf_t *clcf = ctx->loc_conf[fc_http_core_module.ctx_index];
+    (void) cf;
+    cscf->ctx = ctx;
+    clcf->loc_conf = ctx->loc_conf;
+    return FC_OK;
+}
+
+static const fc_layer_t http_layer = {
+    .module_type = FC_HTTP_MODULE,
+    .cmd_type = FC_HTTP_MAIN_CONF,
+    .levels = FC_LAYER_MAIN | FC_LAYER_SRV | FC_LAYER_LOC,
+    .init = http_block_init,
+    .merge = http_merge_servers,
+    .done = http_block_done,
+};
 
 static char *
 http_block(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
-    http_holder_t *holder = conf;
     (void) cmd;
-    if (holder->ctx)
-        return "is duplicate";
-    fc_conf_ctx_t *ctx = fc_pcalloc(cf->pool, sizeof(*ctx));
-    if (ctx == NULL || http_create_confs(cf, ctx, HTTP_LEVEL_MAIN) != FC_OK)
-        return FC_CONF_ERROR;
-    holder->ctx = ctx;
-    fc_http_core_srv_conf_t *cscf = ctx->srv_conf[fc_http_core_module.ctx_index];
-    fc_http_core_loc_conf_t *clcf = ctx->loc_conf[fc_http_core_module.ctx_index];
-    cscf->ctx = ctx;
-    clcf->loc_conf = ctx->loc_conf;
-
-    fc_conf_t saved = *cf;
-    cf->ctx = ctx;
-    cf->module_type = FC_HTTP_MODULE;
-    cf->cmd_type = FC_HTTP_MAIN_CONF;
-    unsigned errors = cf->errors;
-    int rc = http_run_hooks(cf, ctx, HTTP_HOOK_PRE);
-    if (rc == FC_OK)
-        rc = fc_conf_parse(cf, NULL);
-    /* After an error inside the block, later checks would only add noise. */
-    if (rc == FC_OK && cf->errors == errors)
-        rc = http_block_done(cf, ctx, errors);
-    cf->ctx = saved.ctx;
-    cf->module_type = saved.module_type;
-    cf->cmd_type = saved.cmd_type;
-    cf->dir_file = saved.dir_file;
-    cf->dir_line = saved.dir_line;
-    return rc == FC_OK && cf->errors == errors ? FC_CONF_OK : FC_CONF_ERROR;
+    return fc_layer_block(cf, conf, &http_layer);
 }
 
 static char *
@@ -869,12 +780,8 @@ http_server(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
     (void) cmd;
     (void) conf;
-    fc_conf_ctx_t *parent = cf->ctx;
-    fc_conf_ctx_t *ctx = fc_pcalloc(cf->pool, sizeof(*ctx));
+    fc_conf_ctx_t *ctx = fc_layer_ctx_create(cf, FC_HTTP_MODULE, FC_LAYER_SRV | FC_LAYER_LOC);
     if (ctx == NULL)
-        return FC_CONF_ERROR;
-    ctx->main_conf = parent->main_conf;
-    if (http_create_confs(cf, ctx, HTTP_LEVEL_SRV) != FC_OK)
         return FC_CONF_ERROR;
     fc_http_core_srv_conf_t *cscf = ctx->srv_conf[fc_http_core_module.ctx_index];
     fc_http_core_loc_conf_t *clcf = ctx->loc_conf[fc_http_core_module.ctx_index];
@@ -886,14 +793,7 @@ http_server(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     if (slot == NULL)
         return FC_CONF_ERROR;
     *slot = cscf;
-
-    fc_conf_t saved = *cf;
-    cf->ctx = ctx;
-    cf->cmd_type = FC_HTTP_SRV_CONF;
-    int rc = fc_conf_parse(cf, NULL);
-    cf->ctx = saved.ctx;
-    cf->cmd_type = saved.cmd_type;
-    return rc == FC_OK ? FC_CONF_OK : FC_CONF_ERROR;
+    return fc_layer_parse(cf, ctx, FC_HTTP_SRV_CONF) == FC_OK ? FC_CONF_OK : FC_CONF_ERROR;
 }
 
 /* ---- config-time API ---------------------------------------------------------- */
@@ -901,8 +801,7 @@ http_server(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 fc_conf_ctx_t *
 fc_http_cycle_ctx(fc_cycle_t *cycle)
 {
-    http_holder_t *holder = fc_cycle_core_conf(cycle, fc_http_module);
-    return holder ? holder->ctx : NULL;
+    return fc_layer_cycle_ctx(cycle, &fc_http_module);
 }
 
 int

@@ -5,12 +5,8 @@
  * listening sockets once the whole block is read.
  */
 #include "stream/stream.h"
+#include "core/layer.h"
 
-typedef struct {
-    fc_conf_ctx_t *ctx;
-} stream_holder_t;
-
-static void *stream_holder_create(fc_cycle_t *cycle);
 static char *stream_block(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *stream_server(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *stream_listen(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
@@ -23,7 +19,7 @@ static const fc_command_t stream_commands[] = {
     {"stream", FC_MAIN_CONF | FC_CONF_BLOCK | FC_CONF_NOARGS, stream_block, 0, 0, NULL},
     fc_null_command};
 
-static const fc_core_module_ctx_t stream_module_ctx = {.create_conf = stream_holder_create};
+static const fc_core_module_ctx_t stream_module_ctx = {.create_conf = fc_layer_holder_create};
 
 fc_module_t fc_stream_module = {
     .name = "stream",
@@ -59,12 +55,6 @@ fc_module_t fc_stream_core_module = {
     .commands = stream_core_commands,
     .ctx = &stream_core_ctx,
 };
-
-static void *
-stream_holder_create(fc_cycle_t *cycle)
-{
-    return fc_pcalloc(cycle->pool, sizeof(stream_holder_t));
-}
 
 static int
 stream_core_preconfiguration(fc_conf_t *cf)
@@ -119,79 +109,20 @@ stream_core_merge_srv_conf(fc_conf_t *cf, void *parent, void *child)
     return FC_CONF_OK;
 }
 
-/* Creates the per-level confs of every stream module for one context. */
-static int
-stream_create_confs(fc_conf_t *cf, fc_conf_ctx_t *ctx, int main_level)
-{
-    size_t n = fc_modules_count(FC_STREAM_MODULE);
-    if (main_level) {
-        ctx->main_conf = fc_pcalloc(cf->pool, n * sizeof(void *));
-        if (ctx->main_conf == NULL)
-            return FC_ERROR;
-    }
-    ctx->srv_conf = fc_pcalloc(cf->pool, n * sizeof(void *));
-    if (ctx->srv_conf == NULL)
-        return FC_ERROR;
-    for (size_t i = 0; fc_modules[i]; i++) {
-        const fc_module_t *m = fc_modules[i];
-        const fc_layer_module_ctx_t *mc = m->ctx;
-        if (m->type != FC_STREAM_MODULE || mc == NULL)
-            continue;
-        if (main_level && mc->create_main_conf &&
-            (ctx->main_conf[m->ctx_index] = mc->create_main_conf(cf)) == NULL)
-            return FC_ERROR;
-        if (mc->create_srv_conf && (ctx->srv_conf[m->ctx_index] = mc->create_srv_conf(cf)) == NULL)
-            return FC_ERROR;
-    }
-    return FC_OK;
-}
-
-typedef enum { STREAM_HOOK_PRE, STREAM_HOOK_INIT_MAIN, STREAM_HOOK_POST } stream_hook_e;
-
-static int
-stream_run_hooks(fc_conf_t *cf, fc_conf_ctx_t *ctx, stream_hook_e which)
-{
-    for (size_t i = 0; fc_modules[i]; i++) {
-        const fc_module_t *m = fc_modules[i];
-        const fc_layer_module_ctx_t *mc = m->ctx;
-        if (m->type != FC_STREAM_MODULE || mc == NULL)
-            continue;
-        if (which == STREAM_HOOK_PRE && mc->preconfiguration && mc->preconfiguration(cf) != FC_OK)
-            return FC_ERROR;
-        if (which == STREAM_HOOK_POST && mc->postconfiguration && mc->postconfiguration(cf) != FC_OK)
-            return FC_ERROR;
-        if (which == STREAM_HOOK_INIT_MAIN && mc->init_main_conf) {
-            char *rv = mc->init_main_conf(cf, ctx->main_conf[m->ctx_index]);
-            if (rv != FC_CONF_OK) {
-                if (rv != FC_CONF_ERROR)
-                    fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", rv);
-                return FC_ERROR;
-            }
-        }
-    }
-    return FC_OK;
-}
-
+/* Each module's srv conf, from stream{} into every server; stops at the first failure. */
 static int
 stream_merge_servers(fc_conf_t *cf, fc_conf_ctx_t *ctx)
 {
     fc_stream_core_main_conf_t *cmcf = ctx->main_conf[fc_stream_core_module.ctx_index];
     fc_stream_core_srv_conf_t **servers = cmcf->servers.elts;
     for (size_t i = 0; fc_modules[i]; i++) {
-        const fc_module_t *m = fc_modules[i];
-        const fc_layer_module_ctx_t *mc = m->ctx;
-        if (m->type != FC_STREAM_MODULE || mc == NULL || mc->merge_srv_conf == NULL)
+        const fc_layer_module_ctx_t *mc = fc_layer_module_ctx(fc_modules[i], FC_STREAM_MODULE);
+        if (mc == NULL || mc->merge_srv_conf == NULL)
             continue;
         for (size_t s = 0; s < cmcf->servers.nelts; s++) {
-            cf->dir_file = servers[s]->file;
-            cf->dir_line = servers[s]->line;
-            char *rv = mc->merge_srv_conf(cf, ctx->srv_conf[m->ctx_index],
-                                          servers[s]->ctx->srv_conf[m->ctx_index]);
-            if (rv != FC_CONF_OK) {
-                if (rv != FC_CONF_ERROR)
-                    fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", rv);
+            if (fc_layer_merge_srv(cf, fc_modules[i], ctx, servers[s]->ctx, servers[s]->file,
+                                   servers[s]->line) != FC_OK)
                 return FC_ERROR;
-            }
         }
     }
     return FC_OK;
@@ -227,42 +158,31 @@ stream_add_listening(fc_conf_t *cf, fc_stream_core_main_conf_t *cmcf)
     return rc;
 }
 
+/* After postconfiguration: bind the variables, then open the listen addresses. */
+static int
+stream_block_done(fc_conf_t *cf, fc_conf_ctx_t *ctx)
+{
+    fc_stream_core_main_conf_t *cmcf = ctx->main_conf[fc_stream_core_module.ctx_index];
+    unsigned errors = cf->errors;
+    int rc = fc_var_resolve(&cmcf->vars, cf->log);
+    if (rc == FC_OK && cf->errors == errors)
+        rc = stream_add_listening(cf, cmcf);
+    return rc;
+}
+
+static const fc_layer_t stream_layer = {
+    .module_type = FC_STREAM_MODULE,
+    .cmd_type = FC_STREAM_MAIN_CONF,
+    .levels = FC_LAYER_MAIN | FC_LAYER_SRV,
+    .merge = stream_merge_servers,
+    .done = stream_block_done,
+};
+
 static char *
 stream_block(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
-    stream_holder_t *holder = conf;
     (void) cmd;
-    if (holder->ctx)
-        return "is duplicate";
-    fc_conf_ctx_t *ctx = fc_pcalloc(cf->pool, sizeof(*ctx));
-    if (ctx == NULL || stream_create_confs(cf, ctx, 1) != FC_OK)
-        return FC_CONF_ERROR;
-    holder->ctx = ctx;
-
-    fc_conf_t saved = *cf;
-    cf->ctx = ctx;
-    cf->module_type = FC_STREAM_MODULE;
-    cf->cmd_type = FC_STREAM_MAIN_CONF;
-    unsigned errors = cf->errors;
-    int rc = stream_run_hooks(cf, ctx, STREAM_HOOK_PRE);
-    if (rc == FC_OK)
-        rc = fc_conf_parse(cf, NULL);
-    /* After an error inside the block, later checks would only add noise. */
-    if (rc == FC_OK && cf->errors == errors)
-        rc = stream_run_hooks(cf, ctx, STREAM_HOOK_INIT_MAIN);
-    if (rc == FC_OK && cf->errors == errors)
-        rc = stream_merge_servers(cf, ctx);
-    if (rc == FC_OK && cf->errors == errors)
-        rc = stream_run_hooks(cf, ctx, STREAM_HOOK_POST);
-    fc_stream_core_main_conf_t *cmcf = ctx->main_conf[fc_stream_core_module.ctx_index];
-    if (rc == FC_OK && cf->errors == errors)
-        rc = fc_var_resolve(&cmcf->vars, cf->log);
-    if (rc == FC_OK && cf->errors == errors)
-        rc = stream_add_listening(cf, cmcf);
-    cf->ctx = saved.ctx;
-    cf->module_type = saved.module_type;
-    cf->cmd_type = saved.cmd_type;
-    return rc == FC_OK && cf->errors == errors ? FC_CONF_OK : FC_CONF_ERROR;
+    return fc_layer_block(cf, conf, &stream_layer);
 }
 
 static char *
@@ -270,12 +190,8 @@ stream_server(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
     (void) cmd;
     (void) conf;
-    fc_conf_ctx_t *parent = cf->ctx;
-    fc_conf_ctx_t *ctx = fc_pcalloc(cf->pool, sizeof(*ctx));
+    fc_conf_ctx_t *ctx = fc_layer_ctx_create(cf, FC_STREAM_MODULE, FC_LAYER_SRV);
     if (ctx == NULL)
-        return FC_CONF_ERROR;
-    ctx->main_conf = parent->main_conf;
-    if (stream_create_confs(cf, ctx, 0) != FC_OK)
         return FC_CONF_ERROR;
     fc_stream_core_srv_conf_t *cscf = ctx->srv_conf[fc_stream_core_module.ctx_index];
     cscf->ctx = ctx;
@@ -285,14 +201,7 @@ stream_server(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         return FC_CONF_ERROR;
     *slot = cscf;
 
-    fc_conf_t saved = *cf;
-    cf->ctx = ctx;
-    cf->cmd_type = FC_STREAM_SRV_CONF;
-    unsigned errors = cf->errors;
-    int rc = fc_conf_parse(cf, NULL);
-    cf->ctx = saved.ctx;
-    cf->cmd_type = saved.cmd_type;
-    if (rc != FC_OK || cf->errors != errors)
+    if (fc_layer_parse(cf, ctx, FC_STREAM_SRV_CONF) != FC_OK)
         return FC_CONF_ERROR; /* a bad listen already said what is wrong */
     if (!cscf->listen) {
         cf->dir_file = cscf->file;
@@ -379,8 +288,7 @@ stream_listen(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 fc_conf_ctx_t *
 fc_stream_cycle_ctx(fc_cycle_t *cycle)
 {
-    stream_holder_t *holder = fc_cycle_core_conf(cycle, fc_stream_module);
-    return holder ? holder->ctx : NULL;
+    return fc_layer_cycle_ctx(cycle, &fc_stream_module);
 }
 
 int
