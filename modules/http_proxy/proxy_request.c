@@ -132,7 +132,10 @@ proxy_request_uri(fc_http_request_t *r, proxy_ctx_t *ctx, fc_str_t *out)
         .valid_location = (r->valid_location || !r->internal) && plcf->uri_allowed,
     };
     if (!in.has_uri) {
-        unsigned char *scratch = fc_pnalloc(r->pool, r->unparsed_uri.len + 1);
+        /* Only a path that differs from $uri is normalized into scratch: rarely a pool's. */
+        unsigned char stack[512];
+        unsigned char *scratch =
+            r->unparsed_uri.len <= sizeof(stack) ? stack : fc_pnalloc(r->pool, r->unparsed_uri.len);
         if (scratch == NULL)
             return FC_ERROR;
         in.unchanged = proxy_uri_unchanged(&r->unparsed_uri, &r->uri, &r->args,
@@ -141,19 +144,34 @@ proxy_request_uri(fc_http_request_t *r, proxy_ctx_t *ctx, fc_str_t *out)
     return proxy_uri_build(r->pool, &in, out);
 }
 
-/* Hop-by-hop and framing fields of the client never go upstream. */
+static int
+proxy_name_is(const fc_http_field_t *f, const char *name)
+{
+    return fc_strncasecmp(f->name.data, (const unsigned char *) name, f->name.len) == 0;
+}
+
+/* Hop-by-hop and framing fields of the client never go upstream (by length: one compare). */
 static int
 proxy_client_field_skipped(const fc_http_field_t *f)
 {
-    static const fc_str_t names[] = {
-        fc_string("connection"), fc_string("keep-alive"),        fc_string("te"),
-        fc_string("trailer"),    fc_string("transfer-encoding"), fc_string("upgrade"),
-        fc_string("expect"),     fc_string("content-length"),    fc_string("proxy-connection"),
-    };
-    for (size_t i = 0; i < fc_nelems(names); i++)
-        if (fc_str_caseeq(&f->name, &names[i]))
-            return 1;
-    return 0;
+    switch (f->name.len) {
+    case 2:
+        return proxy_name_is(f, "te");
+    case 6:
+        return proxy_name_is(f, "expect");
+    case 7:
+        return proxy_name_is(f, "trailer") || proxy_name_is(f, "upgrade");
+    case 10:
+        return proxy_name_is(f, "connection") || proxy_name_is(f, "keep-alive");
+    case 14:
+        return proxy_name_is(f, "content-length");
+    case 16:
+        return proxy_name_is(f, "proxy-connection");
+    case 17:
+        return proxy_name_is(f, "transfer-encoding");
+    default:
+        return 0;
+    }
 }
 
 static int
@@ -175,8 +193,11 @@ proxy_framing_line(fc_http_request_t *r, proxy_ctx_t *ctx, const fc_str_t *set_b
     if (set_body) {
         len = (int64_t) set_body->len;
     } else if (r->request_body_no_buffering) {
-        if (ctx->body_chunked)
-            return snprintf(buf, size, "Transfer-Encoding: chunked\r\n");
+        if (ctx->body_chunked) {
+            static const char te[] = "Transfer-Encoding: chunked\r\n";
+            memcpy(buf, te, sizeof(te) - 1);
+            return (int) sizeof(te) - 1;
+        }
         len = r->headers_in.content_length_n;
     } else if (r->request_body && !r->request_body->discard &&
                (r->headers_in.chunked || r->headers_in.content_length_n >= 0)) {
@@ -224,7 +245,11 @@ proxy_put_fields(fc_http_request_t *r, unsigned char *p, const fc_array_t *heade
     return p;
 }
 
-/* Bytes of the fields proxy_put_fields() writes; evaluates the set lines into values. */
+/*
+ * Room for the fields proxy_put_fields() writes; evaluates the set lines into
+ * values. The client's fields are counted all: which ones go is decided once,
+ * while writing.
+ */
 static int
 proxy_fields_len(fc_http_request_t *r, const fc_array_t *headers, fc_str_t *values, size_t *len)
 {
@@ -240,9 +265,7 @@ proxy_fields_len(fc_http_request_t *r, const fc_array_t *headers, fc_str_t *valu
         return FC_OK;
     const fc_http_field_t *f = r->headers_in.headers.elts;
     for (size_t i = 0; i < r->headers_in.headers.nelts; i++)
-        if (f[i].hash && !proxy_client_field_skipped(&f[i]) &&
-            !proxy_field_overridden(headers, &f[i]))
-            *len += f[i].name.len + 2 + f[i].value.len + 2;
+        *len += f[i].name.len + 2 + f[i].value.len + 2;
     return FC_OK;
 }
 

@@ -15,10 +15,8 @@ int
 proxy_reinit_request(fc_http_upstream_t *u)
 {
     proxy_ctx_t *ctx = u->data;
-    ctx->state = 0;
+    ctx->state = 0; /* the status line resets the rest */
     fc_http_parser_init(&ctx->parser, 0);
-    ctx->conn_close = 0;
-    ctx->conn_keepalive = 0;
     return FC_OK;
 }
 

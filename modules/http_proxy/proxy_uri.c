@@ -43,11 +43,7 @@ proxy_url_parse(const fc_str_t *url, proxy_url_t *pu, const char **err)
         return FC_ERROR;
     }
     if (auth_end && auth_end < end) {
-        pu->uri.data = auth_end;
-        pu->uri.len = (size_t) (end - auth_end);
-        pu->has_uri = 1;
-    } else if (auth_end && !pu->is_unix) {
-        pu->uri.data = auth_end; /* a lone "/" after the host */
+        pu->uri.data = auth_end; /* even a lone "/" */
         pu->uri.len = (size_t) (end - auth_end);
         pu->has_uri = 1;
     }

@@ -7,17 +7,9 @@
  */
 #include "proxy.h"
 
-enum { PROXY_VAR_HOST = 0, PROXY_VAR_PORT, PROXY_VAR_XFF, PROXY_VAR_BODY_LENGTH };
+#include "core/var_common.h"
 
-static void
-proxy_var_none(fc_var_value_t *v)
-{
-    v->valid = 1;
-    v->not_found = 1;
-    v->no_cacheable = 0;
-    v->len = 0;
-    v->data = (const unsigned char *) "";
-}
+enum { PROXY_VAR_HOST = 0, PROXY_VAR_PORT, PROXY_VAR_XFF, PROXY_VAR_BODY_LENGTH };
 
 /* The target this request uses: its own (proxy_pass with variables) or the location's. */
 static const proxy_url_t *
@@ -31,21 +23,30 @@ proxy_var_target(fc_http_request_t *r)
 }
 
 static int
+proxy_is_xff(const fc_http_field_t *f)
+{
+    return f->hash && f->name.len == 15 &&
+           fc_strncasecmp(f->name.data, (const unsigned char *) "x-forwarded-for", 15) == 0;
+}
+
+static int
 proxy_var_xff(fc_http_request_t *r, fc_var_value_t *v)
 {
     fc_connection_t *c = r->connection;
     const fc_http_field_t *f = r->headers_in.headers.elts;
     size_t len = c->addr_text.len;
     for (size_t i = 0; i < r->headers_in.headers.nelts; i++)
-        if (f[i].hash && f[i].name.len == 15 &&
-            fc_strncasecmp(f[i].name.data, (const unsigned char *) "x-forwarded-for", 15) == 0)
+        if (proxy_is_xff(&f[i]))
             len += f[i].value.len + 2;
-    unsigned char *p = fc_pnalloc(r->pool, len ? len : 1), *s = p;
+    if (len == c->addr_text.len) {
+        fc_var_set_str(v, c->addr_text.data, c->addr_text.len); /* no field: $remote_addr */
+        return FC_OK;
+    }
+    unsigned char *p = fc_pnalloc(r->pool, len), *s = p;
     if (p == NULL)
         return FC_ERROR;
     for (size_t i = 0; i < r->headers_in.headers.nelts; i++) {
-        if (!(f[i].hash && f[i].name.len == 15 &&
-              fc_strncasecmp(f[i].name.data, (const unsigned char *) "x-forwarded-for", 15) == 0))
+        if (!proxy_is_xff(&f[i]))
             continue;
         memcpy(p, f[i].value.data, f[i].value.len);
         p += f[i].value.len;
@@ -68,7 +69,7 @@ proxy_var_get(void *data, fc_var_value_t *v, uintptr_t which)
     case PROXY_VAR_PORT:
         t = proxy_var_target(r);
         if (t == NULL) {
-            proxy_var_none(v);
+            fc_var_set_not_found(v);
             return FC_OK;
         }
         if (which == PROXY_VAR_HOST)
@@ -81,15 +82,10 @@ proxy_var_get(void *data, fc_var_value_t *v, uintptr_t which)
     default: {
         proxy_ctx_t *ctx = fc_http_get_module_ctx(r, fc_http_proxy_module);
         if (ctx == NULL || ctx->internal_body_length < 0) {
-            proxy_var_none(v);
+            fc_var_set_not_found(v);
             return FC_OK;
         }
-        unsigned char *p = fc_pnalloc(r->pool, 24);
-        if (p == NULL)
-            return FC_ERROR;
-        int n = snprintf((char *) p, 24, "%" PRId64, ctx->internal_body_length);
-        fc_var_set_str(v, p, (size_t) n);
-        return FC_OK;
+        return fc_var_printf(r->pool, v, "%" PRId64, ctx->internal_body_length);
     }
     }
 }

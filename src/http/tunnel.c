@@ -12,6 +12,7 @@
  * side's directly. A draining worker leaves tunnels alone: they are busy
  * connections, cut only by worker_shutdown_timeout.
  */
+#include "http/request.h"
 #include "http/upstream.h"
 #include "stream/relay.h"
 
@@ -31,12 +32,6 @@ static tunnel_t *
 tunnel_of(fc_http_request_t *r)
 {
     return fc_http_get_module_ctx(r, fc_http_upstream_module);
-}
-
-static void
-tunnel_ignore(fc_http_request_t *r)
-{
-    (void) r;
 }
 
 /* Closes the upstream side and ends the request (the core closes the client: r->upgraded). */
@@ -61,8 +56,8 @@ tunnel_finish(tunnel_t *t)
         u->state->bytes_sent += t->down.out;
         u->state->bytes_received += t->up.in;
     }
-    r->read_event_handler = tunnel_ignore;
-    r->write_event_handler = tunnel_ignore;
+    r->read_event_handler = fc_http_block_reading;
+    r->write_event_handler = fc_http_block_reading;
     fc_http_set_module_ctx(r, NULL, fc_http_upstream_module);
     /* FC_OK with r->upgraded: logged as 101, connection closed (FC_DONE would be a no-op). */
     fc_http_finalize_request(r, FC_OK);

@@ -13,13 +13,12 @@
  * POST, LOCK and PATCH are not retried once sending began unless
  * proxy_next_upstream has non_idempotent.
  */
+#include "http/request.h"
 #include "http/upstream_engine.h"
 
 #include <netinet/tcp.h>
-#include <sys/sendfile.h>
-#include <sys/uio.h>
 
-#define UP_IOV_MAX 64
+#define UP_SEND_LINKS 16 /* links handed to fc_chain_send() at once */
 
 const fc_conf_enum_t fc_http_upstream_next_masks[] = {
     {"error", FC_HTTP_UPSTREAM_FT_ERROR},
@@ -42,14 +41,10 @@ static void up_init(fc_http_upstream_t *u);
 static void up_connect(fc_http_upstream_t *u);
 static void up_connect_peer(fc_http_upstream_t *u);
 static void up_check_broken(fc_http_request_t *r);
-static void up_ignore(fc_http_request_t *r);
 static void up_nb_take(fc_http_upstream_t *u);
-
-static fc_worker_t *
-up_worker(fc_http_request_t *r)
-{
-    return fc_worker_self(fc_http_core_main(r)->cycle);
-}
+static void up_send(fc_http_upstream_t *u);
+static void up_peer_event(fc_event_t *ev);
+static int up_non_idempotent(const fc_http_request_t *r);
 
 fc_http_upstream_t *
 fc_http_upstream_create(fc_http_request_t *r, const fc_http_upstream_conf_t *conf,
@@ -85,40 +80,25 @@ up_cleanup(void *data)
 {
     fc_http_upstream_t *u = data;
     u->finished = 1;
-    if (u->peer) {
-        fc_close_connection(u->peer);
-        u->peer = NULL;
-    }
-    if (u->picked) {
-        fc_upstream_pick_done(&u->pick, fc_current_msec(), FC_UPSTREAM_PEER_OK);
-        u->picked = 0;
-    }
+    fc_http_upstream_release_peer(u, 0);
 }
 
 int
 fc_http_upstream_start(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
-    int rc;
     u->in_handler = 1;
     u->sync_rc = FC_DONE;
     u->start_msec = fc_current_msec();
-    if (u->discard_request_body) {
-        rc = fc_http_discard_request_body(r);
-        if (rc != FC_OK) {
-            u->in_handler = 0;
-            return rc == FC_ERROR ? FC_HTTP_INTERNAL_SERVER_ERROR : rc;
-        }
-        up_init(u);
-    } else {
-        rc = fc_http_read_client_request_body(r, up_body_ready);
-        if (rc != FC_OK) {
-            u->in_handler = 0;
-            u->finished = 1;
-            return rc == FC_ERROR ? FC_HTTP_INTERNAL_SERVER_ERROR : rc;
-        }
-    }
+    int rc = u->discard_request_body ? fc_http_discard_request_body(r)
+                                     : fc_http_read_client_request_body(r, up_body_ready);
+    if (rc == FC_OK && u->discard_request_body)
+        up_init(u); /* the body reader calls up_body_ready() itself */
     u->in_handler = 0;
+    if (rc != FC_OK) {
+        u->finished = 1;
+        return rc == FC_ERROR ? FC_HTTP_INTERNAL_SERVER_ERROR : rc;
+    }
     return u->sync_rc;
 }
 
@@ -150,11 +130,11 @@ static void
 up_init(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
-    if (!r->request_body_no_buffering || (r->request_body && r->request_body->done)) {
+    if (!r->request_body_no_buffering) {
         r->read_event_handler = up_check_broken;
-        u->nb_done = 1;
+        u->nb_done = 1; /* else up_nb_take() sees the end and frames it */
     }
-    r->write_event_handler = up_ignore;
+    r->write_event_handler = fc_http_block_reading;
     if (u->ops->create_request(u) != FC_OK) {
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -189,7 +169,7 @@ static void
 up_nb_take(fc_http_upstream_t *u)
 {
     fc_http_request_body_t *rb = u->r->request_body;
-    if (rb == NULL || u->nb_closed)
+    if (rb == NULL || u->nb_done)
         return;
     fc_chain_t *in = NULL, **ll = &in;
     for (fc_chain_t *cl = rb->bufs; cl; cl = cl->next) {
@@ -210,7 +190,6 @@ up_nb_take(fc_http_upstream_t *u)
     if ((in || last) && u->ops->body_output(u, in, last, &out) != FC_OK)
         return;
     if (last) {
-        u->nb_closed = 1;
         u->nb_done = 1;
         u->r->read_event_handler = up_check_broken;
     }
@@ -303,7 +282,6 @@ up_connect(fc_http_upstream_t *u)
         fc_http_upstream_finalize(u, FC_HTTP_BAD_GATEWAY);
         return;
     }
-    u->picked = 1;
     if (up_new_state(u, &u->pick.peer->addr.name) == NULL) {
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -348,14 +326,14 @@ static void up_connect_event(fc_event_t *ev);
 static void up_connected(fc_http_upstream_t *u);
 
 static void
-up_attach(fc_http_upstream_t *u, fc_connection_t *pc)
+up_attach(fc_http_upstream_t *u, fc_connection_t *pc, fc_event_handler_pt handler)
 {
     fc_connection_t *c = u->r->connection;
     pc->data = u;
     pc->log = c->log;
     pc->read->log = pc->write->log = c->log;
-    pc->read->handler = fc_http_upstream_peer_event;
-    pc->write->handler = fc_http_upstream_peer_event;
+    pc->read->handler = handler;
+    pc->write->handler = handler;
     u->peer = pc;
 }
 
@@ -391,7 +369,7 @@ static void
 up_connect_peer(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
-    fc_worker_t *w = up_worker(r);
+    fc_worker_t *w = fc_http_worker(r);
     const fc_upstream_peer_t *peer = u->pick.peer;
     if (up_reset_try(u) != FC_OK) {
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
@@ -401,7 +379,7 @@ up_connect_peer(fc_http_upstream_t *u)
         fc_connection_t *pc = fc_http_keepalive_get(u->upstream, w, &peer->addr, &u->peer_requests);
         if (pc) {
             u->cached = 1;
-            up_attach(u, pc);
+            up_attach(u, pc, up_peer_event);
             up_connected(u);
             return;
         }
@@ -426,9 +404,7 @@ up_connect_peer(fc_http_upstream_t *u)
     pc->start_msec = fc_current_msec();
     memcpy(&pc->sockaddr, &peer->addr.sa, peer->addr.socklen);
     pc->socklen = peer->addr.socklen;
-    up_attach(u, pc);
-    pc->read->handler = up_connect_event;
-    pc->write->handler = up_connect_event;
+    up_attach(u, pc, up_connect_event);
     if (fc_event_add_conn(pc->loop, pc) != FC_OK) {
         fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
         return;
@@ -470,14 +446,13 @@ static void
 up_connected(fc_http_upstream_t *u)
 {
     fc_connection_t *pc = u->peer;
-    if (pc->write->timer_set)
-        fc_event_del_timer(pc->loop, pc->write);
-    pc->read->handler = fc_http_upstream_peer_event;
-    pc->write->handler = fc_http_upstream_peer_event;
+    fc_event_del_timer(pc->loop, pc->write);
+    pc->read->handler = up_peer_event;
+    pc->write->handler = up_peer_event;
     pc->write->ready = 1;
     u->state->connect_time = fc_current_msec() - u->try_msec;
     u->state_machine = FC_UP_HEADER;
-    fc_http_upstream_send(u);
+    up_send(u);
 }
 
 /* ---- sending the request ---------------------------------------------------------- */
@@ -508,63 +483,48 @@ up_advance(fc_http_upstream_t *u, size_t n)
         u->send_cl = u->send_cl->next;
 }
 
-/* One writev() of the memory links from the send position, or one sendfile() of a file part. */
-static ssize_t
-up_send_once(fc_http_upstream_t *u)
-{
-    int fd = u->peer->fd;
-    fc_chain_t *cl = u->send_cl;
-    if (cl->buf->in_file) {
-        off_t off = cl->buf->file_pos + (off_t) u->send_off;
-        size_t n = up_link_size(cl) - u->send_off;
-        ssize_t w = sendfile(fd, cl->buf->file_fd, &off, n);
-        if (w == 0) {
-            errno = EIO; /* the temp file is shorter than it said */
-            return -1;
-        }
-        return w;
-    }
-    struct iovec iov[UP_IOV_MAX];
-    int niov = 0;
-    size_t off = u->send_off;
-    for (; cl && niov < UP_IOV_MAX && !cl->buf->in_file; cl = cl->next) {
-        size_t n = up_link_size(cl);
-        if (n <= off) {
-            off = 0;
-            continue;
-        }
-        iov[niov].iov_base = cl->buf->pos + off;
-        iov[niov].iov_len = n - off;
-        niov++;
-        off = 0;
-    }
-    return writev(fd, iov, niov);
-}
-
-/* FC_OK: the chain is out; FC_AGAIN: the socket is full; FC_ERROR: errno is set. */
+/*
+ * Sends from the send position with fc_chain_send(). It moves the positions of
+ * the buffers it is given, and request_bufs must stay whole for another try:
+ * it gets copies of the next links' buffers, and the engine keeps its own
+ * position. FC_OK: the chain is out; FC_AGAIN: the socket is full; FC_ERROR:
+ * errno is set.
+ */
 static int
 up_send_chain(fc_http_upstream_t *u)
 {
-    while (u->send_cl && up_link_size(u->send_cl) == 0)
-        u->send_cl = u->send_cl->next;
+    fc_chain_t links[UP_SEND_LINKS];
+    fc_buf_t bufs[UP_SEND_LINKS];
     while (u->send_cl) {
-        ssize_t n = up_send_once(u);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                u->peer->write->ready = 0;
-                return FC_AGAIN;
-            }
+        size_t n = 0, off = u->send_off;
+        int64_t want = 0;
+        for (fc_chain_t *cl = u->send_cl; cl && n < UP_SEND_LINKS; cl = cl->next, n++) {
+            bufs[n] = *cl->buf;
+            if (bufs[n].in_file)
+                bufs[n].file_pos += (int64_t) off;
+            else
+                bufs[n].pos += off;
+            off = 0;
+            links[n].buf = &bufs[n];
+            links[n].next = NULL;
+            if (n > 0)
+                links[n - 1].next = &links[n];
+            want += (int64_t) up_link_size(&links[n]);
+        }
+        int64_t w = fc_chain_send(u->peer, links);
+        if (w < 0) {
+            errno = (int) -w;
             return FC_ERROR;
         }
-        up_advance(u, (size_t) n);
+        up_advance(u, (size_t) w);
+        if (w < want && !u->peer->write->ready)
+            return FC_AGAIN; /* short of an error, which the next call reports */
     }
     return FC_OK;
 }
 
-void
-fc_http_upstream_send(fc_http_upstream_t *u)
+static void
+up_send(fc_http_upstream_t *u)
 {
     fc_connection_t *pc = u->peer;
     fc_log_t *log = u->r->connection->log;
@@ -589,8 +549,7 @@ fc_http_upstream_send(fc_http_upstream_t *u)
             fc_event_add_timer(pc->loop, pc->write, u->conf->send_timeout);
         return;
     }
-    if (pc->write->timer_set)
-        fc_event_del_timer(pc->loop, pc->write);
+    fc_event_del_timer(pc->loop, pc->write);
     if (!u->nb_done) {
         /* No buffering: what was queued is out; read more of the client's body. */
         if (u->state->bytes_sent > up_link_size(u->request_bufs))
@@ -610,8 +569,8 @@ fc_http_upstream_send(fc_http_upstream_t *u)
 
 /* ---- events ------------------------------------------------------------------------- */
 
-void
-fc_http_upstream_peer_event(fc_event_t *ev)
+static void
+up_peer_event(fc_event_t *ev)
 {
     fc_connection_t *pc = ev->data;
     fc_http_upstream_t *u = pc->data;
@@ -631,9 +590,9 @@ fc_http_upstream_peer_event(fc_event_t *ev)
         return;
     }
     if (ev->write) {
-        if (!u->request_body_sent && u->send_cl && u->state_machine >= FC_UP_HEADER &&
-            u->state_machine != FC_UP_UPGRADE)
-            fc_http_upstream_send(u);
+        /* (a connecting peer's events go to up_connect_event) */
+        if (!u->request_body_sent && u->send_cl)
+            up_send(u);
         return;
     }
     if (u->state_machine == FC_UP_HEADER)
@@ -668,16 +627,11 @@ up_check_broken(fc_http_request_t *r)
     fc_http_upstream_finalize(u, FC_HTTP_CLIENT_CLOSED_REQUEST);
 }
 
-static void
-up_ignore(fc_http_request_t *r)
-{
-    (void) r;
-}
-
 /* ---- retry and the end ------------------------------------------------------------ */
 
-int
-fc_http_upstream_non_idempotent(const fc_http_request_t *r)
+/* 1 if the method is not idempotent for proxy_next_upstream (POST, LOCK, PATCH). */
+static int
+up_non_idempotent(const fc_http_request_t *r)
 {
     static const fc_str_t lock = fc_string("LOCK");
     return r->method == FC_HTTP_METHOD_POST || r->method == FC_HTTP_METHOD_PATCH ||
@@ -718,20 +672,35 @@ up_close_peer(fc_http_upstream_t *u)
     }
 }
 
+/* Reports the picked peer's outcome to the balancer, once. */
+static void
+up_pick_done(fc_http_upstream_t *u, fc_upstream_state_e state)
+{
+    if (u->pick.active)
+        fc_upstream_pick_done(&u->pick, fc_current_msec(), state);
+}
+
+int
+fc_http_upstream_may_retry(const fc_http_upstream_t *u, unsigned ft)
+{
+    unsigned mask = ft;
+    if (u->request_sent && up_non_idempotent(u->r))
+        mask |= FC_HTTP_UPSTREAM_FT_NON_IDEMPOTENT;
+    fc_msec_t limit = u->conf->next_upstream_timeout;
+    return (u->conf->next_upstream & mask) == mask && !u->nb_started &&
+           (limit == 0 || fc_current_msec() - u->start_msec < limit);
+}
+
 void
 fc_http_upstream_next(fc_http_upstream_t *u, unsigned ft)
 {
-    fc_http_request_t *r = u->r;
     unsigned status = up_ft_status(ft);
     if (u->state && (u->state->status == 0 || ft == FC_HTTP_UPSTREAM_FT_INVALID_HEADER))
         u->state->status = status;
-    unsigned mask = ft;
-    if (u->request_sent && fc_http_upstream_non_idempotent(r))
-        mask |= FC_HTTP_UPSTREAM_FT_NON_IDEMPOTENT;
-    int allowed = (u->conf->next_upstream & mask) == mask && !u->nb_started;
+    int allowed = fc_http_upstream_may_retry(u, ft);
+    up_close_peer(u);
     if (u->cached && ft == FC_HTTP_UPSTREAM_FT_ERROR && !u->response_received && allowed) {
         /* A pooled connection the upstream had closed: a fresh one, not a new try. */
-        up_close_peer(u);
         u->skip_cache = 1;
         if (up_new_state(u, &u->pick.peer->addr.name) == NULL) {
             fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
@@ -740,17 +709,10 @@ fc_http_upstream_next(fc_http_upstream_t *u, unsigned ft)
         up_connect_peer(u);
         return;
     }
-    up_close_peer(u);
-    if (u->picked) {
-        int blame = ft == FC_HTTP_UPSTREAM_FT_HTTP_403 || ft == FC_HTTP_UPSTREAM_FT_HTTP_404
+    up_pick_done(u, ft == FC_HTTP_UPSTREAM_FT_HTTP_403 || ft == FC_HTTP_UPSTREAM_FT_HTTP_404
                         ? FC_UPSTREAM_PEER_NEXT
-                        : FC_UPSTREAM_PEER_FAILED;
-        fc_upstream_pick_done(&u->pick, fc_current_msec(), (fc_upstream_state_e) blame);
-        u->picked = 0;
-    }
-    fc_msec_t elapsed = fc_current_msec() - u->start_msec;
-    if (u->pick.tries == 0 || !allowed ||
-        (u->conf->next_upstream_timeout && elapsed >= u->conf->next_upstream_timeout)) {
+                        : FC_UPSTREAM_PEER_FAILED);
+    if (u->pick.tries == 0 || !allowed) {
         fc_http_upstream_finalize(u, (int) status);
         return;
     }
@@ -762,26 +724,14 @@ fc_http_upstream_release_peer(fc_http_upstream_t *u, int keep)
 {
     fc_connection_t *pc = u->peer;
     up_state_close(u);
-    if (pc) {
-        u->peer = NULL;
-        if (pc->read->timer_set)
-            fc_event_del_timer(pc->loop, pc->read);
-        if (pc->write->timer_set)
-            fc_event_del_timer(pc->loop, pc->write);
-        if (keep && u->upstream && u->upstream->keepalive && u->picked) {
-            fc_worker_t *w = up_worker(u->r);
-            pc->data = NULL;
-            pc->log = pc->read->log = pc->write->log = w->log;
-            fc_http_keepalive_put(u->upstream, w, &u->pick.peer->addr, pc, u->peer_requests + 1,
-                                  pc->start_msec);
-        } else {
-            fc_close_connection(pc);
-        }
-    }
-    if (u->picked) {
-        fc_upstream_pick_done(&u->pick, fc_current_msec(), FC_UPSTREAM_PEER_OK);
-        u->picked = 0;
-    }
+    u->peer = NULL;
+    /* The pool (or the close) takes the connection's timers and events off. */
+    if (pc && keep && u->upstream && u->pick.active)
+        fc_http_keepalive_put(u->upstream, fc_http_worker(u->r), &u->pick.peer->addr, pc,
+                              u->peer_requests + 1, pc->start_msec);
+    else if (pc)
+        fc_close_connection(pc);
+    up_pick_done(u, FC_UPSTREAM_PEER_OK);
 }
 
 void
@@ -795,7 +745,7 @@ fc_http_upstream_finalize(fc_http_upstream_t *u, int rc)
     fc_http_upstream_release_peer(u, 0);
     r->connection->log->action = r->header_sent ? "sending to client" : NULL;
     if (r->read_event_handler == up_check_broken)
-        r->read_event_handler = up_ignore;
+        r->read_event_handler = fc_http_block_reading;
     if (u->in_handler) {
         u->sync_rc = rc;
         return;

@@ -219,20 +219,17 @@ struct fc_http_upstream_s {
     unsigned tries_started;         /* tries begun on any peer */
     int sync_rc;                    /* status to return from the content handler */
     unsigned state_machine;         /* FC_UP_* (upstream_engine.h) */
-    unsigned picked : 1;
     unsigned cached : 1;            /* the connection came from the keep-alive pool */
     unsigned skip_cache : 1;        /* the next connect bypasses the pool (a stale one failed) */
     unsigned new_group : 1;         /* the next state opens a new group in $upstream_* */
     unsigned request_sent : 1;      /* sending started on this try */
     unsigned request_body_sent : 1; /* the whole request reached the socket */
     unsigned response_received : 1; /* a byte of the response arrived on this try */
-    unsigned header_sent : 1;
     unsigned body_done : 1;         /* the upstream's body was read completely */
     unsigned keepalive : 1;         /* the connection may be pooled after the response */
     unsigned in_handler : 1;        /* inside the content handler: finalize by returning */
     unsigned nb_started : 1;        /* no buffering: body bytes went out (no retry) */
-    unsigned nb_done : 1;           /* the client body is complete (always, when buffered) */
-    unsigned nb_closed : 1;         /* no buffering: the body's end was framed */
+    unsigned nb_done : 1;           /* the client body is complete and its end framed */
     unsigned finished : 1;
 };
 

@@ -17,24 +17,24 @@ enum {
     FC_UP_CONNECT,  /* connecting to the peer */
     FC_UP_HEADER,   /* sending the request, waiting for the response head */
     FC_UP_BODY,     /* relaying the response body */
-    FC_UP_UPGRADE,  /* flushing the 101 head before the tunnel */
-    FC_UP_DONE
+    FC_UP_DONE      /* finished, or handed over to the tunnel */
 };
 
 /* upstream.c */
 
+/*
+ * 1 if proxy_next_upstream lets reason `ft` (FC_HTTP_UPSTREAM_FT_*) start
+ * another try: the condition is on, a non-idempotent request that was sent
+ * has non_idempotent, no streamed body byte went out and
+ * proxy_next_upstream_timeout has not passed. Tries left are the pick's.
+ */
+int fc_http_upstream_may_retry(const fc_http_upstream_t *u, unsigned ft);
 /* Gives up on the current try for reason `ft` (FC_HTTP_UPSTREAM_FT_*): next peer or an error. */
 void fc_http_upstream_next(fc_http_upstream_t *u, unsigned ft);
 /* Ends the trip: releases the peer and finalizes r with rc (or returns it from the handler). */
 void fc_http_upstream_finalize(fc_http_upstream_t *u, int rc);
 /* Gives the connection back to the keep-alive pool (keep) or closes it; the pick is done. */
 void fc_http_upstream_release_peer(fc_http_upstream_t *u, int keep);
-/* Sends what is left of the request. */
-void fc_http_upstream_send(fc_http_upstream_t *u);
-/* The connection's event handler outside the connect phase. */
-void fc_http_upstream_peer_event(fc_event_t *ev);
-/* 1 if the request method is not idempotent for proxy_next_upstream (POST, LOCK, PATCH). */
-int fc_http_upstream_non_idempotent(const fc_http_request_t *r);
 
 /* upstream_response.c */
 

@@ -23,15 +23,12 @@ struct ka_item_s {
     struct sockaddr_storage sa; /* the peer it is connected to */
     socklen_t socklen;
     unsigned long requests; /* served so far (keepalive_requests) */
-    fc_msec_t created;      /* when it was connected (keepalive_time) */
 };
 
+/* When a cached connection was connected (keepalive_time) is its c->start_msec. */
 struct fc_http_keepalive_cache_s {
-    fc_http_upstream_srv_t *us;
-    fc_worker_t *w;
     ka_item_t cached; /* sentinel: next is the most recently used */
     ka_item_t free;   /* sentinel of the unused items */
-    size_t ncached;
 };
 
 /* ---- the lists ---- */
@@ -76,7 +73,6 @@ ka_take(ka_item_t *it)
     fc_connection_t *c = it->c;
     ka_unlink(it);
     ka_link_first(&cache->free, it);
-    cache->ncached--;
     it->c = NULL;
     fc_event_del_timer(c->loop, c->read);
     fc_event_del_timer(c->loop, c->write);
@@ -134,8 +130,6 @@ ka_cache(fc_http_upstream_srv_t *us, fc_worker_t *w)
     ka_item_t *items = fc_pcalloc(w->pool, us->keepalive * sizeof(ka_item_t));
     if (cache == NULL || items == NULL)
         return NULL;
-    cache->us = us;
-    cache->w = w;
     cache->cached.next = cache->cached.prev = &cache->cached;
     cache->free.next = cache->free.prev = &cache->free;
     for (size_t i = 0; i < us->keepalive; i++) {
@@ -178,10 +172,7 @@ fc_http_keepalive_get(fc_http_upstream_srv_t *us, fc_worker_t *w, const fc_addr_
         if (!fc_sockaddr_eq((struct sockaddr *) &it->sa, it->socklen, sa, peer->socklen, 1))
             continue;
         *requests = it->requests;
-        fc_msec_t created = it->created;
-        fc_connection_t *c = ka_take(it);
-        c->start_msec = created;
-        return c;
+        return ka_take(it);
     }
     return NULL;
 }
@@ -201,12 +192,11 @@ fc_http_keepalive_put(fc_http_upstream_srv_t *us, fc_worker_t *w, const fc_addr_
     ka_item_t *it = cache->free.next;
     ka_unlink(it);
     ka_link_first(&cache->cached, it);
-    cache->ncached++;
     it->c = c;
     memcpy(&it->sa, &peer->sa, peer->socklen);
     it->socklen = peer->socklen;
     it->requests = requests;
-    it->created = created;
+    c->start_msec = created;
 
     fc_event_del_timer(c->loop, c->read);
     fc_event_del_timer(c->loop, c->write);

@@ -100,8 +100,7 @@ fc_http_upstream_read_header(fc_http_upstream_t *u)
         }
         break;
     }
-    if (pc->read->timer_set)
-        fc_event_del_timer(pc->loop, pc->read);
+    fc_event_del_timer(pc->loop, pc->read);
     u->state->header_time = fc_current_msec() - u->try_msec;
     u->state->status = u->headers_in.status_n;
     up_process_headers(u);
@@ -120,21 +119,22 @@ up_test_next(fc_http_upstream_t *u)
         {403, FC_HTTP_UPSTREAM_FT_HTTP_403}, {404, FC_HTTP_UPSTREAM_FT_HTTP_404},
         {429, FC_HTTP_UPSTREAM_FT_HTTP_429},
     };
-    unsigned ft = 0;
-    for (size_t i = 0; i < fc_nelems(map); i++)
-        if (map[i].status == u->headers_in.status_n)
-            ft = map[i].ft;
-    if (ft == 0)
-        return 0;
-    unsigned mask = ft;
-    if (fc_http_upstream_non_idempotent(u->r))
-        mask |= FC_HTTP_UPSTREAM_FT_NON_IDEMPOTENT;
-    fc_msec_t elapsed = fc_current_msec() - u->start_msec;
-    if ((u->conf->next_upstream & mask) != mask || u->pick.tries == 0 || u->nb_started ||
-        (u->conf->next_upstream_timeout && elapsed >= u->conf->next_upstream_timeout))
-        return 0; /* the response goes to the client as it is */
-    fc_http_upstream_next(u, ft);
-    return 1;
+    for (size_t i = 0; i < fc_nelems(map); i++) {
+        if (map[i].status != u->headers_in.status_n)
+            continue;
+        if (u->pick.tries == 0 || !fc_http_upstream_may_retry(u, map[i].ft))
+            return 0; /* the response goes to the client as it is */
+        fc_http_upstream_next(u, map[i].ft);
+        return 1;
+    }
+    return 0;
+}
+
+static int
+up_name_is(const fc_http_field_t *f, const char *name, size_t len)
+{
+    return f->name.len == len &&
+           fc_strncasecmp(f->name.data, (const unsigned char *) name, len) == 0;
 }
 
 /* proxy_intercept_errors: a status with an error_page is answered by it. */
@@ -154,9 +154,7 @@ up_intercept(fc_http_upstream_t *u)
             /* The challenge goes with the page, as nginx does. */
             fc_http_field_t *f = u->headers_in.headers.elts;
             for (size_t j = 0; j < u->headers_in.headers.nelts; j++)
-                if (f[j].hash && f[j].name.len == 16 &&
-                    fc_strncasecmp(f[j].name.data, (const unsigned char *) "www-authenticate",
-                                   16) == 0)
+                if (f[j].hash && up_name_is(&f[j], "www-authenticate", 16))
                     fc_http_add_header_out(r, (const char *) f[j].name.data, f[j].name.len,
                                            f[j].value.data, f[j].value.len);
         }
@@ -167,13 +165,6 @@ up_intercept(fc_http_upstream_t *u)
 }
 
 /* ---- copying the head to the client's response ---------------------------------------- */
-
-static int
-up_name_is(const fc_http_field_t *f, const char *name, size_t len)
-{
-    return f->name.len == len &&
-           fc_strncasecmp(f->name.data, (const unsigned char *) name, len) == 0;
-}
 
 /* Connection-level fields of the upstream's hop never reach the client. */
 static int
@@ -211,23 +202,38 @@ up_hidden(const fc_http_upstream_t *u, const fc_http_field_t *f)
     return 0;
 }
 
-/* proxy_redirect on Location and on the URL of a Refresh field. */
+/*
+ * An upstream field now in headers_out: Location, Server and Date get their
+ * shortcuts (fc_http_add_header_out() keeps them right when the array
+ * moves); proxy_redirect rewrites Location and the URL of a Refresh.
+ */
 static int
-up_rewrite_redirect(fc_http_upstream_t *u, fc_http_field_t *f)
+up_field_out(fc_http_upstream_t *u, fc_http_field_t *o)
 {
-    if (u->ops->rewrite_redirect == NULL)
+    fc_http_headers_out_t *ho = &u->r->headers_out;
+    size_t url = 0;
+    if (up_name_is(o, "location", 8)) {
+        ho->location = o;
+    } else if (up_name_is(o, "refresh", 7)) {
+        while (url + 4 <= o->value.len &&
+               fc_strncasecmp(o->value.data + url, (const unsigned char *) "url=", 4) != 0)
+            url++;
+        if (url + 4 > o->value.len)
+            return FC_OK;
+        url += 4;
+    } else {
+        if (up_name_is(o, "server", 6))
+            ho->server = o;
+        else if (up_name_is(o, "date", 4))
+            ho->date = o;
         return FC_OK;
-    if (up_name_is(f, "location", 8))
-        return u->ops->rewrite_redirect(u, f, 0) == FC_ERROR ? FC_ERROR : FC_OK;
-    if (!up_name_is(f, "refresh", 7))
-        return FC_OK;
-    for (size_t i = 0; i + 4 <= f->value.len; i++)
-        if (fc_strncasecmp(f->value.data + i, (const unsigned char *) "url=", 4) == 0)
-            return u->ops->rewrite_redirect(u, f, i + 4) == FC_ERROR ? FC_ERROR : FC_OK;
+    }
+    if (u->ops->rewrite_redirect && u->ops->rewrite_redirect(u, o, url) == FC_ERROR)
+        return FC_ERROR;
     return FC_OK;
 }
 
-/* Status and fields to r->headers_out; Location/Server/Date pointers set last (no moves). */
+/* Status and fields to r->headers_out (hop-by-hop and hidden ones left out). */
 static int
 up_copy_headers(fc_http_upstream_t *u, int upgrade)
 {
@@ -251,19 +257,8 @@ up_copy_headers(fc_http_upstream_t *u, int upgrade)
         }
         fc_http_field_t *o = fc_http_add_header_out(r, (const char *) f->name.data, f->name.len,
                                                     f->value.data, f->value.len);
-        if (o == NULL || up_rewrite_redirect(u, o) != FC_OK)
+        if (o == NULL || up_field_out(u, o) != FC_OK)
             return FC_ERROR;
-    }
-    fc_http_field_t *o = ho->headers.elts;
-    for (size_t i = 0; i < ho->headers.nelts; i++) {
-        if (o[i].hash == 0)
-            continue;
-        if (up_name_is(&o[i], "location", 8))
-            ho->location = &o[i];
-        else if (up_name_is(&o[i], "server", 6))
-            ho->server = &o[i];
-        else if (up_name_is(&o[i], "date", 4))
-            ho->date = &o[i];
     }
     return FC_OK;
 }
@@ -277,25 +272,18 @@ up_upgrade(fc_http_upstream_t *u)
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-    u->header_sent = 1;
-    u->state_machine = FC_UP_UPGRADE;
     if (fc_http_send_header(r) == FC_ERROR) {
         fc_http_upstream_finalize(u, FC_ERROR);
         return;
     }
+    /* The connection goes to the tunnel; the try ends here for the balancer. */
     fc_connection_t *pc = u->peer;
     fc_buf_t *b = u->buffer;
     fc_str_t upstream_pre = {(size_t) (b->last - b->pos), b->pos};
+    fc_event_del_timer(pc->loop, pc->read);
+    fc_event_del_timer(pc->loop, pc->write);
     u->peer = NULL;
-    if (pc->read->timer_set)
-        fc_event_del_timer(pc->loop, pc->read);
-    if (pc->write->timer_set)
-        fc_event_del_timer(pc->loop, pc->write);
-    u->state->response_time = fc_current_msec() - u->try_msec;
-    if (u->picked) {
-        fc_upstream_pick_done(&u->pick, fc_current_msec(), FC_UPSTREAM_PEER_OK);
-        u->picked = 0;
-    }
+    fc_http_upstream_release_peer(u, 0);
     u->finished = 1;
     u->state_machine = FC_UP_DONE;
     fc_http_tunnel_start(r, pc, fc_http_request_preread(r), upstream_pre, u->conf->read_timeout,
@@ -328,20 +316,13 @@ up_process_headers(fc_http_upstream_t *u)
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-    u->header_sent = 1;
     u->state_machine = FC_UP_BODY;
-    r->connection->log->action = "reading upstream";
     r->write_event_handler = up_downstream_write;
     if (fc_http_send_header(r) == FC_ERROR) {
         fc_http_upstream_finalize(u, FC_ERROR);
         return;
     }
-    if (r->header_only && !u->body_done) {
-        /* The client wants no body but the upstream sends one: this connection is spent. */
-        fc_http_upstream_release_peer(u, 0);
-        u->body_done = 1;
-    }
-    fc_http_upstream_body_event(u);
+    fc_http_upstream_body_event(u); /* r->header_only: it drops the upstream's body */
 }
 
 /* ---- the body ------------------------------------------------------------------------- */
@@ -374,16 +355,17 @@ up_body_init(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
     const fc_http_upstream_conf_t *conf = u->conf;
-    fc_http_upstream_body_t *body = fc_pcalloc(r->pool, sizeof(*body));
+    size_t n = conf->buffering ? conf->bufs_num : 1;
+    /* One allocation: the state, then its slots and their links. */
+    fc_http_upstream_body_t *body =
+        fc_pcalloc(r->pool, sizeof(*body) + n * (sizeof(fc_buf_t) + sizeof(fc_chain_t)));
     if (body == NULL)
         return FC_ERROR;
     u->body = body;
-    body->nslots = conf->buffering ? conf->bufs_num : 1;
+    body->nslots = n;
     body->size = conf->buffering ? conf->bufs_size : conf->buffer_size;
-    body->slots = fc_pcalloc(r->pool, body->nslots * sizeof(fc_buf_t));
-    body->links = fc_pcalloc(r->pool, body->nslots * sizeof(fc_chain_t));
-    if (body->slots == NULL || body->links == NULL)
-        return FC_ERROR;
+    body->slots = (fc_buf_t *) (body + 1);
+    body->links = (fc_chain_t *) (body->slots + n);
     fc_buf_t *b = u->buffer;
     if (u->length == 0) {
         u->extra = (size_t) (b->last - b->pos);
@@ -555,11 +537,8 @@ up_read_body(fc_http_upstream_t *u, fc_buf_t *b)
         body->filling = 0;
         body->nready++;
     }
-    if (u->peer) {
-        if (pc->read->timer_set)
-            fc_event_del_timer(pc->loop, pc->read);
-        fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
-    }
+    if (u->peer)
+        fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout); /* re-armed in place */
     return FC_OK;
 }
 
@@ -613,8 +592,7 @@ up_body_timer(fc_http_upstream_t *u)
     if (pc == NULL || u->body_done)
         return;
     if (!body->filling && body->nbusy + body->nready == body->nslots) {
-        if (pc->read->timer_set)
-            fc_event_del_timer(pc->loop, pc->read);
+        fc_event_del_timer(pc->loop, pc->read);
     } else if (!pc->read->timer_set) {
         fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
     }

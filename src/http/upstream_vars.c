@@ -8,6 +8,8 @@
  */
 #include "http/upstream_engine.h"
 
+#include "core/var_common.h"
+
 enum {
     UPV_ADDR = 0,
     UPV_STATUS,
@@ -17,16 +19,6 @@ enum {
     UPV_BYTES_RECEIVED,
     UPV_BYTES_SENT
 };
-
-static void
-upv_none(fc_var_value_t *v)
-{
-    v->valid = 1;
-    v->not_found = 1;
-    v->no_cacheable = 0;
-    v->len = 0;
-    v->data = (const unsigned char *) "";
-}
 
 static int
 upv_time(char *buf, size_t size, fc_msec_t t)
@@ -62,7 +54,7 @@ upv_list(void *data, fc_var_value_t *v, uintptr_t which)
     fc_http_request_t *r = data;
     fc_http_upstream_t *u = r->upstream;
     if (u == NULL || u->states == NULL || u->states->nelts == 0) {
-        upv_none(v);
+        fc_var_set_not_found(v);
         return FC_OK;
     }
     const fc_http_upstream_state_t *st = u->states->elts;
@@ -86,7 +78,6 @@ upv_list(void *data, fc_var_value_t *v, uintptr_t which)
         p += w > 0 ? w : 0;
     }
     fc_var_set_str(v, (const unsigned char *) buf, (size_t) (p - buf));
-    v->no_cacheable = 1;
     return FC_OK;
 }
 
@@ -98,7 +89,7 @@ upv_http(void *data, fc_var_value_t *v, uintptr_t name_ptr)
     const fc_str_t *name = (const fc_str_t *) name_ptr;
     fc_http_upstream_t *u = r->upstream;
     if (u == NULL || u->headers_in.headers.elts == NULL) {
-        upv_none(v);
+        fc_var_set_not_found(v);
         return FC_OK;
     }
     const fc_http_field_t *f = u->headers_in.headers.elts;
@@ -113,11 +104,10 @@ upv_http(void *data, fc_var_value_t *v, uintptr_t name_ptr)
         }
         if (k == name->len) {
             fc_var_set_str(v, f[i].value.data, f[i].value.len);
-            v->no_cacheable = 1;
             return FC_OK;
         }
     }
-    upv_none(v);
+    fc_var_set_not_found(v);
     return FC_OK;
 }
 
