@@ -59,6 +59,10 @@ http {
             proxy_pass_header Server;
             proxy_pass http://back;
         }
+        location /resp/upvar {
+            proxy_pass http://back;
+            add_header X-Seen "[$upstream_http_x_multi]";
+        }
 
         location /rd/default/ { proxy_pass http://127.0.0.1:@PORT9@/base/; }
         location /rd/off/ {
@@ -163,6 +167,8 @@ isnt $? 0 "X-Accel-Expires is hidden by default"
 hhas X-Pad
 isnt $? 0 "X-Pad is hidden by default"
 unlike "$(hhdr Server)" 'backsrv' "the backend's Server is replaced by ours"
+hreq "$U/resp/upvar?hdr=X-Multi:%20a&hdr=x-multi:%20b"
+is "$(hhdr X-Seen)" "[a, b]" "\$upstream_http_NAME: any case, repeated fields joined by ', '"
 hreq "$U/resp/pass?hdr=Server:%20backsrv"
 is "$(hhdr Server)" backsrv "proxy_pass_header Server: the backend's, alone"
 hreq "$U/resp/pass?hdr=Date:%20Thu,%2001%20Jan%201970%2000:00:00%20GMT"

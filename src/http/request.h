@@ -27,6 +27,13 @@ void fc_http_head_set_line(fc_http_request_impl_t *ri);
 /* head.c: the head is complete: validate, choose the server, run the phases. */
 void fc_http_process_request(fc_http_request_t *r);
 
+/*
+ * vars.c: $http_NAME-style value: the fields of `headers` named NAME ('_'
+ * matches '-', any case), several joined by ", " ("; " for Cookie).
+ */
+int fc_http_var_fields(fc_pool_t *pool, fc_var_value_t *v, const fc_array_t *headers,
+                       const fc_str_t *name);
+
 /* request.c: an event handler that does nothing (the request waits for something else). */
 void fc_http_block_reading(fc_http_request_t *r);
 /* request.c: frees a malloc'd buffer's memory and empties it. */

@@ -7,6 +7,7 @@
  * $upstream_http_NAME is a field of the last response head.
  */
 #include "http/upstream_engine.h"
+#include "http/request.h"
 
 #include "core/var_common.h"
 
@@ -92,23 +93,7 @@ upv_http(void *data, fc_var_value_t *v, uintptr_t name_ptr)
         fc_var_set_not_found(v);
         return FC_OK;
     }
-    const fc_http_field_t *f = u->headers_in.headers.elts;
-    for (size_t i = 0; i < u->headers_in.headers.nelts; i++) {
-        if (f[i].hash == 0 || f[i].name.len != name->len)
-            continue;
-        size_t k = 0;
-        for (; k < name->len; k++) {
-            unsigned char a = fc_tolower(f[i].name.data[k]), b = fc_tolower(name->data[k]);
-            if (a != (b == '_' ? '-' : b))
-                break;
-        }
-        if (k == name->len) {
-            fc_var_set_str(v, f[i].value.data, f[i].value.len);
-            return FC_OK;
-        }
-    }
-    fc_var_set_not_found(v);
-    return FC_OK;
+    return fc_http_var_fields(r->pool, v, &u->headers_in.headers, name);
 }
 
 static const fc_var_def_t upv_defs[] = {

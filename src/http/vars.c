@@ -8,6 +8,7 @@
  * module; named captures ($name of (?<name>...)) to fc_http_regex_compile.
  */
 #include "http/http.h"
+#include "http/request.h"
 #include "core/var_common.h"
 
 #include <sys/random.h>
@@ -326,8 +327,9 @@ hv_name_eq(const fc_str_t *field, const fc_str_t *name)
 }
 
 /* Every field so named, joined by ", " ("; " for Cookie), as nginx 1.23+. */
-static int
-hv_fields(fc_pool_t *pool, fc_var_value_t *v, const fc_array_t *headers, const fc_str_t *name)
+int
+fc_http_var_fields(fc_pool_t *pool, fc_var_value_t *v, const fc_array_t *headers,
+                   const fc_str_t *name)
 {
     const fc_http_field_t *f = headers->elts, *first = NULL;
     size_t count = 0, len = 0;
@@ -365,7 +367,7 @@ static int
 hv_http(void *data, fc_var_value_t *v, uintptr_t arg)
 {
     fc_http_request_t *r = data;
-    return hv_fields(r->pool, v, &r->headers_in.headers, (const fc_str_t *) arg);
+    return fc_http_var_fields(r->pool, v, &r->headers_in.headers, (const fc_str_t *) arg);
 }
 
 static int
@@ -413,7 +415,7 @@ hv_sent_http(void *data, fc_var_value_t *v, uintptr_t arg)
     int rc = hv_sent_special(r, v, name);
     if (rc != FC_DECLINED)
         return rc;
-    return hv_fields(r->pool, v, &r->headers_out.headers, name);
+    return fc_http_var_fields(r->pool, v, &r->headers_out.headers, name);
 }
 
 /* ---- $cookie_NAME, $arg_NAME ----------------------------------------------------------- */
