@@ -671,3 +671,54 @@ t_str() {
 t_size() {
     _t_size "$1" | tr -d ' '
 }
+
+# t_mkcert NAME CN [rsa|ec] [CA]: a key and certificate in $T/NAME.key and
+# $T/NAME.crt with subject CN and subjectAltName DNS:CN, made by `openssl
+# req` at test time. Self-signed, or signed by CA ($T/CA.crt/.key from an
+# earlier t_mkca). rsa is 2048 bits, ec is P-256. Fails the test file (bail)
+# when openssl cannot make it.
+t_mkcert() {
+    _mc_alg=${3:-rsa}
+    case $_mc_alg in
+    rsa) set -- "$1" "$2" "$_mc_alg" "${4:-}" -newkey rsa:2048 ;;
+    ec) set -- "$1" "$2" "$_mc_alg" "${4:-}" -newkey ec -pkeyopt ec_paramgen_curve:P-256 ;;
+    *) t_bail "t_mkcert: unknown key type $_mc_alg" ;;
+    esac
+    _mc_name=$1 _mc_cn=$2 _mc_ca=$4
+    shift 4
+    printf 'subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\n' "$_mc_cn" >"$T/$_mc_name.ext"
+    if [ -z "$_mc_ca" ]; then
+        openssl req -x509 -nodes "$@" -days 2 -subj "/CN=$_mc_cn" \
+            -addext "subjectAltName=DNS:$_mc_cn" \
+            -keyout "$T/$_mc_name.key" -out "$T/$_mc_name.crt" >/dev/null 2>&1 ||
+            t_bail "t_mkcert: openssl req failed for $_mc_name"
+    else
+        openssl req -new -nodes "$@" -subj "/CN=$_mc_cn" \
+            -keyout "$T/$_mc_name.key" -out "$T/$_mc_name.csr" >/dev/null 2>&1 &&
+            openssl x509 -req -in "$T/$_mc_name.csr" -CA "$T/$_mc_ca.crt" \
+                -CAkey "$T/$_mc_ca.key" -CAcreateserial -days 2 \
+                -extfile "$T/$_mc_name.ext" -out "$T/$_mc_name.crt" >/dev/null 2>&1 ||
+            t_bail "t_mkcert: signing $_mc_name by $_mc_ca failed"
+    fi
+}
+
+# t_mkca NAME CN: a self-signed CA ($T/NAME.crt, $T/NAME.key) for t_mkcert.
+t_mkca() {
+    openssl req -x509 -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 2 \
+        -subj "/CN=$2" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$T/$1.key" -out "$T/$1.crt" >/dev/null 2>&1 ||
+        t_bail "t_mkca: openssl req failed for $1"
+}
+
+# t_subject HOST PORT [SNI] [s_client option...]: the subject line of the
+# certificate a TLS server at HOST:PORT presents (empty when the handshake
+# fails). SNI "-" sends no server name.
+t_subject() {
+    _sj_h=$1 _sj_p=$2 _sj_sni=${3:--}
+    shift 2
+    [ $# -gt 0 ] && shift
+    if [ "$_sj_sni" = - ]; then set -- -noservername "$@"; else set -- -servername "$_sj_sni" "$@"; fi
+    timeout 10 openssl s_client -connect "$_sj_h:$_sj_p" "$@" </dev/null 2>/dev/null |
+        openssl x509 -noout -subject 2>/dev/null
+}
