@@ -1,5 +1,6 @@
 /* stream_return.c: `return VALUE;` sends a value to the client and closes. */
 #include "stream/stream.h"
+#include "event/io.h"
 
 typedef struct {
     fc_cv_t *value;
@@ -51,14 +52,12 @@ return_write(fc_event_t *ev)
         return;
     }
     while (rc->out.len > 0 && c->write->ready) {
-        ssize_t n = send(c->fd, rc->out.data, rc->out.len, MSG_NOSIGNAL);
+        ssize_t n = fc_conn_send(c, rc->out.data, rc->out.len);
         if (n > 0) {
             rc->out.data += n;
             rc->out.len -= (size_t) n;
             c->sent += (uint64_t) n;
-        } else if (n < 0 && errno == EAGAIN) {
-            c->write->ready = 0;
-        } else if (n < 0 && errno != EINTR) {
+        } else if (n == FC_ERROR) {
             fc_log_error(FC_LOG_INFO, c->log, errno, "send() failed");
             fc_stream_finalize_session(s, 200);
             return;

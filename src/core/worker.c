@@ -9,6 +9,7 @@
 #include "core/worker.h"
 #include "core/proctitle.h"
 #include "event/events.h"
+#include "event/tls.h"
 
 #include <grp.h>
 #include <pwd.h>
@@ -72,6 +73,8 @@ fc_close_connection(fc_connection_t *c)
     fc_event_unpost(loop, c->write);
     if (c->udp_listener)
         fc_event_udp_unlink(c);
+    if (c->tls)
+        fc_tls_conn_close(c);
     if (!c->shared) {
         if (c->read->active || c->write->active)
             fc_event_del(loop, c->fd);

@@ -28,6 +28,7 @@ typedef struct fc_buf_s {
 fc_buf_t *fc_buf_create(fc_pool_t *pool, size_t size);
 
 typedef struct fc_conn_pool_s fc_conn_pool_t;
+typedef struct fc_tls_conn_s fc_tls_conn_t;
 
 struct fc_connection_s {
     void *data;
@@ -47,6 +48,8 @@ struct fc_connection_s {
     uint64_t sent;
     uint64_t received;
     fc_msec_t start_msec;
+    fc_tls_conn_t *tls; /* NULL: plain transport (event/tls.h) */
+    int log_error;      /* level of transport errors; 0: info (a client's doing) */
     unsigned close:1;
     unsigned destroyed:1;
     unsigned shared:1; /* UDP: fd belongs to a listening socket, do not close */

@@ -28,7 +28,7 @@
 #define FC_TLS_DEFAULT_PROTOCOLS (FC_TLS_TLSv1_2 | FC_TLS_TLSv1_3)
 
 /* The per-connection TLS state (c->tls). */
-typedef struct fc_tls_conn_s {
+struct fc_tls_conn_s {
     SSL *ssl;
     unsigned char *out;  /* sendv coalescing buffer (16 KB, connection pool) */
     size_t out_len;      /* bytes in `out` that SSL_write has not taken yet */
@@ -37,7 +37,8 @@ typedef struct fc_tls_conn_s {
     unsigned read_wants_write : 1;  /* SSL_read returned WANT_WRITE */
     unsigned write_wants_read : 1;  /* SSL_write returned WANT_READ */
     unsigned no_send_shutdown : 1;  /* the peer vanished: skip close_notify */
-} fc_tls_conn_t;
+    unsigned shutdown_sent : 1;     /* close_notify was tried already */
+};
 
 /* One configured certificate chain and key (ssl_certificate / _key pairs). */
 typedef struct {

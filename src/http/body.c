@@ -40,7 +40,7 @@ body_send_continue(fc_http_request_t *r)
         return FC_OK;
     r->expect_tested = 1; /* nginx answers 100 even when body bytes already came */
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    ssize_t n = send(r->connection->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL);
+    ssize_t n = fc_conn_send(r->connection, (const unsigned char *) cont, sizeof(cont) - 1);
     if (n != (ssize_t) sizeof(cont) - 1) {
         fc_log_error(FC_LOG_INFO, r->connection->log, n < 0 ? errno : 0,
                      "could not send 100 Continue");
@@ -265,16 +265,12 @@ body_read(fc_http_request_t *r)
         if (rb->rest >= 0)
             room = (size_t) fc_min((int64_t) room, rb->rest);
         unsigned char *raw = b->last;
-        ssize_t n = recv(c->fd, raw, room, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            c->read->ready = 0;
+        ssize_t n = fc_conn_recv(c, raw, room);
+        if (n == FC_AGAIN)
             return FC_AGAIN;
-        }
         if (n <= 0) {
-            fc_log_error(FC_LOG_INFO, c->log, n < 0 ? errno : 0,
-                         "client prematurely closed connection");
+            if (n == 0)
+                fc_log_error(FC_LOG_INFO, c->log, 0, "client prematurely closed connection");
             return n == 0 ? FC_HTTP_BAD_REQUEST : FC_ERROR;
         }
         c->received += (uint64_t) n;
@@ -407,13 +403,9 @@ body_discard_read(fc_http_request_t *r)
         size_t room = (size_t) (d->end - d->start);
         if (r->request_body->rest >= 0)
             room = (size_t) fc_min((int64_t) room, r->request_body->rest);
-        ssize_t n = recv(c->fd, d->start, room, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            c->read->ready = 0;
+        ssize_t n = fc_conn_recv(c, d->start, room);
+        if (n == FC_AGAIN)
             return FC_AGAIN;
-        }
         if (n <= 0)
             return FC_ERROR;
         c->received += (uint64_t) n;

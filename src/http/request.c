@@ -111,30 +111,12 @@ http_recv(fc_http_connection_t *hc)
     fc_buf_t *b = &hc->buf;
     if (b->last == b->end)
         return FC_AGAIN; /* the caller grows the buffer first */
-    for (;;) {
-        size_t want = (size_t) (b->end - b->last);
-        ssize_t n = recv(c->fd, b->last, want, 0);
-        if (n > 0) {
-            b->last += n;
-            c->received += (uint64_t) n;
-            if ((size_t) n < want)
-                c->read->ready = 0; /* drained: the next edge says when more comes */
-            return n;
-        }
-        if (n == 0) {
-            c->read->eof = 1;
-            return 0;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN) {
-            c->read->ready = 0;
-            return FC_AGAIN;
-        }
-        c->read->error = 1;
-        fc_log_error(FC_LOG_INFO, c->log, errno, "recv() failed");
-        return FC_ERROR;
+    ssize_t n = fc_conn_recv(c, b->last, (size_t) (b->end - b->last));
+    if (n > 0) {
+        b->last += n;
+        c->received += (uint64_t) n;
     }
+    return n;
 }
 
 /* Makes sure the head buffer exists; its data starts at its start. */
@@ -602,12 +584,10 @@ http_lingering_event(fc_event_t *ev)
     }
     unsigned char scratch[4096];
     for (;;) {
-        ssize_t n = recv(c->fd, scratch, sizeof(scratch), 0);
+        ssize_t n = fc_conn_recv(c, scratch, sizeof(scratch));
         if (n > 0)
             continue;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
+        if (n == FC_AGAIN) {
             c->read->ready = 0;
             fc_msec_t left = hc->linger_deadline - fc_current_msec();
             fc_event_add_timer(c->loop, c->read, fc_min(left, hc->linger_timeout));
@@ -623,7 +603,7 @@ fc_http_lingering_close(fc_http_connection_t *hc, fc_msec_t time, fc_msec_t time
 {
     fc_connection_t *c = hc->connection;
     c->log->action = "lingering close";
-    if (shutdown(c->fd, SHUT_WR) < 0) {
+    if (fc_conn_shutdown_write(c) != FC_OK) {
         http_close_connection(hc);
         return;
     }

@@ -6,6 +6,7 @@
 #define FC_HTTP_REQUEST_H
 
 #include "http/http.h"
+#include "event/io.h"
 
 /* A request with the parser state of its head; r is first so the two convert. */
 typedef struct {

@@ -10,6 +10,7 @@
 #define FC_HTTP_UPSTREAM_ENGINE_H
 
 #include "http/upstream.h"
+#include "event/io.h"
 
 /* u->state_machine */
 enum {

@@ -50,18 +50,13 @@ fc_http_upstream_read_header(fc_http_upstream_t *u)
     if (u->request_body_sent)
         log->action = "reading response header from upstream";
     for (;;) {
-        size_t want = (size_t) (b->end - b->last);
-        ssize_t n = recv(pc->fd, b->last, want, 0);
+        ssize_t n = fc_conn_recv(pc, b->last, (size_t) (b->end - b->last));
+        if (n == FC_AGAIN) {
+            if (u->request_body_sent && !pc->read->timer_set)
+                fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
+            return;
+        }
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                pc->read->ready = 0;
-                if (u->request_body_sent && !pc->read->timer_set)
-                    fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
-                return;
-            }
-            fc_log_error(FC_LOG_ERR, log, errno, "recv() failed");
             fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
             return;
         }
@@ -74,8 +69,6 @@ fc_http_upstream_read_header(fc_http_upstream_t *u)
         b->last += n;
         u->state->bytes_received += (uint64_t) n;
         u->response_received = 1;
-        if ((size_t) n < want)
-            pc->read->ready = 0; /* drained: no recv() just to hear EAGAIN */
         int rc = u->ops->process_header(u);
         if (rc == FC_AGAIN) {
             if (b->last == b->end) {
@@ -498,18 +491,10 @@ up_read_body(fc_http_upstream_t *u, fc_buf_t *b)
     unsigned char *raw = b->last;
     if (!pc->read->ready && !pc->read->pending_eof)
         return FC_AGAIN; /* the last read drained the socket */
-    size_t want = (size_t) (b->end - raw);
-    ssize_t n = recv(pc->fd, raw, want, 0);
-    if (n > 0 && (size_t) n < want)
-        pc->read->ready = 0;
+    ssize_t n = fc_conn_recv(pc, raw, (size_t) (b->end - raw));
+    if (n == FC_AGAIN)
+        return FC_AGAIN;
     if (n < 0) {
-        if (errno == EINTR)
-            return FC_OK;
-        if (errno == EAGAIN) {
-            pc->read->ready = 0;
-            return FC_AGAIN;
-        }
-        fc_log_error(FC_LOG_ERR, log, errno, "recv() failed");
         fc_http_upstream_body_fail(u);
         return FC_DONE;
     }

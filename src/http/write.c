@@ -84,21 +84,32 @@ chain_writev(fc_connection_t *c, fc_chain_t *cl, int64_t *want)
     }
     if (n == 0)
         return 0;
-    for (;;) {
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t) n};
-        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-        if (w >= 0)
-            return w;
-        if (errno != EINTR)
-            return -errno;
-    }
+    ssize_t w = fc_conn_sendv(c, iov, n);
+    return w >= 0 ? w : w == FC_AGAIN ? -EAGAIN : -errno;
+}
+
+/* A file part over TLS: read a record's worth and send it (no sendfile through OpenSSL). */
+static int64_t
+chain_send_file_copy(fc_connection_t *c, fc_buf_t *b, int64_t *want)
+{
+    unsigned char tmp[16384];
+    size_t len = (size_t) fc_min(b->file_last - b->file_pos, (int64_t) sizeof(tmp));
+    *want = (int64_t) len;
+    ssize_t n = pread(b->file_fd, tmp, len, (off_t) b->file_pos);
+    if (n <= 0)
+        return n == 0 ? -EIO : -errno;
+    ssize_t w = fc_conn_send(c, tmp, (size_t) n);
+    return w >= 0 ? w : w == FC_AGAIN ? -EAGAIN : -errno;
 }
 
 static int64_t
-chain_sendfile(fc_connection_t *c, fc_buf_t *b)
+chain_sendfile(fc_connection_t *c, fc_buf_t *b, int64_t *want)
 {
+    if (c->tls)
+        return chain_send_file_copy(c, b, want);
     off_t off = (off_t) b->file_pos;
     size_t len = (size_t) fc_min(b->file_last - b->file_pos, (int64_t) 1 << 30);
+    *want = (int64_t) len;
     for (;;) {
         ssize_t w = sendfile(c->fd, b->file_fd, &off, len);
         if (w >= 0)
@@ -135,8 +146,7 @@ fc_chain_send(fc_connection_t *c, fc_chain_t *cl)
             return total;
         int64_t want, w;
         if (cl->buf->in_file) {
-            want = buf_size(cl->buf);
-            w = chain_sendfile(c, cl->buf);
+            w = chain_sendfile(c, cl->buf, &want);
         } else {
             w = chain_writev(c, cl, &want);
         }

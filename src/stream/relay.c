@@ -1,6 +1,7 @@
 /* relay.c: one direction of an L4 relay; see relay.h for the why. */
 #include "core/fc_core.h"
 #include "stream/relay.h"
+#include "event/io.h"
 
 #include <sys/uio.h>
 
@@ -19,7 +20,8 @@ fc_relay_dir_init(fc_relay_dir_t *d, fc_connection_t *src, fc_connection_t *dst,
     d->buf_size = buf_size;
     d->pipe[0] = d->pipe[1] = -1;
 #ifdef FC_HAVE_SPLICE
-    d->splice_ok = splice_ok ? 1 : 0;
+    /* Bytes through OpenSSL cannot be spliced. */
+    d->splice_ok = splice_ok && !src->tls && !dst->tls ? 1 : 0;
 #else
     (void) splice_ok;
 #endif
@@ -113,6 +115,27 @@ relay_release_idle(fc_relay_dir_t *d)
         d->buf = NULL;
 }
 
+/* fc_conn_recv/send in the errno convention of relay_after_read/write. */
+static ssize_t
+relay_recv(fc_connection_t *c, unsigned char *buf, size_t want)
+{
+    ssize_t n = fc_conn_recv(c, buf, want);
+    if (n == FC_AGAIN)
+        errno = EAGAIN;
+    else if (n > 0 && (size_t) n < want && c->read->pending_eof)
+        c->read->ready = 1; /* the FIN is there: one more read to see it */
+    return n < 0 ? -1 : n;
+}
+
+static ssize_t
+relay_send(fc_connection_t *c, const unsigned char *buf, size_t want)
+{
+    ssize_t n = fc_conn_send(c, buf, want);
+    if (n == FC_AGAIN)
+        errno = EAGAIN;
+    return n < 0 ? -1 : n;
+}
+
 /* Buffered: send what is buffered, then read more while there is room. */
 static int
 relay_pump_buffered(fc_relay_dir_t *d, int *moved)
@@ -133,7 +156,7 @@ relay_pump_buffered(fc_relay_dir_t *d, int *moved)
         size_t moved_n;
         if (b->pos < b->last && d->dst->write->ready) {
             size_t want = (size_t) (b->last - b->pos);
-            ssize_t n = send(d->dst->fd, b->pos, want, MSG_NOSIGNAL);
+            ssize_t n = relay_send(d->dst, b->pos, want);
             if (relay_after_write(d, n, want, &moved_n, &progress) != FC_OK)
                 return FC_ERROR;
             b->pos += moved_n;
@@ -142,7 +165,7 @@ relay_pump_buffered(fc_relay_dir_t *d, int *moved)
             b->pos = b->last = b->start;
         if (!d->eof && b->last < b->end && d->src->read->ready) {
             size_t want = (size_t) (b->end - b->last);
-            ssize_t n = recv(d->src->fd, b->last, want, 0);
+            ssize_t n = relay_recv(d->src, b->last, want);
             if (relay_after_read(d, n, want, &moved_n, &progress) != FC_OK)
                 return FC_ERROR;
             b->last += moved_n;
@@ -229,7 +252,7 @@ fc_relay_pump(fc_relay_dir_t *d)
         return rc;
     if (d->eof && !fc_relay_pending(d)) {
         if (d->half_close && !d->shut && d->dst->fd >= 0) {
-            shutdown(d->dst->fd, SHUT_WR);
+            fc_conn_shutdown_write(d->dst);
             d->shut = 1;
         }
         return FC_DONE;
