@@ -1,34 +1,54 @@
 /*
- * http_rewrite.c: nginx's rewrite module without `if`: `rewrite`, `return`,
- * `break`, `set`, `rewrite_log` and `uninitialized_variable_warn`.
+ * http_rewrite.c: nginx's rewrite module: `rewrite`, `return`, `break`,
+ * `if`, `set`, `rewrite_log` and `uninitialized_variable_warn`.
  *
  * The directives of one level are compiled at load into an ordered list of
  * operations. The server{} level's list runs in the SERVER_REWRITE phase,
  * a location's in the REWRITE phase; as in nginx a location never inherits
  * a list from the server or from an enclosing location. `rewrite ... last`
  * only sets r->uri_changed: the phase engine finds the location again.
+ *
+ * An `if` is one operation of its level's list, followed in the same list by
+ * the operations of its block; when the condition is false the list goes on
+ * after them, when it is true it runs them and then the rest of the level.
+ * As nginx's, the block of an `if` in a location is also an anonymous
+ * location (merged from the enclosing one, never matched by URI): a true
+ * condition makes it the request's configuration, so proxy_pass, add_header,
+ * access_log ... written inside take effect in place of the location's.
  */
 #include "http/http.h"
 #include "http/http_conf.h"
+#include "core/layer.h"
 
-enum { RW_OP_REWRITE = 0, RW_OP_RETURN, RW_OP_BREAK, RW_OP_SET, RW_OP_SET_ARGS };
+#include <sys/stat.h>
 
-/* What running one operation asks of the list. */
-enum { RW_NEXT = 0, RW_STOP };
+enum { RW_OP_REWRITE = 0, RW_OP_RETURN, RW_OP_BREAK, RW_OP_SET, RW_OP_SET_ARGS, RW_OP_IF };
+
+/* What an `if` tests: a variable, $var = value, $var ~ regex, or a file (-f -d -e -x). */
+enum { RW_IF_VAR = 0, RW_IF_EQUAL, RW_IF_REGEX, RW_IF_FILE };
+
+/* What running one operation asks of the list (RW_SKIP: a false `if`, go past its block). */
+enum { RW_NEXT = 0, RW_STOP, RW_SKIP };
 
 typedef struct {
-    unsigned type;         /* RW_OP_* */
-    unsigned status;       /* rewrite: 301/302 for a redirect, 0 for a URI; return: the code */
-    fc_regex_t *regex;     /* rewrite */
-    fc_str_t pattern;      /* rewrite: the regex as written (rewrite_log) */
-    fc_array_t *names;     /* rewrite: its named groups (for r->named_captures), or NULL */
-    fc_cv_t value;         /* rewrite: the URI part (redirect: all of it); return text; set value */
-    fc_cv_t args;          /* rewrite: the part after '?' */
-    size_t index;          /* set: the variable's index */
-    unsigned has_text : 1; /* return: a text or URL was given */
-    unsigned has_args : 1; /* rewrite: the replacement has a '?' */
-    unsigned add_args : 1; /* rewrite: append the request's args (no trailing '?') */
-    unsigned stop : 1;     /* rewrite: last, break or a redirect */
+    unsigned type;            /* RW_OP_* */
+    unsigned status;          /* rewrite: 301/302 for a redirect, 0 for a URI; return: the code */
+    fc_regex_t *regex;        /* rewrite, if ~ */
+    fc_str_t pattern;         /* rewrite, if ~: the regex as written (rewrite_log) */
+    fc_array_t *names;        /* rewrite, if ~: named groups (for r->named_captures), or NULL */
+    fc_cv_t value;            /* rewrite: the URI part (redirect: all of it); return text; set
+                                 value; if: the value compared with, or the file's path */
+    fc_cv_t args;             /* rewrite: the part after '?' */
+    size_t index;             /* set, if: the variable's index */
+    void **loc_conf;          /* if in a location: the confs of its block (NULL at server level) */
+    size_t next;              /* if: the operation after its block */
+    unsigned cond;            /* if: RW_IF_* */
+    unsigned char file_op;    /* if -f -d -e -x: 'f', 'd', 'e' or 'x' */
+    unsigned negative : 1;    /* if: !=, !~, !~*, !-f ... */
+    unsigned has_text : 1;    /* return: a text or URL was given */
+    unsigned has_args : 1;    /* rewrite: the replacement has a '?' */
+    unsigned add_args : 1;    /* rewrite: append the request's args (no trailing '?') */
+    unsigned stop : 1;        /* rewrite: last, break or a redirect */
     unsigned break_cycle : 1; /* rewrite: break */
 } rw_op_t;
 
@@ -47,14 +67,16 @@ static char *rw_break(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *rw_set(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *rw_if(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 
+/* Contexts as nginx: server, location and the block of an `if` in either; `if` not nested. */
 #define RW_SL (FC_HTTP_SRV_CONF | FC_HTTP_LOC_CONF)
-#define RW_ALL (FC_HTTP_MAIN_CONF | FC_HTTP_SRV_CONF | FC_HTTP_LOC_CONF)
+#define RW_SLIF (RW_SL | FC_HTTP_SIF_CONF | FC_HTTP_LIF_CONF)
+#define RW_ALL (FC_HTTP_MAIN_CONF | RW_SLIF)
 
 static const fc_command_t rw_commands[] = {
-    {"rewrite", RW_SL | FC_CONF_TAKE23, rw_rewrite, FC_CONF_LOC_OFFSET, 0, NULL},
-    {"return", RW_SL | FC_CONF_TAKE12, rw_return, FC_CONF_LOC_OFFSET, 0, NULL},
-    {"break", RW_SL | FC_CONF_NOARGS, rw_break, FC_CONF_LOC_OFFSET, 0, NULL},
-    {"set", RW_SL | FC_CONF_TAKE2, rw_set, FC_CONF_LOC_OFFSET, 0, NULL},
+    {"rewrite", RW_SLIF | FC_CONF_TAKE23, rw_rewrite, FC_CONF_LOC_OFFSET, 0, NULL},
+    {"return", RW_SLIF | FC_CONF_TAKE12, rw_return, FC_CONF_LOC_OFFSET, 0, NULL},
+    {"break", RW_SLIF | FC_CONF_NOARGS, rw_break, FC_CONF_LOC_OFFSET, 0, NULL},
+    {"set", RW_SLIF | FC_CONF_TAKE2, rw_set, FC_CONF_LOC_OFFSET, 0, NULL},
     {"if", RW_SL | FC_CONF_BLOCK | FC_CONF_1MORE, rw_if, FC_CONF_LOC_OFFSET, 0, NULL},
     {"rewrite_log", RW_ALL | FC_CONF_FLAG, fc_conf_set_flag_slot, FC_CONF_LOC_OFFSET,
      offsetof(rw_loc_conf_t, log), NULL},
@@ -232,13 +254,158 @@ rw_break(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     return rw_push(cf, conf, RW_OP_BREAK) ? FC_CONF_OK : FC_CONF_ERROR;
 }
 
+/* ---- if ------------------------------------------------------------------------------ */
+
+static char *
+rw_cond_invalid(fc_conf_t *cf, const fc_str_t *what)
+{
+    fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid condition \"%.*s\"", (int) what->len,
+                      what->data);
+    return FC_CONF_ERROR;
+}
+
+/* "$var", "$var = value" (!=), "$var ~ regex" (~*, !~, !~*): a[cur..last]. */
+static char *
+rw_cond_var(fc_conf_t *cf, rw_op_t *op, const fc_str_t *a, size_t cur, size_t last)
+{
+    if (cur != last && cur + 2 != last)
+        return rw_cond_invalid(cf, &a[cur]);
+    fc_str_t name = {a[cur].len - 1, a[cur].data + 1};
+    int64_t index = fc_var_index(rw_vars(cf), cf, &name);
+    if (index < 0)
+        return FC_CONF_ERROR;
+    op->index = (size_t) index;
+    op->cond = RW_IF_VAR;
+    if (cur == last)
+        return FC_CONF_OK;
+    const fc_str_t *o = &a[cur + 1], *arg = &a[last];
+    op->negative = o->data[0] == '!';
+    if (fc_str_eq_c(o, "=") || fc_str_eq_c(o, "!=")) {
+        op->cond = RW_IF_EQUAL;
+        return fc_cv_compile(cf, rw_vars(cf), arg, &op->value) == FC_OK ? FC_CONF_OK
+                                                                        : FC_CONF_ERROR;
+    }
+    if (fc_str_eq_c(o, "~") || fc_str_eq_c(o, "~*") || fc_str_eq_c(o, "!~") ||
+        fc_str_eq_c(o, "!~*")) {
+        op->cond = RW_IF_REGEX;
+        op->pattern = *arg;
+        op->regex = fc_http_regex_compile(cf, arg, o->data[o->len - 1] == '*', &op->names);
+        return op->regex ? FC_CONF_OK : FC_CONF_ERROR;
+    }
+    fc_conf_log_error(FC_LOG_EMERG, cf, 0, "unexpected \"%.*s\" in condition", (int) o->len,
+                      o->data);
+    return FC_CONF_ERROR;
+}
+
+/* "-f path" and "!-f path" (-d, -e, -x): a[cur..last]. */
+static char *
+rw_cond_file(fc_conf_t *cf, rw_op_t *op, const fc_str_t *a, size_t cur, size_t last)
+{
+    const fc_str_t *o = &a[cur];
+    unsigned char c = o->data[o->len - 1];
+    if (cur + 1 != last || memchr("fdex", c, 4) == NULL)
+        return rw_cond_invalid(cf, o);
+    op->cond = RW_IF_FILE;
+    op->file_op = c;
+    op->negative = o->data[0] == '!';
+    return fc_cv_compile(cf, rw_vars(cf), &a[last], &op->value) == FC_OK ? FC_CONF_OK
+                                                                         : FC_CONF_ERROR;
+}
+
+/*
+ * The condition of `if`, split into words as nginx does: the "(" may stand
+ * alone or open the first word, the ")" stand alone or end the last one;
+ * what is between is "$var", "$var OP value" or "-X path" ("!-X path").
+ */
+static char *
+rw_if_condition(fc_conf_t *cf, rw_op_t *op)
+{
+    fc_str_t *a = fc_conf_args(cf);
+    size_t cur = 1, last = fc_conf_nargs(cf) - 1;
+    if (a[1].len < 1 || a[1].data[0] != '(')
+        return rw_cond_invalid(cf, &a[1]);
+    if (a[1].len == 1) {
+        cur = 2;
+    } else {
+        a[1].len--;
+        a[1].data++;
+    }
+    if (a[last].len < 1 || a[last].data[a[last].len - 1] != ')')
+        return rw_cond_invalid(cf, &a[last]);
+    if (a[last].len == 1) {
+        last--;
+    } else {
+        a[last].len--;
+        a[last].data[a[last].len] = '\0';
+    }
+    /* cur > last only when a[cur] is the lone ")": invalid below. */
+    const fc_str_t *w = &a[cur];
+    if (w->len > 1 && w->data[0] == '$')
+        return rw_cond_var(cf, op, a, cur, last);
+    if ((w->len == 2 && w->data[0] == '-') ||
+        (w->len == 3 && w->data[0] == '!' && w->data[1] == '-'))
+        return rw_cond_file(cf, op, a, cur, last);
+    return rw_cond_invalid(cf, w);
+}
+
+/*
+ * The block of an `if` is an anonymous location of the enclosing level (as
+ * nginx's "noname" ones): merged from it like a nested location, never
+ * matched by URI. Returns its context, NULL on failure.
+ */
+static fc_conf_ctx_t *
+rw_if_location(fc_conf_t *cf)
+{
+    fc_conf_ctx_t *pctx = cf->ctx;
+    fc_conf_ctx_t *ctx = fc_pcalloc(cf->pool, sizeof(*ctx));
+    if (ctx == NULL)
+        return NULL;
+    ctx->main_conf = pctx->main_conf;
+    ctx->srv_conf = pctx->srv_conf;
+    if (fc_http_create_loc_confs(cf, ctx) != FC_OK)
+        return NULL;
+    fc_http_core_loc_conf_t *pclcf = pctx->loc_conf[fc_http_core_module.ctx_index];
+    fc_http_core_loc_conf_t *clcf = ctx->loc_conf[fc_http_core_module.ctx_index];
+    clcf->loc_conf = ctx->loc_conf;
+    clcf->name = pclcf->name;
+    clcf->noname = 1;
+    if (pclcf->locations == NULL &&
+        (pclcf->locations = fc_array_create(cf->pool, 4, sizeof(void *))) == NULL)
+        return NULL;
+    fc_http_core_loc_conf_t **slot = fc_array_push(pclcf->locations);
+    if (slot == NULL)
+        return NULL;
+    *slot = clcf;
+    return ctx;
+}
+
 static char *
 rw_if(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
-    (void) cf;
+    rw_loc_conf_t *lcf = conf;
     (void) cmd;
-    (void) conf;
-    return "is not supported";
+    rw_op_t cond = {.type = RW_OP_IF};
+    if (rw_if_condition(cf, &cond) != FC_CONF_OK)
+        return FC_CONF_ERROR;
+    fc_conf_ctx_t *ctx = rw_if_location(cf);
+    rw_op_t *op = ctx ? rw_push(cf, lcf, RW_OP_IF) : NULL;
+    if (op == NULL)
+        return FC_CONF_ERROR;
+    *op = cond;
+    size_t at = lcf->ops->nelts - 1;
+    /* As nginx, only a location's if makes its block the request's configuration. */
+    unsigned level = FC_HTTP_SIF_CONF;
+    if (cf->cmd_type != FC_HTTP_SRV_CONF) {
+        level = FC_HTTP_LIF_CONF;
+        op->loc_conf = ctx->loc_conf;
+    }
+    /* The block's directives go to this level's list, right after the if. */
+    rw_loc_conf_t *nlcf = ctx->loc_conf[fc_http_rewrite_module.ctx_index];
+    nlcf->ops = lcf->ops;
+    int rc = fc_layer_parse(cf, ctx, level);
+    nlcf->ops = NULL;
+    fc_array_at(lcf->ops, rw_op_t, at)->next = lcf->ops->nelts;
+    return rc == FC_OK ? FC_CONF_OK : FC_CONF_ERROR;
 }
 
 /*
@@ -471,25 +638,38 @@ rw_do_uri(fc_http_request_t *r, const rw_loc_conf_t *conf, const rw_op_t *op)
     return op->stop ? RW_STOP : RW_NEXT;
 }
 
+/*
+ * Matches the regex of a rewrite or an `if` against s, as rewrite_log asks
+ * logging it. A match replaces the request's captures, unless the regex has
+ * no groups. A failure or a match without groups leaves them: nginx empties
+ * $1..$9 then, but keeps its named captures, which here are read from those
+ * same captures. FC_OK, FC_DECLINED, or 500.
+ */
 static int
-rw_run_rewrite(fc_http_request_t *r, const rw_loc_conf_t *conf, const rw_op_t *op)
+rw_match(fc_http_request_t *r, const rw_loc_conf_t *conf, const rw_op_t *op, const fc_str_t *s)
 {
-    /* A regex without groups leaves the captures of the location's regex alone. */
     fc_captures_t *caps = fc_regex_captures(op->regex) > 0 ? &r->captures : NULL;
-    int rc = fc_regex_exec(op->regex, &r->uri, caps);
+    int rc = fc_regex_exec(op->regex, s, caps);
     if (rc == FC_ERROR) {
         fc_log_error(FC_LOG_ALERT, r->connection->log, 0, "regex \"%.*s\" failed on \"%.*s\"",
-                     (int) op->pattern.len, op->pattern.data, (int) r->uri.len, r->uri.data);
+                     (int) op->pattern.len, op->pattern.data, (int) s->len, s->data);
         return FC_HTTP_INTERNAL_SERVER_ERROR;
     }
     if (conf->log == 1)
         fc_log_error(FC_LOG_NOTICE, r->connection->log, 0, "\"%.*s\" %s \"%.*s\"",
                      (int) op->pattern.len, op->pattern.data,
-                     rc == FC_OK ? "matches" : "does not match", (int) r->uri.len, r->uri.data);
-    if (rc == FC_DECLINED)
-        return RW_NEXT;
-    if (caps)
+                     rc == FC_OK ? "matches" : "does not match", (int) s->len, s->data);
+    if (rc == FC_OK && caps)
         r->named_captures = op->names;
+    return rc;
+}
+
+static int
+rw_run_rewrite(fc_http_request_t *r, const rw_loc_conf_t *conf, const rw_op_t *op)
+{
+    int rc = rw_match(r, conf, op, &r->uri);
+    if (rc != FC_OK)
+        return rc == FC_DECLINED ? RW_NEXT : rc;
     if (op->status)
         return rw_do_redirect(r, conf, op);
     return rw_do_uri(r, conf, op);
@@ -538,6 +718,65 @@ rw_run_set(fc_http_request_t *r, const rw_op_t *op)
 }
 
 /*
+ * `if -f path` and the others: stat() as nginx does (without
+ * open_file_cache); a path that cannot be examined does not exist.
+ */
+static int
+rw_if_file(fc_http_request_t *r, const rw_op_t *op)
+{
+    fc_str_t path;
+    if (fc_http_cv_eval(r, &op->value, &path) != FC_OK)
+        return FC_ERROR;
+    char *name = fc_pnalloc(r->pool, path.len + 1);
+    if (name == NULL)
+        return FC_ERROR;
+    memcpy(name, path.data, path.len);
+    name[path.len] = '\0';
+    struct stat st;
+    int yes = 0;
+    if (stat(name, &st) != 0) {
+        int err = errno;
+        if (err != ENOENT && err != ENOTDIR && err != ENAMETOOLONG)
+            fc_log_error(FC_LOG_CRIT, r->connection->log, err, "stat() \"%s\" failed", name);
+    } else if (op->file_op == 'f') {
+        yes = S_ISREG(st.st_mode);
+    } else if (op->file_op == 'd') {
+        yes = S_ISDIR(st.st_mode);
+    } else if (op->file_op == 'e') {
+        /* nginx's "exists" is a file, a folder or a link: not a socket or a device. */
+        yes = S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode);
+    } else {
+        yes = (st.st_mode & S_IXUSR) == S_IXUSR;
+    }
+    return yes != op->negative ? RW_NEXT : RW_SKIP;
+}
+
+/* The condition of an `if`: RW_NEXT (true), RW_SKIP (false), or a status / FC_ERROR. */
+static int
+rw_if_test(fc_http_request_t *r, const rw_loc_conf_t *conf, const rw_op_t *op)
+{
+    if (op->cond == RW_IF_FILE)
+        return rw_if_file(r, op);
+    const fc_var_value_t *v = fc_http_get_indexed_variable(r, op->index);
+    fc_str_t s = {v->len, v->data ? (unsigned char *) v->data : (unsigned char *) ""};
+    int yes;
+    if (op->cond == RW_IF_VAR) {
+        yes = s.len > 0 && (s.len != 1 || s.data[0] != '0'); /* "" and "0" are false */
+    } else if (op->cond == RW_IF_EQUAL) {
+        fc_str_t value;
+        if (fc_http_cv_eval(r, &op->value, &value) != FC_OK)
+            return FC_ERROR;
+        yes = fc_str_eq(&s, &value) != op->negative;
+    } else {
+        int rc = rw_match(r, conf, op, &s);
+        if (rc != FC_OK && rc != FC_DECLINED)
+            return rc;
+        yes = (rc == FC_OK) != op->negative;
+    }
+    return yes ? RW_NEXT : RW_SKIP;
+}
+
+/*
  * Runs a level's operations in order. Returns FC_DECLINED to go on with
  * the request, or what the phase engine finalizes it with.
  */
@@ -547,19 +786,30 @@ rw_run(fc_http_request_t *r, const rw_loc_conf_t *conf)
     if (conf == NULL || conf->ops == NULL)
         return FC_DECLINED;
     const rw_op_t *ops = conf->ops->elts;
-    for (size_t i = 0; i < conf->ops->nelts; i++) {
+    size_t i = 0;
+    while (i < conf->ops->nelts) {
+        const rw_op_t *op = &ops[i++];
         int rc;
-        switch (ops[i].type) {
+        switch (op->type) {
         case RW_OP_REWRITE:
-            rc = rw_run_rewrite(r, conf, &ops[i]);
+            rc = rw_run_rewrite(r, conf, op);
             break;
         case RW_OP_RETURN:
-            return rw_run_return(r, &ops[i]);
+            return rw_run_return(r, op);
         case RW_OP_BREAK:
             r->uri_changed = 0;
             return FC_DECLINED;
+        case RW_OP_IF:
+            rc = rw_if_test(r, conf, op);
+            if (rc == RW_SKIP) {
+                i = op->next;
+                rc = RW_NEXT;
+            } else if (rc == RW_NEXT && op->loc_conf) {
+                fc_http_update_location_config(r, op->loc_conf); /* "if is evil" */
+            }
+            break;
         default:
-            rc = rw_run_set(r, &ops[i]);
+            rc = rw_run_set(r, op);
             break;
         }
         if (rc == RW_STOP)

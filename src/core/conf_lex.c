@@ -85,8 +85,9 @@ lex_quoted(fc_conf_t *cf, unsigned char quote)
         if (c == quote) {
             if (lex_push_word(cf, start, f->pos - 1, 1) != FC_OK)
                 return FC_ERROR;
+            /* As nginx, ")" may follow a quote: it starts the next word (if ($a = "b c")). */
             if (f->pos < f->end && !lex_is_space(*f->pos) && *f->pos != ';' && *f->pos != '{' &&
-                *f->pos != '}') {
+                *f->pos != '}' && *f->pos != ')') {
                 char what[2] = {(char) *f->pos, '\0'};
                 lex_error(cf, f->line, "unexpected \"%s\"", what);
                 return FC_ERROR;

@@ -54,6 +54,7 @@ struct fc_http_core_srv_conf_s {
     int merge_slashes;                    /* on */
     int underscores_in_headers;           /* off */
     int ignore_invalid_headers;           /* on */
+    struct fc_tls_srv_conf_s *ssl;        /* the http_ssl module's conf, NULL without it */
     unsigned listen : 1;
 };
 
@@ -75,6 +76,7 @@ struct fc_http_core_loc_conf_s {
     unsigned internal : 1;         /* `internal;` */
     unsigned auto_redirect : 1;    /* a prefix location ending in '/' with a proxy handler */
     unsigned server_level : 1;     /* the conf of server{} itself */
+    unsigned noname : 1;           /* the block of an `if`: merged, never matched by URI */
     void *static_tree;             /* private to location.c */
     fc_array_t *regex_locations;   /* fc_http_core_loc_conf_t *: nested regex locations */
     fc_array_t *locations;         /* fc_http_core_loc_conf_t *: nested, as written */

@@ -135,8 +135,9 @@ static const fc_command_t http_core_commands[] = {
     {"reset_timedout_connection", HTTP_MSL | FC_CONF_FLAG, fc_conf_set_flag_slot,
      LOC_FIELD(reset_timedout_connection), NULL},
     {"default_type", HTTP_MSL | FC_CONF_TAKE1, fc_conf_set_str_slot, LOC_FIELD(default_type), NULL},
-    {"root", HTTP_MSL | FC_CONF_TAKE1, http_root, FC_CONF_LOC_OFFSET, 0, NULL},
-    {"error_page", HTTP_MSL | FC_CONF_2MORE, fc_http_core_error_page, LOC_FIELD(error_pages), NULL},
+    {"root", HTTP_MSL | FC_HTTP_LIF_CONF | FC_CONF_TAKE1, http_root, FC_CONF_LOC_OFFSET, 0, NULL},
+    {"error_page", HTTP_MSL | FC_HTTP_LIF_CONF | FC_CONF_2MORE, fc_http_core_error_page,
+     LOC_FIELD(error_pages), NULL},
     fc_null_command};
 
 static const fc_layer_module_ctx_t http_core_ctx = {
@@ -414,6 +415,8 @@ http_core_merge_loc_conf(fc_conf_t *cf, void *parent, void *child)
     fc_conf_merge_msec(conf->lingering_timeout, prev->lingering_timeout, 5000);
     fc_conf_merge_value(conf->reset_timedout_connection, prev->reset_timedout_connection, 0);
     fc_conf_merge_str(conf->default_type, prev->default_type, "text/plain");
+    if (conf->noname && conf->handler == NULL)
+        conf->handler = prev->handler; /* an `if` without proxy_pass: its location's content */
     return http_merge_loc_special(cf, prev, conf);
 }
 

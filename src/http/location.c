@@ -296,7 +296,7 @@ loc_collect(fc_conf_t *cf, const fc_array_t *locs, int kind, fc_http_core_loc_co
     if (tmp == NULL)
         return FC_ERROR;
     for (size_t i = 0; i < locs->nelts; i++) {
-        int k = l[i]->exact_match ? 0 : l[i]->named ? 2 : l[i]->regex ? 3 : 1;
+        int k = l[i]->noname ? -1 : l[i]->exact_match ? 0 : l[i]->named ? 2 : l[i]->regex ? 3 : 1;
         if (k == kind)
             tmp[n++] = (loc_sort_t){l[i], i};
     }
