@@ -6,6 +6,7 @@
  * client's half-close is passed on.
  */
 #include "stream/stream.h"
+#include "event/tls_client.h"
 #include "stream/relay.h"
 
 #include <netinet/tcp.h>
@@ -22,6 +23,9 @@ typedef struct {
     int64_t next_upstream_tries;
     int64_t responses;
     size_t buffer_size;
+    int ssl;                   /* proxy_ssl */
+    fc_tls_client_conf_t tls;  /* proxy_ssl_* */
+    fc_cv_t *ssl_name;         /* proxy_ssl_name; NULL: the host of proxy_pass; UNSET_PTR */
 } proxy_conf_t;
 
 typedef struct {
@@ -49,6 +53,8 @@ static void proxy_connect(proxy_ctx_t *p);
 static void proxy_process(proxy_ctx_t *p);
 static void proxy_client_event(fc_event_t *ev);
 
+static char *proxy_ssl_name_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+
 static const fc_conf_bounds_t proxy_tries_bounds = {0, 1 << 20};
 
 #define PROXY_SLOT(type, setter, field)                                                            \
@@ -70,6 +76,10 @@ static const fc_command_t proxy_commands[] = {
     {"proxy_half_close", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, half_close), NULL},
     {"proxy_socket_keepalive", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, socket_keepalive),
      NULL},
+    {"proxy_ssl", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, ssl), NULL},
+    {"proxy_ssl_name", PROXY_SLOT(FC_CONF_TAKE1, proxy_ssl_name_slot, ssl_name), NULL},
+    FC_TLS_CLIENT_COMMANDS(FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF, FC_CONF_SRV_OFFSET,
+                           offsetof(proxy_conf_t, tls)),
     fc_null_command};
 
 static const fc_layer_module_ctx_t proxy_ctx_ops = {
@@ -99,14 +109,29 @@ proxy_create_srv_conf(fc_conf_t *cf)
     pc->next_upstream_tries = FC_UNSET;
     pc->responses = FC_UNSET;
     pc->buffer_size = FC_UNSET_SIZE;
+    pc->ssl = FC_UNSET;
+    fc_tls_client_conf_init(&pc->tls);
+    pc->ssl_name = FC_UNSET_PTR;
     return pc;
+}
+
+static char *
+proxy_ssl_name_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    fc_cv_t **slot = (fc_cv_t **) ((char *) conf + cmd->offset);
+    if (*slot != FC_UNSET_PTR)
+        return "is duplicate";
+    fc_stream_core_main_conf_t *cmcf = fc_stream_conf_get_main(cf, fc_stream_core_module);
+    *slot = fc_palloc(cf->pool, sizeof(fc_cv_t));
+    if (*slot == NULL || fc_cv_compile(cf, &cmcf->vars, &fc_conf_args(cf)[1], *slot) != FC_OK)
+        return FC_CONF_ERROR;
+    return FC_CONF_OK;
 }
 
 static char *
 proxy_merge_srv_conf(fc_conf_t *cf, void *parent, void *child)
 {
     proxy_conf_t *prev = parent, *conf = child;
-    (void) cf;
     fc_conf_merge_msec(conf->connect_timeout, prev->connect_timeout, 60000);
     fc_conf_merge_msec(conf->timeout, prev->timeout, 10 * 60000);
     fc_conf_merge_msec(conf->next_upstream_timeout, prev->next_upstream_timeout, 0);
@@ -117,7 +142,9 @@ proxy_merge_srv_conf(fc_conf_t *cf, void *parent, void *child)
     fc_conf_merge_value(conf->next_upstream_tries, prev->next_upstream_tries, 0);
     fc_conf_merge_value(conf->responses, prev->responses, -1);
     fc_conf_merge_size(conf->buffer_size, prev->buffer_size, 16384);
-    return FC_CONF_OK;
+    fc_conf_merge_value(conf->ssl, prev->ssl, 0);
+    fc_conf_merge_ptr(conf->ssl_name, prev->ssl_name, NULL);
+    return fc_tls_client_conf_merge(cf, &conf->tls, &prev->tls, conf->ssl);
 }
 
 static char *
@@ -439,12 +466,88 @@ proxy_connect_handler(fc_event_t *ev)
     proxy_connected(p);
 }
 
+/* ---- proxy_ssl: TLS to the upstream ------------------------------------------------ */
+
+static void proxy_ssl_handshake(proxy_ctx_t *p);
+
+static void
+proxy_ssl_event(fc_event_t *ev)
+{
+    fc_connection_t *pcn = ev->data;
+    proxy_ctx_t *p = pcn->data;
+    if (ev->timedout) {
+        fc_log_error(FC_LOG_ERR, p->s->connection->log, ETIMEDOUT, "upstream timed out");
+        proxy_next(p, 1);
+        return;
+    }
+    proxy_ssl_handshake(p);
+}
+
+/* The name for SNI and verification: proxy_ssl_name, else proxy_pass's host without port. */
+static int
+proxy_ssl_name(proxy_ctx_t *p, fc_str_t *name)
+{
+    proxy_conf_t *pc = proxy_conf(p);
+    if (pc->ssl_name)
+        return fc_stream_cv_eval(p->s, pc->ssl_name, name);
+    *name = p->group->name;
+    if (name->len && name->data[0] == '[') {
+        unsigned char *rb = memchr(name->data, ']', name->len);
+        if (rb) {
+            name->data++;
+            name->len = (size_t) (rb - name->data);
+        }
+        return FC_OK;
+    }
+    unsigned char *colon = memchr(name->data, ':', name->len);
+    if (colon)
+        name->len = (size_t) (colon - name->data);
+    return FC_OK;
+}
+
+static void
+proxy_ssl_handshake(proxy_ctx_t *p)
+{
+    fc_connection_t *pcn = p->peer;
+    proxy_conf_t *pc = proxy_conf(p);
+    if (pcn->tls == NULL) {
+        fc_str_t sni;
+        p->s->connection->log->action = "SSL handshaking to upstream";
+        pcn->log_error = FC_LOG_ERR;
+        if (proxy_ssl_name(p, &sni) != FC_OK ||
+            fc_tls_client_start(pcn, &pc->tls, &sni, &p->pick.peer->addr.name) != FC_OK) {
+            proxy_next(p, 1);
+            return;
+        }
+        pcn->read->handler = proxy_ssl_event;
+        pcn->write->handler = proxy_ssl_event;
+        if (!pcn->write->timer_set)
+            fc_event_add_timer(pcn->loop, pcn->write, pc->connect_timeout);
+    }
+    int rc = fc_tls_handshake(pcn);
+    if (rc == FC_AGAIN)
+        return;
+    fc_str_t name;
+    if (rc != FC_OK || proxy_ssl_name(p, &name) != FC_OK ||
+        fc_tls_client_done(pcn, &pc->tls, &name) != FC_OK) {
+        pcn->tls->no_send_shutdown = 1;
+        proxy_next(p, 1);
+        return;
+    }
+    pcn->read->ready = 1;
+    proxy_connected(p);
+}
+
 static void
 proxy_connected(proxy_ctx_t *p)
 {
     fc_stream_session_t *s = p->s;
     fc_connection_t *c = s->connection, *pcn = p->peer;
     proxy_conf_t *pc = proxy_conf(p);
+    if (pc->ssl && c->type == SOCK_STREAM && (pcn->tls == NULL || !pcn->tls->handshaked)) {
+        proxy_ssl_handshake(p);
+        return;
+    }
     fc_event_del_timer(pcn->loop, pcn->write);
     p->connected = 1;
     s->upstream_state->connect_time = fc_current_msec() - p->connect_start;

@@ -239,6 +239,8 @@ preread_handler(fc_stream_session_t *s)
     preread_conf_t *pc = fc_stream_get_module_srv_conf(s, fc_stream_ssl_preread_module);
     if (!pc->enabled || c->type != SOCK_STREAM)
         return FC_DECLINED;
+    if (c->tls)
+        return FC_DECLINED; /* TLS terminated here: the raw socket holds no ClientHello */
     preread_ctx_t *ctx = fc_stream_get_module_ctx(s, fc_stream_ssl_preread_module);
     if (ctx == NULL && (ctx = preread_ctx_create(s)) == NULL)
         return FC_ERROR;

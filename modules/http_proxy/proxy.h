@@ -16,6 +16,7 @@
 #define FC_HTTP_PROXY_H
 
 #include "http/upstream.h"
+#include "event/tls_client.h"
 
 extern fc_module_t fc_http_proxy_module;
 
@@ -30,11 +31,12 @@ typedef struct {
     unsigned has_uri : 1; /* a URI part was written (even a lone "/") */
     unsigned is_unix : 1;
     unsigned has_port : 1;
+    unsigned ssl : 1;     /* "https://": TLS to the upstream, default port 443 */
 } proxy_url_t;
 
 /*
  * Splits "http://host[:port][/uri]" and "http://unix:/path[:/uri]".
- * FC_OK; FC_DECLINED for "https://" (not implemented); FC_ERROR with *err.
+ * Also "https://". FC_OK, or FC_ERROR with *err.
  */
 int proxy_url_parse(const fc_str_t *url, proxy_url_t *pu, const char **err);
 
@@ -126,6 +128,8 @@ typedef struct {
     int64_t headers_hash_max_size; /* accepted for compatibility (no hash is built) */
     int64_t headers_hash_bucket_size;
     size_t max_temp_file_size; /* only 0: responses never go to disk */
+    fc_tls_client_conf_t ssl;  /* proxy_ssl_* (https:// upstreams) */
+    fc_cv_t *ssl_name;         /* proxy_ssl_name; NULL: the host of proxy_pass; UNSET_PTR */
 } proxy_loc_conf_t;
 
 /* ---- run time ------------------------------------------------------------------------------ */

@@ -2,7 +2,7 @@
  * proxy_conf.c: the proxy module's directives (nginx's names, arguments,
  * defaults and inheritance), its create/merge and the module itself.
  *
- * Not implemented, and rejected rather than ignored: https:// upstreams,
+ * Not implemented, and rejected rather than ignored:
  * proxy_cache*, proxy_store, proxy_bind, and spooling responses to disk
  * (proxy_temp_path; proxy_max_temp_file_size accepts only 0, which is what
  * fulcrum always does: a slow client holds the upstream in proxy_buffers).
@@ -78,6 +78,8 @@ static const fc_command_t proxy_commands[] = {
      PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_num_slot, headers_hash_bucket_size), NULL},
     {"proxy_max_temp_file_size",
      PROXY_SLOT(FC_CONF_TAKE1, proxy_temp_file_size, max_temp_file_size), NULL},
+    FC_TLS_CLIENT_COMMANDS(PROXY_ANY, FC_CONF_LOC_OFFSET, offsetof(proxy_loc_conf_t, ssl)),
+    {"proxy_ssl_name", PROXY_SLOT(FC_CONF_TAKE1, proxy_cv_slot, ssl_name), NULL},
     PROXY_REJECT("proxy_temp_path"),
     PROXY_REJECT("proxy_temp_file_write_size"),
     PROXY_REJECT("proxy_bind"),
@@ -153,6 +155,8 @@ proxy_create_loc_conf(fc_conf_t *cf)
     p->headers_hash_max_size = FC_UNSET;
     p->headers_hash_bucket_size = FC_UNSET;
     p->max_temp_file_size = FC_UNSET_SIZE;
+    fc_tls_client_conf_init(&p->ssl);
+    p->ssl_name = FC_UNSET_PTR;
     return p;
 }
 
@@ -168,7 +172,7 @@ proxy_target_group(fc_conf_t *cf, const proxy_url_t *pu)
         return fc_http_upstream_add(cf, &a, 0); /* resolved at the end if no upstream{} */
     fc_url_t u;
     const char *err;
-    if (fc_url_parse(cf->pool, &u, &a, 80, 0, &err) != FC_OK) {
+    if (fc_url_parse(cf->pool, &u, &a, pu->ssl ? 443 : 80, 0, &err) != FC_OK) {
         fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s in upstream \"%.*s\"", err, (int) a.len, a.data);
         return NULL;
     }
@@ -219,12 +223,6 @@ proxy_pass(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     }
     const char *err = NULL;
     int rc = proxy_url_parse(v, &plcf->target, &err);
-    if (rc == FC_DECLINED) {
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0,
-                          "https upstreams are not implemented yet in \"%.*s\"", (int) v->len,
-                          v->data);
-        return FC_CONF_ERROR;
-    }
     if (rc != FC_OK) {
         fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s in \"%.*s\"", err, (int) v->len, v->data);
         return FC_CONF_ERROR;
@@ -621,5 +619,10 @@ proxy_merge_loc_conf(fc_conf_t *cf, void *parent, void *child)
     if (proxy_headers_merge(cf, conf, prev) != FC_OK || proxy_hide_merge(cf, conf, prev) != FC_OK ||
         proxy_redirect_merge(cf, conf, prev) != FC_OK)
         return FC_CONF_ERROR;
-    return FC_CONF_OK;
+    /* As nginx: a proxy_pass with variables may turn out https at run time. */
+    fc_conf_merge_ptr(conf->ssl_name, prev->ssl_name, NULL);
+    char *rv = fc_tls_client_conf_merge(cf, &conf->ssl, &prev->ssl,
+                                        conf->target.ssl || conf->url_cv != NULL);
+    conf->upstream.ssl = &conf->ssl;
+    return rv;
 }

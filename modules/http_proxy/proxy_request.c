@@ -37,9 +37,8 @@ proxy_eval_target(fc_http_request_t *r, proxy_ctx_t *ctx, fc_http_upstream_t *u)
         return FC_HTTP_INTERNAL_SERVER_ERROR;
     int rc = proxy_url_parse(&ctx->url, &ctx->target, &err);
     if (rc != FC_OK) {
-        fc_log_error(FC_LOG_ERR, log, 0, "%s in \"%.*s\"",
-                     rc == FC_DECLINED ? "https upstreams are not implemented yet" : err,
-                     (int) ctx->url.len, ctx->url.data);
+        fc_log_error(FC_LOG_ERR, log, 0, "%s in \"%.*s\"", err, (int) ctx->url.len,
+                     ctx->url.data);
         return FC_HTTP_INTERNAL_SERVER_ERROR;
     }
     fc_http_upstream_srv_t *us = fc_http_upstream_find(r, &ctx->target.authority);
@@ -49,13 +48,46 @@ proxy_eval_target(fc_http_request_t *r, proxy_ctx_t *ctx, fc_http_upstream_t *u)
         return FC_OK;
     }
     fc_url_t url;
-    if (fc_url_parse(r->pool, &url, &ctx->target.authority, 80, FC_URL_NO_RESOLVE, &err) != FC_OK) {
+    if (fc_url_parse(r->pool, &url, &ctx->target.authority, ctx->target.ssl ? 443 : 80,
+                     FC_URL_NO_RESOLVE, &err) != FC_OK) {
         fc_log_error(FC_LOG_ERR, log, 0, "no resolver defined to resolve %.*s",
                      (int) ctx->target.authority.len, ctx->target.authority.data);
         return FC_HTTP_BAD_GATEWAY;
     }
     u->group = fc_upstream_group_implicit(r->pool, &url);
     return u->group ? FC_OK : FC_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/*
+ * https://: the name for SNI and certificate checks is proxy_ssl_name, by
+ * default the proxy_pass host; as nginx, a port after it is cut off.
+ */
+static int
+proxy_ssl_target(fc_http_request_t *r, proxy_loc_conf_t *plcf, proxy_ctx_t *ctx,
+                 fc_http_upstream_t *u)
+{
+    if (!ctx->target.ssl)
+        return FC_OK;
+    if (plcf->ssl.ctx == NULL)
+        return FC_HTTP_INTERNAL_SERVER_ERROR; /* cannot happen: the merge built it */
+    u->ssl = 1;
+    fc_str_set(&u->schema, "https://");
+    fc_str_t name = ctx->target.host_header;
+    if (plcf->ssl_name && fc_http_cv_eval(r, plcf->ssl_name, &name) != FC_OK)
+        return FC_HTTP_INTERNAL_SERVER_ERROR;
+    if (name.len && name.data[0] == '[') {
+        unsigned char *rb = memchr(name.data, ']', name.len);
+        if (rb) {
+            name.data++; /* [v6]: the address without brackets */
+            name.len = (size_t) (rb - name.data);
+        }
+    } else {
+        unsigned char *colon = memchr(name.data, ':', name.len);
+        if (colon)
+            name.len = (size_t) (colon - name.data);
+    }
+    u->ssl_name = name;
+    return FC_OK;
 }
 
 /* Whether the client body streams (proxy_request_buffering off) or is read first. */
@@ -107,6 +139,9 @@ proxy_handler(fc_http_request_t *r)
         u->upstream = plcf->us;
         u->group = plcf->us->group;
     }
+    int rc = proxy_ssl_target(r, plcf, ctx, u);
+    if (rc != FC_OK)
+        return rc;
     u->upgrade_allowed = r->headers_in.upgrade != NULL;
     u->no_body_expected = r->method == FC_HTTP_METHOD_HEAD;
     proxy_body_mode(r, plcf, ctx, u);

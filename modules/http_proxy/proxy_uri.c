@@ -11,13 +11,15 @@ proxy_url_parse(const fc_str_t *url, proxy_url_t *pu, const char **err)
 {
     static const unsigned char http[] = "http://", https[] = "https://";
     memset(pu, 0, sizeof(*pu));
-    if (url->len >= 8 && fc_strncasecmp(url->data, https, 8) == 0)
-        return FC_DECLINED;
-    if (url->len < 7 || fc_strncasecmp(url->data, http, 7) != 0) {
+    size_t skip = 7;
+    if (url->len >= 8 && fc_strncasecmp(url->data, https, 8) == 0) {
+        pu->ssl = 1;
+        skip = 8;
+    } else if (url->len < 7 || fc_strncasecmp(url->data, http, 7) != 0) {
         *err = "invalid URL prefix";
         return FC_ERROR;
     }
-    unsigned char *p = url->data + 7, *end = url->data + url->len;
+    unsigned char *p = url->data + skip, *end = url->data + url->len;
     unsigned char *auth_end;
     if (end - p >= 5 && memcmp(p, "unix:", 5) == 0) {
         /* "unix:/path" then an optional ":/uri" */
@@ -58,7 +60,10 @@ proxy_url_parse(const fc_str_t *url, proxy_url_t *pu, const char **err)
         if (*s == ':')
             colon = s;
     pu->host_header = a;
-    fc_str_set(&pu->port, "80");
+    if (pu->ssl)
+        fc_str_set(&pu->port, "443");
+    else
+        fc_str_set(&pu->port, "80");
     if (colon) {
         fc_str_t port = {(size_t) (a.data + a.len - colon - 1), colon + 1};
         int64_t n = fc_atoi(port.data, port.len);
@@ -68,7 +73,7 @@ proxy_url_parse(const fc_str_t *url, proxy_url_t *pu, const char **err)
         }
         pu->port = port;
         pu->has_port = 1;
-        if (n == 80)
+        if (n == (pu->ssl ? 443 : 80))
             pu->host_header.len = (size_t) (colon - a.data);
     }
     return FC_OK;

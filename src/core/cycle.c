@@ -5,6 +5,7 @@
  */
 #include "core/fc_core.h"
 #include "core/cycle.h"
+#include "core/shm.h"
 #include "event/listen.h"
 
 #include <libgen.h>
@@ -181,7 +182,7 @@ fc_cycle_init(fc_cycle_t *old, const fc_cycle_params_t *params, fc_log_t *log)
         goto failed;
     if (cycle->signal_only)
         return cycle;
-    if (cycle_open_files(cycle, log) != FC_OK)
+    if (cycle_open_files(cycle, log) != FC_OK || fc_shm_zones_init(cycle, old, log) != FC_OK)
         goto failed;
     fc_core_conf_t *ccf = fc_cycle_core_conf(cycle, fc_core_module);
     if (fc_listening_open(cycle, old, (size_t) ccf->worker_processes) != FC_OK)
@@ -190,6 +191,7 @@ fc_cycle_init(fc_cycle_t *old, const fc_cycle_params_t *params, fc_log_t *log)
         if (fc_modules[i]->init_module && fc_modules[i]->init_module(cycle) != FC_OK)
             goto failed_listening;
     }
+    fc_shm_zones_commit(cycle, old); /* from here on nothing fails: old zones can go */
     cycle->log = &cycle->new_log;
     return cycle;
 

@@ -40,6 +40,7 @@ struct fc_cycle_s {
     fc_conf_file_t *conf_files; /* every file read, in order, for -T */
     fc_array_t listening;       /* fc_listening_t */
     fc_open_file_t *open_files;
+    struct fc_shm_zone_s *shm_zones; /* core/shm.h: declared while parsing, mapped by init */
     unsigned test_only:1;
     unsigned signal_only:1;
     unsigned generation;

@@ -7,6 +7,8 @@
 #include "core/proctitle.h"
 
 #include <openssl/opensslv.h>
+
+#include "event/tls.h"
 #include <sys/stat.h>
 
 typedef struct {
@@ -238,6 +240,8 @@ main(int argc, char **argv)
         if (!o.test)
             return 0;
     }
+    if (fc_tls_init(log) != FC_OK)
+        return 1;
     fc_pool_t *pool = fc_pool_create(4096, log);
     fc_cycle_params_t params = {0};
     if (pool == NULL || main_paths(pool, &o, &params) != FC_OK)

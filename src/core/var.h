@@ -9,7 +9,7 @@
 
 #include "core/regex.h"
 
-typedef struct {
+typedef struct fc_var_value_s {
     size_t len;
     const unsigned char *data;
     unsigned valid:1;

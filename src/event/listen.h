@@ -18,6 +18,7 @@ typedef struct fc_listening_s {
     int sndbuf;
     unsigned reuseport:1; /* written in the config; we always use it per slot */
     unsigned opened:1;
+    unsigned ssl:1; /* the layer terminates TLS on it (`listen ... ssl`) */
     int *fds; /* one per worker slot, -1 if not open */
     size_t nfds;
     fc_listen_handler_pt handler; /* the layer's new-connection handler */

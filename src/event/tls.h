@@ -99,6 +99,35 @@ int fc_tls_conn_index(void);
 /* The connection an SSL belongs to. */
 fc_connection_t *fc_tls_ssl_conn(const SSL *ssl);
 
+/* ---- variables (tls_vars.c) ---- */
+
+enum {
+    FC_TLS_VAR_PROTOCOL = 1,
+    FC_TLS_VAR_CIPHER,
+    FC_TLS_VAR_SERVER_NAME,
+    FC_TLS_VAR_SESSION_REUSED,
+    FC_TLS_VAR_SESSION_ID,
+    FC_TLS_VAR_ALPN_PROTOCOL,
+    FC_TLS_VAR_CURVE,
+    FC_TLS_VAR_CLIENT_VERIFY,
+    FC_TLS_VAR_CLIENT_S_DN,
+    FC_TLS_VAR_CLIENT_I_DN
+};
+
+typedef struct {
+    const char *name;
+    uintptr_t which;
+} fc_tls_var_name_t;
+
+/* Every $ssl_* variable of a TLS connection, NULL-terminated. */
+extern const fc_tls_var_name_t fc_tls_var_names[];
+/* Fills v with variable `which` of c (not found on a plain connection); pool: for copies. */
+struct fc_var_value_s;
+int fc_tls_var_value(fc_connection_t *c, fc_pool_t *pool, struct fc_var_value_s *v,
+                     uintptr_t which);
+/* A verify error that ssl_verify_client optional_no_ca lets pass (an unknown CA). */
+int fc_tls_verify_error_is_ca(long err);
+
 /* Process-wide OpenSSL set-up, once in main(). */
 int fc_tls_init(fc_log_t *log);
 

@@ -33,6 +33,9 @@ fc_tls_ssl_conn(const SSL *ssl)
 int
 fc_tls_conn_create(fc_connection_t *c, SSL_CTX *ctx, int server)
 {
+    /* Upstream connections have no pool of their own; TLS state must outlive a request. */
+    if (c->pool == NULL && (c->pool = fc_pool_create(1024, c->log)) == NULL)
+        return FC_ERROR;
     fc_tls_conn_t *t = fc_pcalloc(c->pool, sizeof(*t));
     if (t == NULL)
         return FC_ERROR;
@@ -309,6 +312,13 @@ fc_tls_conn_close(fc_connection_t *c)
     if (t == NULL)
         return;
     fc_tls_shutdown_write(c);
+    /*
+     * As nginx: mark the shutdown done either way, so OpenSSL does not
+     * invalidate the session of a connection that simply ended (the next
+     * connection to an upstream resumes it).
+     */
+    if (!SSL_in_init(t->ssl))
+        SSL_set_shutdown(t->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(t->ssl);
     t->ssl = NULL;
     c->tls = NULL;

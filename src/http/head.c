@@ -361,6 +361,8 @@ fc_http_process_request(fc_http_request_t *r)
             r->srv_conf = cscf->ctx->srv_conf;
             r->loc_conf = cscf->ctx->loc_conf;
         }
+        if (c->tls || hc->plain_http)
+            rc = fc_http_ssl_check_request(r);
     }
     if (rc != FC_OK) {
         r->lingering_close = 1;

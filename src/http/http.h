@@ -43,6 +43,9 @@ typedef struct fc_http_core_srv_conf_s fc_http_core_srv_conf_t;
 #define FC_HTTP_TOO_MANY_REQUESTS 429
 #define FC_HTTP_CLOSE 444 /* nginx: close the connection without a response */
 #define FC_HTTP_REQUEST_HEADER_TOO_LARGE 494
+#define FC_HTTPS_CERT_ERROR 495 /* nginx's codes for TLS client errors, shown as 400 */
+#define FC_HTTPS_NO_CERT 496
+#define FC_HTTP_TO_HTTPS 497
 #define FC_HTTP_CLIENT_CLOSED_REQUEST 499
 #define FC_HTTP_INTERNAL_SERVER_ERROR 500
 #define FC_HTTP_NOT_IMPLEMENTED 501
@@ -158,12 +161,7 @@ struct fc_http_connection_s {
     fc_connection_t *connection;
     fc_http_addr_conf_t *addr_conf;
     fc_http_core_srv_conf_t *default_server; /* of the listening address */
-    /*
-     * Where requests are read: client_header_buffer_size at first, grown up
-     * to large_client_header_buffers (number x size) for a big head, shrunk
-     * back when the connection idles. Pipelined bytes wait here too.
-     */
-    fc_buf_t buf;
+    fc_buf_t buf; /* request heads and pipelined bytes; grows and shrinks (request.c) */
     fc_buf_t discard;     /* scratch for bodies being thrown away */
     fc_event_t done_ev;   /* posted: ends the current request once the stack has unwound */
     fc_msec_t linger_deadline; /* lingering close: lingering_time's end */
@@ -173,6 +171,7 @@ struct fc_http_connection_s {
     fc_msec_t start_msec;       /* for keepalive_time */
     unsigned keepalive_idle : 1; /* waiting for the next request */
     unsigned drain_close : 1;    /* the worker drains: answer the next request with close */
+    unsigned plain_http : 1;     /* plain HTTP on a `listen ssl` port: answered with 497 */
 };
 
 /* ---- the request ------------------------------------------------------------------ */

@@ -52,6 +52,7 @@ typedef struct {
     unsigned reuseport : 1;
     unsigned bind : 1;
     unsigned deferred : 1;
+    unsigned ssl : 1;
     unsigned set : 1; /* a socket option was given (only one listen per address may) */
     fc_http_core_srv_conf_t *server;
     const char *file;
@@ -93,6 +94,7 @@ struct fc_http_addr_conf_s {
     int keepintvl;
     int keepcnt;
     unsigned deferred : 1;
+    unsigned ssl : 1; /* some listen of the address says `ssl`: TLS for all (nginx) */
 };
 
 /* ---- server_name.c ---- */
@@ -108,6 +110,8 @@ int fc_http_add_default_listen(fc_conf_t *cf, fc_http_core_srv_conf_t *cscf);
  * sockets. FC_OK or FC_ERROR (logged).
  */
 int fc_http_optimize_servers(fc_conf_t *cf, fc_http_core_main_conf_t *cmcf);
+/* The address is TLS (some listen on it says `ssl`). */
+int fc_http_addr_ssl(const fc_http_addr_conf_t *ac);
 /* init_module: socket options that must be set on the opened listening fds. */
 int fc_http_listening_init(fc_cycle_t *cycle);
 

@@ -12,6 +12,7 @@
  */
 #include "http/http.h"
 #include "http/request.h"
+#include "http/http_conf.h"
 
 #include <netinet/tcp.h>
 
@@ -87,20 +88,34 @@ fc_http_init_connection(fc_connection_t *c)
     c->data = hc;
     c->log->data = hc;
     c->log->handler = fc_http_log_context;
-    c->log->action = "reading client request line";
-    c->read->handler = http_wait_request_event;
-    c->write->handler = http_request_write_event;
     fc_http_core_loc_conf_t *clcf = hc->default_server->ctx->loc_conf[fc_http_core_module.ctx_index];
     if (clcf->tcp_nodelay && c->sockaddr.ss_family != AF_UNIX) {
         int one = 1;
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
+    c->read->handler = http_wait_request_event;
+    c->write->handler = http_request_write_event;
     if (fc_event_add_conn(c->loop, c) != FC_OK) {
         fc_close_connection(c);
         return;
     }
-    fc_http_core_srv_conf_t *cscf = hc->default_server;
-    fc_event_add_timer(c->loop, c->read, cscf->client_header_timeout);
+    if (fc_http_addr_ssl(hc->addr_conf)) {
+        fc_http_ssl_init_connection(hc); /* the handshake first (ssl_conn.c) */
+        return;
+    }
+    fc_http_wait_request(hc);
+}
+
+void
+fc_http_wait_request(fc_http_connection_t *hc)
+{
+    fc_connection_t *c = hc->connection;
+    c->log->action = "reading client request line";
+    c->read->handler = http_wait_request_event;
+    c->write->handler = http_request_write_event;
+    fc_event_add_timer(c->loop, c->read, hc->default_server->client_header_timeout);
+    if (c->read->ready)
+        fc_event_post(c->loop, c->read); /* bytes may wait inside TLS already */
 }
 
 /* Reads into the head buffer; returns bytes read, 0 on EOF, FC_AGAIN or FC_ERROR. */
@@ -191,8 +206,8 @@ http_create_request(fc_http_connection_t *hc)
     r->uri_changes = FC_HTTP_MAX_URI_CHANGES + 1;
     r->start_msec = fc_current_msec();
     clock_gettime(CLOCK_REALTIME, &r->start_time);
-    r->schema.data = (unsigned char *) "http";
-    r->schema.len = 4;
+    r->schema.data = (unsigned char *) (c->tls ? "https" : "http");
+    r->schema.len = c->tls ? 5 : 4;
     r->header_in = &hc->buf;
     r->read_event_handler = http_read_head;
     r->write_event_handler = fc_http_block_reading;

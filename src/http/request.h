@@ -49,6 +49,13 @@ void fc_http_terminate_request(fc_http_request_t *r, int status);
 void fc_http_set_keepalive(fc_http_connection_t *hc, fc_msec_t timeout);
 void fc_http_lingering_close(fc_http_connection_t *hc, fc_msec_t time, fc_msec_t timeout);
 void http_request_done_after_discard(fc_http_request_t *r);
+/* Waits for a request head on a new connection (after the TLS handshake, if any). */
+void fc_http_wait_request(fc_http_connection_t *hc);
+
+/* ssl_conn.c: TLS on a `listen ... ssl` address. */
+void fc_http_ssl_init_connection(fc_http_connection_t *hc);
+/* Before the phases: 497 for plain HTTP, 495/496 when a required client certificate fails. */
+int fc_http_ssl_check_request(fc_http_request_t *r);
 
 /* phase.c: runs the LOG phase handlers once. */
 void fc_http_log_request(fc_http_request_t *r);

@@ -16,6 +16,7 @@
  * own socket, as with nginx's `bind`.
  */
 #include "http/http_conf.h"
+#include "event/tls_conf.h"
 
 #include <netinet/tcp.h>
 
@@ -150,7 +151,7 @@ sn_listen_param(fc_conf_t *cf, fc_http_listen_t *l, const fc_str_t *p)
         l->deferred = 1;
         l->set = 1;
     } else if (fc_str_eq_c(p, "ssl")) {
-        return sn_not_implemented(cf, p, "implemented yet (TLS termination comes later)");
+        l->ssl = 1;
     } else if (fc_str_eq_c(p, "http2") || fc_str_eq_c(p, "quic") ||
                fc_str_eq_c(p, "proxy_protocol")) {
         return sn_not_implemented(cf, p, "implemented");
@@ -499,6 +500,7 @@ sn_group_add(fc_conf_t *cf, sn_group_t *g, fc_http_listen_t *l)
         }
         g->dflt = l;
     }
+    g->ac->ssl |= l->ssl;
     if (l->set) {
         if (g->opts) {
             fc_conf_log_error(FC_LOG_EMERG, cf, 0, "duplicate listen options for %s", addr);
@@ -507,6 +509,28 @@ sn_group_add(fc_conf_t *cf, sn_group_t *g, fc_http_listen_t *l)
         g->opts = l;
     }
     return FC_OK;
+}
+
+/*
+ * nginx checks the default server of a TLS address: it needs a certificate
+ * (or ssl_reject_handshake); other servers without one use its context.
+ */
+static int
+sn_check_ssl(fc_conf_t *cf, sn_group_t *g)
+{
+    const fc_http_listen_t *l = g->dflt ? g->dflt : g->first;
+    const struct fc_tls_srv_conf_s *ssl = g->ac->default_server->ssl;
+    if (ssl && fc_tls_srv_has_ctx(ssl))
+        return FC_OK;
+    cf->dir_file = l->file;
+    cf->dir_line = l->line;
+    if (ssl == NULL)
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0,
+                          "the \"ssl\" parameter requires the http_ssl module");
+    else
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0,
+                          "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive");
+    return FC_DECLINED;
 }
 
 /* The listening socket of one address. */
@@ -521,6 +545,8 @@ sn_add_listening(fc_conf_t *cf, sn_group_t *g)
     ac->keepintvl = o->keepintvl;
     ac->keepcnt = o->keepcnt;
     ac->deferred = o->deferred;
+    if (ac->ssl && sn_check_ssl(cf, g) != FC_OK)
+        return FC_DECLINED;
     int existed;
     fc_listening_t *ls = fc_listening_add(cf->cycle, &ac->addr, SOCK_STREAM, &existed);
     if (ls == NULL)
@@ -679,4 +705,10 @@ fc_http_core_srv_conf_t *
 fc_http_addr_default_server(fc_http_addr_conf_t *ac)
 {
     return ac->default_server;
+}
+
+int
+fc_http_addr_ssl(const fc_http_addr_conf_t *ac)
+{
+    return ac->ssl;
 }

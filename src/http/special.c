@@ -14,6 +14,9 @@ special_keeps_alive(int status)
     case FC_HTTP_REQUEST_ENTITY_TOO_LARGE:
     case FC_HTTP_REQUEST_URI_TOO_LARGE:
     case FC_HTTP_REQUEST_HEADER_TOO_LARGE:
+    case FC_HTTP_TO_HTTPS:
+    case FC_HTTPS_CERT_ERROR:
+    case FC_HTTPS_NO_CERT:
     case FC_HTTP_INTERNAL_SERVER_ERROR:
     case FC_HTTP_NOT_IMPLEMENTED:
     case FC_HTTP_REQUEST_TIME_OUT:
@@ -119,6 +122,24 @@ special_error_page(fc_http_request_t *r, const fc_http_err_page_t *p, int status
     return code;
 }
 
+/* nginx's 494-497: shown as 400 with their own text under the heading. */
+static const char *
+special_400_detail(int status)
+{
+    switch (status) {
+    case FC_HTTP_REQUEST_HEADER_TOO_LARGE:
+        return "Request Header Or Cookie Too Large";
+    case FC_HTTPS_CERT_ERROR:
+        return "The SSL certificate error";
+    case FC_HTTPS_NO_CERT:
+        return "No required SSL certificate was sent";
+    case FC_HTTP_TO_HTTPS:
+        return "The plain HTTP request was sent to HTTPS port";
+    default:
+        return NULL;
+    }
+}
+
 static int
 special_default_page(fc_http_request_t *r, int status)
 {
@@ -130,23 +151,23 @@ special_default_page(fc_http_request_t *r, int status)
     r->headers_out.status_line.len = 0;
     r->headers_out.content_length_n = -1;
     r->headers_out.last_modified_time = -1;
-    unsigned shown = status == FC_HTTP_REQUEST_HEADER_TOO_LARGE ? FC_HTTP_BAD_REQUEST
-                                                                 : (unsigned) status;
+    const char *detail = special_400_detail(status);
+    unsigned shown = detail ? FC_HTTP_BAD_REQUEST : (unsigned) status;
     if (status < 300 || status == FC_HTTP_NOT_MODIFIED)
         return fc_http_send_response(r, (unsigned) status, NULL, NULL);
-    const char *title = status == FC_HTTP_REQUEST_HEADER_TOO_LARGE
-                            ? "Request Header Or Cookie Too Large"
-                            : fc_http_status_reason(shown);
+    const char *reason = fc_http_status_reason(shown);
+    const char *title = detail ? detail : reason;
     const char *tail = clcf->server_tokens ? "fulcrum/" FC_VERSION : "fulcrum";
-    size_t size = 256 + 2 * strlen(title);
+    size_t size = 256 + 3 * strlen(title);
     char *page = fc_pnalloc(r->pool, size);
     if (page == NULL)
         return FC_ERROR;
     int n = snprintf(page, size,
                      "<html>\r\n<head><title>%u %s</title></head>\r\n<body>\r\n"
-                     "<center><h1>%u %s</h1></center>\r\n<hr><center>%s</center>\r\n"
+                     "<center><h1>%u %s</h1></center>\r\n%s%s%s<hr><center>%s</center>\r\n"
                      "</body>\r\n</html>\r\n",
-                     shown, title, shown, title, tail);
+                     shown, title, shown, reason, detail ? "<center>" : "", detail ? detail : "",
+                     detail ? "</center>\r\n" : "", tail);
     fc_str_t body = {(size_t) n, (unsigned char *) page};
     static const fc_str_t html = {9, (unsigned char *) "text/html"};
     r->err_status = (int) shown;

@@ -15,6 +15,7 @@
  */
 #include "http/request.h"
 #include "http/upstream_engine.h"
+#include "event/tls_client.h"
 
 #include <netinet/tcp.h>
 
@@ -331,6 +332,7 @@ up_attach(fc_http_upstream_t *u, fc_connection_t *pc, fc_event_handler_pt handle
     fc_connection_t *c = u->r->connection;
     pc->data = u;
     pc->log = c->log;
+    pc->log_error = FC_LOG_ERR; /* an upstream's failure is an error, a client's is info */
     pc->read->log = pc->write->log = c->log;
     pc->read->handler = handler;
     pc->write->handler = handler;
@@ -442,10 +444,61 @@ up_connect_event(fc_event_t *ev)
     up_connected(u);
 }
 
+/* ---- TLS to the upstream (https://) -------------------------------------------------- */
+
+static void up_ssl_handshake(fc_http_upstream_t *u);
+
+static void
+up_ssl_event(fc_event_t *ev)
+{
+    fc_connection_t *pc = ev->data;
+    fc_http_upstream_t *u = pc->data;
+    if (ev->timedout) {
+        ev->timedout = 0;
+        fc_log_error(FC_LOG_ERR, u->r->connection->log, ETIMEDOUT, "upstream timed out");
+        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_TIMEOUT);
+        return;
+    }
+    up_ssl_handshake(u);
+}
+
+/* The handshake counts in the connect time and is bounded by proxy_connect_timeout. */
+static void
+up_ssl_handshake(fc_http_upstream_t *u)
+{
+    fc_connection_t *pc = u->peer;
+    const fc_tls_client_conf_t *conf = u->conf->ssl;
+    if (pc->tls == NULL) {
+        u->r->connection->log->action = "SSL handshaking to upstream";
+        if (fc_tls_client_start(pc, conf, &u->ssl_name, &u->pick.peer->addr.name) != FC_OK) {
+            fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
+            return;
+        }
+        pc->read->handler = up_ssl_event;
+        pc->write->handler = up_ssl_event;
+        if (!pc->write->timer_set)
+            fc_event_add_timer(pc->loop, pc->write, u->conf->connect_timeout);
+    }
+    int rc = fc_tls_handshake(pc);
+    if (rc == FC_AGAIN)
+        return;
+    if (rc != FC_OK || fc_tls_client_done(pc, conf, &u->ssl_name) != FC_OK) {
+        pc->tls->no_send_shutdown = 1;
+        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+    pc->read->ready = 1; /* nothing can wait yet, but be safe: reads find out */
+    up_connected(u);
+}
+
 static void
 up_connected(fc_http_upstream_t *u)
 {
     fc_connection_t *pc = u->peer;
+    if (u->ssl && (pc->tls == NULL || !pc->tls->handshaked)) {
+        up_ssl_handshake(u);
+        return;
+    }
     fc_event_del_timer(pc->loop, pc->write);
     pc->read->handler = up_peer_event;
     pc->write->handler = up_peer_event;

@@ -136,6 +136,7 @@ typedef struct {
     int intercept_errors;
     int socket_keepalive;
     fc_array_t *hide_headers;       /* fc_http_upstream_hide_t; NULL: none */
+    const struct fc_tls_client_conf_s *ssl; /* TLS settings for u->ssl trips (tls_client.h) */
 } fc_http_upstream_conf_t;
 
 /* The upstream's response head, as process_header parsed it. */
@@ -195,10 +196,12 @@ struct fc_http_upstream_s {
     fc_str_t schema;                /* "http://", for the log context */
     fc_str_t uri;                   /* the URI sent, for the log context */
     fc_str_t hash_key;              /* evaluated `hash` key (the engine fills it if empty) */
+    fc_str_t ssl_name;              /* u->ssl: the name for SNI and verification */
     fc_chain_t *request_bufs;       /* what create_request built */
     unsigned upgrade_allowed : 1;   /* the request asked for Upgrade: 101 starts a tunnel */
     unsigned no_body_expected : 1;  /* HEAD: whatever the head says, no body follows */
     unsigned discard_request_body : 1; /* the client body is not sent: read and drop it */
+    unsigned ssl : 1;               /* TLS to the upstream (https://): conf->ssl applies */
 
     /* ---- engine ---- */
     fc_upstream_pick_t pick;

@@ -116,7 +116,7 @@ hv_request(void *data, fc_var_value_t *v, uintptr_t which)
     case HV_SCHEME:
         return r->schema.len ? hv_str(v, &r->schema) : hv_lit(v, "http");
     case HV_HTTPS:
-        return hv_lit(v, ""); /* "on" over TLS, which http does not speak yet */
+        return hv_lit(v, r->connection->tls ? "on" : "");
     case HV_REQUEST:
         return hv_str(v, &r->request_line);
     case HV_REQUEST_METHOD:

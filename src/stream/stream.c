@@ -150,6 +150,7 @@ stream_add_listening(fc_conf_t *cf, fc_stream_core_main_conf_t *cmcf)
         ls->rcvbuf = l[i].rcvbuf;
         ls->sndbuf = l[i].sndbuf;
         ls->reuseport = l[i].reuseport;
+        ls->ssl = l[i].ssl;
         ls->handler = fc_stream_init_connection;
         ls->servers = l[i].server;
         ls->conf_file = l[i].file;
@@ -223,7 +224,7 @@ stream_listen_param(fc_conf_t *cf, fc_stream_listen_t *l, const fc_str_t *p)
     } else if (fc_str_eq_c(p, "bind")) {
         /* Each address gets its own socket anyway. */
     } else if (fc_str_eq_c(p, "ssl")) {
-        return "\"ssl\" parameter: TLS termination in stream is not implemented yet";
+        l->ssl = 1;
     } else if (fc_str_eq_c(p, "proxy_protocol")) {
         return "\"proxy_protocol\" parameter is not implemented";
     } else if (p->len > 8 && memcmp(p->data, "backlog=", 8) == 0) {
@@ -269,6 +270,8 @@ stream_listen(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         if (rv != FC_CONF_OK)
             return rv;
     }
+    if (proto.ssl && proto.type == SOCK_DGRAM)
+        return "\"ssl\" parameter is incompatible with \"udp\"";
     /* A name may resolve to several addresses: one listen each. */
     for (size_t i = 0; i < u.naddrs; i++) {
         fc_stream_listen_t *l = fc_array_push(&cmcf->listens);

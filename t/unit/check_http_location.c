@@ -543,7 +543,9 @@ static const struct {
      "a duplicate default server for unix:@D@/x.sock in @D@/fulcrum.conf:8"},
     {"listen twice", "listen unix:@D@/x.sock;\nlisten unix:@D@/x.sock;",
      "a duplicate listen unix:@D@/x.sock in @D@/fulcrum.conf:6"},
-    {"ssl", "listen unix:@D@/x.sock ssl;", "the \"ssl\" parameter of \"listen\" is not"},
+    {"ssl without certificate", "listen unix:@D@/x.sock ssl;",
+     "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive in "
+     "@D@/fulcrum.conf:5"},
     {"http2", "listen unix:@D@/x.sock http2;", "the \"http2\" parameter of \"listen\" is not"},
     {"wildcard", "server_name www.*.com;",
      "invalid server name or wildcard \"www.*.com\" in @D@/fulcrum.conf:5"},

@@ -1,0 +1,151 @@
+/*
+ * tls_vars.c: the $ssl_* variables of a TLS connection, one implementation
+ * for http and stream (each layer's getter passes its connection and pool).
+ * Values follow nginx: $ssl_session_reused is "r" or ".", $ssl_client_verify
+ * is SUCCESS, FAILED:reason or NONE, DNs are in RFC 2253 form.
+ */
+#include "core/fc_core.h"
+#include "core/var.h"
+#include "core/var_common.h"
+#include "event/tls.h"
+
+#include <openssl/x509.h>
+
+int
+fc_tls_verify_error_is_ca(long err)
+{
+    return err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+           err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+           err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+           err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+           err == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
+}
+
+static int
+tls_var_copy(fc_pool_t *pool, fc_var_value_t *v, const char *s, size_t len)
+{
+    unsigned char *p = fc_pnalloc(pool, len + 1);
+    if (p == NULL)
+        return FC_ERROR;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    fc_var_set_str(v, p, len);
+    return FC_OK;
+}
+
+static int
+tls_var_dn(fc_pool_t *pool, fc_var_value_t *v, SSL *ssl, int issuer)
+{
+    X509 *cert = SSL_get1_peer_certificate(ssl);
+    if (cert == NULL) {
+        fc_var_set_str(v, (const unsigned char *) "", 0);
+        return FC_OK;
+    }
+    BIO *bio = BIO_new(BIO_s_mem());
+    X509_NAME *name = issuer ? X509_get_issuer_name(cert) : X509_get_subject_name(cert);
+    int rc = FC_ERROR;
+    if (bio && X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
+        char *data;
+        long len = BIO_get_mem_data(bio, &data);
+        rc = tls_var_copy(pool, v, data, len > 0 ? (size_t) len : 0);
+    }
+    BIO_free(bio);
+    X509_free(cert);
+    return rc;
+}
+
+static int
+tls_var_verify(fc_pool_t *pool, fc_var_value_t *v, SSL *ssl)
+{
+    X509 *cert = SSL_get1_peer_certificate(ssl);
+    if (cert == NULL) {
+        fc_var_set_str(v, (const unsigned char *) "NONE", 4);
+        return FC_OK;
+    }
+    X509_free(cert);
+    long rc = SSL_get_verify_result(ssl);
+    if (rc == X509_V_OK) {
+        fc_var_set_str(v, (const unsigned char *) "SUCCESS", 7);
+        return FC_OK;
+    }
+    char buf[256];
+    int n = snprintf(buf, sizeof(buf), "FAILED:%s", X509_verify_cert_error_string(rc));
+    return tls_var_copy(pool, v, buf, (size_t) fc_min(n, (int) sizeof(buf) - 1));
+}
+
+static int
+tls_var_session_id(fc_pool_t *pool, fc_var_value_t *v, SSL *ssl)
+{
+    SSL_SESSION *sess = SSL_get0_session(ssl);
+    unsigned int len = 0;
+    const unsigned char *id = sess ? SSL_SESSION_get_id(sess, &len) : NULL;
+    char hex[2 * SSL_MAX_SSL_SESSION_ID_LENGTH + 1];
+    for (unsigned i = 0; i < len && i < SSL_MAX_SSL_SESSION_ID_LENGTH; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    return tls_var_copy(pool, v, hex, 2 * (size_t) fc_min(len, SSL_MAX_SSL_SESSION_ID_LENGTH));
+}
+
+int
+fc_tls_var_value(fc_connection_t *c, fc_pool_t *pool, fc_var_value_t *v, uintptr_t which)
+{
+    if (c->tls == NULL || c->tls->ssl == NULL) {
+        fc_var_set_not_found(v);
+        return FC_OK;
+    }
+    SSL *ssl = c->tls->ssl;
+    const char *s = NULL;
+    switch (which) {
+    case FC_TLS_VAR_PROTOCOL:
+        s = SSL_get_version(ssl);
+        break;
+    case FC_TLS_VAR_CIPHER:
+        s = SSL_get_cipher_name(ssl);
+        break;
+    case FC_TLS_VAR_SERVER_NAME:
+        s = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+        break;
+    case FC_TLS_VAR_SESSION_REUSED:
+        s = SSL_session_reused(ssl) ? "r" : ".";
+        break;
+    case FC_TLS_VAR_ALPN_PROTOCOL: {
+        const unsigned char *p;
+        unsigned len;
+        SSL_get0_alpn_selected(ssl, &p, &len);
+        return tls_var_copy(pool, v, len ? (const char *) p : "", len);
+    }
+    case FC_TLS_VAR_CURVE: {
+        int nid = SSL_get_negotiated_group(ssl);
+        s = nid > 0 ? OBJ_nid2sn(nid) : NULL;
+        break;
+    }
+    case FC_TLS_VAR_SESSION_ID:
+        return tls_var_session_id(pool, v, ssl);
+    case FC_TLS_VAR_CLIENT_VERIFY:
+        return tls_var_verify(pool, v, ssl);
+    case FC_TLS_VAR_CLIENT_S_DN:
+    case FC_TLS_VAR_CLIENT_I_DN:
+        return tls_var_dn(pool, v, ssl, which == FC_TLS_VAR_CLIENT_I_DN);
+    default:
+        break;
+    }
+    if (s == NULL) {
+        fc_var_set_str(v, (const unsigned char *) "", 0);
+        return FC_OK;
+    }
+    fc_var_set_str(v, (const unsigned char *) s, strlen(s));
+    return FC_OK;
+}
+
+/* Names and ids, for the layers' variable tables. */
+const fc_tls_var_name_t fc_tls_var_names[] = {
+    {"ssl_protocol", FC_TLS_VAR_PROTOCOL},
+    {"ssl_cipher", FC_TLS_VAR_CIPHER},
+    {"ssl_server_name", FC_TLS_VAR_SERVER_NAME},
+    {"ssl_session_reused", FC_TLS_VAR_SESSION_REUSED},
+    {"ssl_session_id", FC_TLS_VAR_SESSION_ID},
+    {"ssl_alpn_protocol", FC_TLS_VAR_ALPN_PROTOCOL},
+    {"ssl_curve", FC_TLS_VAR_CURVE},
+    {"ssl_client_verify", FC_TLS_VAR_CLIENT_VERIFY},
+    {"ssl_client_s_dn", FC_TLS_VAR_CLIENT_S_DN},
+    {"ssl_client_i_dn", FC_TLS_VAR_CLIENT_I_DN},
+    {NULL, 0}};

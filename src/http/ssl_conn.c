@@ -1,0 +1,137 @@
+/*
+ * ssl_conn.c: the TLS side of an http connection on a `listen ... ssl`
+ * address. The first byte decides, as nginx does: a TLS handshake record
+ * starts the handshake (bounded by ssl_handshake_timeout), anything else is
+ * plain HTTP that gets nginx's 497 page ("The plain HTTP request was sent to
+ * HTTPS port") once its head is read. Client certificates are checked per
+ * request, against the settings of the server the request is for.
+ */
+#include "http/request.h"
+#include "http/http_conf.h"
+#include "event/tls_conf.h"
+
+#include <openssl/x509.h>
+
+static void http_ssl_handshake_event(fc_event_t *ev);
+
+static fc_tls_srv_conf_t *
+http_ssl_default(fc_http_connection_t *hc)
+{
+    return hc->default_server->ssl;
+}
+
+static void
+http_ssl_close(fc_http_connection_t *hc)
+{
+    fc_connection_t *c = hc->connection;
+    c->log->handler = NULL;
+    c->log->data = NULL;
+    fc_close_connection(c);
+}
+
+static void
+http_ssl_handshaked(fc_http_connection_t *hc)
+{
+    fc_connection_t *c = hc->connection;
+    fc_event_del_timer(c->loop, c->read);
+    c->read->ready = 1; /* the request may have come with the handshake's last flight */
+    fc_http_wait_request(hc);
+}
+
+static void
+http_ssl_handshake_event(fc_event_t *ev)
+{
+    fc_connection_t *c = ev->data;
+    fc_http_connection_t *hc = c->data;
+    if (ev->timedout) {
+        fc_log_error(FC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        http_ssl_close(hc);
+        return;
+    }
+    int rc = fc_tls_handshake(c);
+    if (rc == FC_AGAIN)
+        return;
+    if (rc != FC_OK) {
+        http_ssl_close(hc);
+        return;
+    }
+    http_ssl_handshaked(hc);
+}
+
+/* The first byte: a TLS record (0x16) or an SSLv2-style hello (0x80) starts the handshake. */
+static void
+http_ssl_peek_event(fc_event_t *ev)
+{
+    fc_connection_t *c = ev->data;
+    fc_http_connection_t *hc = c->data;
+    if (ev->timedout) {
+        fc_log_error(FC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        http_ssl_close(hc);
+        return;
+    }
+    unsigned char first;
+    ssize_t n = recv(c->fd, &first, 1, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        c->read->ready = 0;
+        return;
+    }
+    if (n <= 0) {
+        if (n < 0)
+            fc_log_error(FC_LOG_INFO, c->log, errno, "recv() failed");
+        http_ssl_close(hc);
+        return;
+    }
+    if (first != 0x16 && first != 0x80) {
+        hc->plain_http = 1;
+        fc_event_del_timer(c->loop, c->read);
+        fc_http_wait_request(hc);
+        return;
+    }
+    if (fc_tls_conn_create(c, http_ssl_default(hc)->ctx, 1) != FC_OK) {
+        http_ssl_close(hc);
+        return;
+    }
+    c->read->handler = http_ssl_handshake_event;
+    c->write->handler = http_ssl_handshake_event;
+    http_ssl_handshake_event(c->read);
+}
+
+void
+fc_http_ssl_init_connection(fc_http_connection_t *hc)
+{
+    fc_connection_t *c = hc->connection;
+    c->log->action = "SSL handshaking";
+    c->read->handler = http_ssl_peek_event;
+    c->write->handler = http_ssl_peek_event;
+    fc_event_add_timer(c->loop, c->read, http_ssl_default(hc)->handshake_timeout);
+    if (c->read->ready)
+        http_ssl_peek_event(c->read);
+}
+
+int
+fc_http_ssl_check_request(fc_http_request_t *r)
+{
+    fc_connection_t *c = r->connection;
+    if (r->http_connection->plain_http) {
+        fc_log_error(FC_LOG_INFO, c->log, 0, "client sent plain HTTP request to HTTPS port");
+        return FC_HTTP_TO_HTTPS;
+    }
+    const fc_tls_srv_conf_t *ssl = fc_http_core_srv(r)->ssl;
+    if (c->tls == NULL || ssl == NULL || ssl->verify == FC_TLS_VERIFY_OFF)
+        return FC_OK;
+    SSL *s = c->tls->ssl;
+    long vr = SSL_get_verify_result(s);
+    X509 *cert = SSL_get1_peer_certificate(s);
+    int rc = FC_OK;
+    if (cert && vr != X509_V_OK &&
+        (ssl->verify != FC_TLS_VERIFY_OPTIONAL_NO_CA || !fc_tls_verify_error_is_ca(vr))) {
+        fc_log_error(FC_LOG_INFO, c->log, 0, "client SSL certificate verify error: (%ld:%s)", vr,
+                     X509_verify_cert_error_string(vr));
+        rc = FC_HTTPS_CERT_ERROR;
+    } else if (cert == NULL && ssl->verify == FC_TLS_VERIFY_ON) {
+        fc_log_error(FC_LOG_INFO, c->log, 0, "client sent no required SSL certificate");
+        rc = FC_HTTPS_NO_CERT;
+    }
+    X509_free(cert);
+    return rc;
+}

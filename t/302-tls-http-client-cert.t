@@ -1,0 +1,131 @@
+# 302-tls-http-client-cert: client certificates -- ssl_client_certificate
+# with ssl_verify_client on | optional, ssl_verify_depth, the CA names sent
+# to the client, $ssl_client_verify and $ssl_client_s_dn (in `return` and to
+# a backend), and nginx's 400 pages for a missing or bad certificate.
+#
+# Debian's nginx 1.22 passes every assertion.
+. "$(dirname "$0")/lib.sh"
+t_init
+need_fc
+command -v openssl >/dev/null 2>&1 || skip_all "no openssl binary"
+command -v curl >/dev/null 2>&1 || skip_all "no curl"
+command -v timeout >/dev/null 2>&1 || skip_all "no timeout(1)"
+
+t_mkca ca "server CA"
+t_mkcert srv c.test ec ca
+t_mkca cca "client CA"
+t_mkca other "other CA"
+t_mkcert client client.test ec cca
+t_mkcert stranger stranger.test ec other
+# two intermediate CAs under cca (cca -> ica1 -> ica2), and a client
+# certificate signed by the second: a chain of depth 3 from the trust anchor
+printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >"$T/ica.ext"
+# mkica NAME CN ISSUER
+mkica() {
+    openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj "/CN=$2" \
+        -keyout "$T/$1.key" -out "$T/$1.csr" >/dev/null 2>&1 &&
+        openssl x509 -req -in "$T/$1.csr" -CA "$T/$3.crt" -CAkey "$T/$3.key" -CAcreateserial \
+            -days 2 -extfile "$T/ica.ext" -out "$T/$1.crt" >/dev/null 2>&1 ||
+        t_bail "openssl could not make the intermediate CA $1"
+}
+mkica ica1 "intermediate CA 1" cca
+mkica ica2 "intermediate CA 2" ica1
+t_mkcert deep deep.test ec ica2
+cat "$T/deep.crt" "$T/ica2.crt" "$T/ica1.crt" >"$T/deep-chain.crt"
+
+fc_conf cc.conf <<'EOF'
+@PRELUDE@
+http {
+    access_log off;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate @T@/srv.crt;
+    ssl_certificate_key @T@/srv.key;
+    ssl_client_certificate @T@/cca.crt;
+
+    server {
+        listen 127.0.0.1:@PORT1@ ssl;
+        ssl_verify_client on;
+        location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n"; }
+        location /up/ {
+            proxy_pass http://127.0.0.1:@PORT9@;
+            proxy_set_header X-Client "$ssl_client_verify|$ssl_client_s_dn";
+        }
+    }
+    server {
+        listen 127.0.0.1:@PORT2@ ssl;
+        ssl_verify_client optional;
+        location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n"; }
+    }
+    server {
+        listen 127.0.0.1:@PORT3@ ssl;
+        ssl_verify_client on;
+        ssl_verify_depth 2;
+        location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n"; }
+    }
+    server {
+        listen 127.0.0.1:@PORT4@ ssl;
+        location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n"; }
+    }
+}
+EOF
+backend_start reflect "$PORT9"
+FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4" fc_start cc.conf
+ok $? "starts" || t_bail "the binary did not start"
+
+# get PORT [CURL_ARGS...]: GET / as c.test over TLS, verified by the CA.
+get() {
+    _g_p=$1
+    shift
+    hreq --cacert "$T/ca.crt" --resolve "c.test:$_g_p:127.0.0.1" "$@" "https://c.test:$_g_p${G_PATH:-/}"
+}
+GOOD="--cert $T/client.crt --key $T/client.key"
+BAD="--cert $T/stranger.crt --key $T/stranger.key"
+DEEP="--cert $T/deep-chain.crt --key $T/deep.key"
+
+get "$PORT1"
+is "$H_STATUS" 400 "verify on, no certificate: 400"
+like "$H_BODY" 'No required SSL certificate was sent' "... nginx's page says why"
+# shellcheck disable=SC2086
+get "$PORT1" $GOOD
+is "$H_STATUS" 200 "verify on, a certificate signed by the CA: 200"
+is "$H_BODY" "verify=SUCCESS dn=CN=client.test" '... $ssl_client_verify SUCCESS, $ssl_client_s_dn'
+# shellcheck disable=SC2086
+get "$PORT1" --tlsv1.2 --tls-max 1.2 $GOOD
+is "$H_BODY" "verify=SUCCESS dn=CN=client.test" "... over TLS 1.2 too"
+# shellcheck disable=SC2086
+get "$PORT1" $BAD
+is "$H_STATUS" 400 "verify on, a certificate from another CA: 400"
+like "$H_BODY" 'The SSL certificate error' "... nginx's page says why"
+# shellcheck disable=SC2086
+G_PATH=/up/x get "$PORT1" $GOOD
+like "$H_BODY" '^X-Client: SUCCESS\|CN=client\.test$' "the client certificate's variables reach the backend"
+
+get "$PORT2"
+is "$H_STATUS:$H_BODY" "200:verify=NONE dn=" "verify optional, no certificate: 200, NONE"
+# shellcheck disable=SC2086
+get "$PORT2" $GOOD
+is "$H_STATUS:$H_BODY" "200:verify=SUCCESS dn=CN=client.test" "verify optional, good certificate: SUCCESS"
+# shellcheck disable=SC2086
+get "$PORT2" $BAD
+is "$H_STATUS" 400 "verify optional, a certificate from another CA: 400"
+
+# shellcheck disable=SC2086
+get "$PORT1" $DEEP
+is "$H_STATUS" 400 "ssl_verify_depth 1 (default): a chain through two intermediate CAs is refused"
+# shellcheck disable=SC2086
+get "$PORT3" $DEEP
+is "$H_STATUS:$H_BODY" "200:verify=SUCCESS dn=CN=deep.test" "ssl_verify_depth 2: the same chain is accepted"
+
+# shellcheck disable=SC2086
+get "$PORT4" $GOOD
+is "$H_STATUS:$H_BODY" "200:verify=NONE dn=" "ssl_verify_client off (default): no certificate asked for"
+
+out=$(timeout 10 openssl s_client -connect "127.0.0.1:$PORT1" -nocommands </dev/null 2>&1)
+like "$out" '^Acceptable client certificate CA names$' "the server asks for a client certificate"
+like "$out" '^CN ?= ?client CA$' "... naming ssl_client_certificate's CA"
+out=$(timeout 10 openssl s_client -connect "127.0.0.1:$PORT4" -nocommands </dev/null 2>&1)
+like "$out" '^No client certificate CA names sent$' "verify off: no certificate request"
+
+fc_stop
+is $? 0 "graceful stop exits 0"
+done_testing
