@@ -117,15 +117,7 @@ static int
 hssl_preconfiguration(fc_conf_t *cf)
 {
     fc_http_core_main_conf_t *cmcf = fc_http_conf_get_main(cf, fc_http_core_module);
-    for (const fc_tls_var_name_t *n = fc_tls_var_names; n->name; n++) {
-        fc_str_t name = {strlen(n->name), (unsigned char *) n->name};
-        fc_var_t *v = fc_var_define(&cmcf->vars, &name, 0);
-        if (v == NULL)
-            return FC_ERROR;
-        v->get = hssl_var;
-        v->data = n->which;
-    }
-    return FC_OK;
+    return fc_tls_vars_define(&cmcf->vars, hssl_var);
 }
 
 /* Every server learns its TLS conf: the core reads it on `listen ... ssl` addresses. */

@@ -48,7 +48,7 @@ typedef struct {
     unsigned flags;
 } fc_var_ref_t;
 
-typedef struct {
+typedef struct fc_var_registry_s {
     fc_array_t defined; /* fc_var_t */
     fc_array_t refs;    /* fc_var_ref_t: the indexed variables */
     unsigned resolved:1;

@@ -37,27 +37,33 @@ fc_conn_recv(fc_connection_t *c, unsigned char *buf, size_t len)
     }
 }
 
+/* A plain write's result in the contract of io.h. */
+static ssize_t
+io_written(fc_connection_t *c, ssize_t n, size_t want)
+{
+    if (n >= 0) {
+        if ((size_t) n < want)
+            c->write->ready = 0; /* the socket is full */
+        return n;
+    }
+    if (errno == EAGAIN) {
+        c->write->ready = 0;
+        return FC_AGAIN;
+    }
+    c->write->error = 1;
+    return FC_ERROR;
+}
+
 ssize_t
 fc_conn_send(fc_connection_t *c, const unsigned char *buf, size_t len)
 {
     if (c->tls)
         return fc_tls_send(c, buf, len);
-    for (;;) {
-        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
-        if (n >= 0) {
-            if ((size_t) n < len)
-                c->write->ready = 0;
-            return n;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN) {
-            c->write->ready = 0;
-            return FC_AGAIN;
-        }
-        c->write->error = 1;
-        return FC_ERROR;
-    }
+    ssize_t n;
+    do
+        n = send(c->fd, buf, len, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return io_written(c, n, len);
 }
 
 ssize_t
@@ -68,23 +74,12 @@ fc_conn_sendv(fc_connection_t *c, const struct iovec *iov, int niov)
     size_t want = 0;
     for (int i = 0; i < niov; i++)
         want += iov[i].iov_len;
-    for (;;) {
-        struct msghdr mh = {.msg_iov = (struct iovec *) iov, .msg_iovlen = (size_t) niov};
-        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-        if (n >= 0) {
-            if ((size_t) n < want)
-                c->write->ready = 0;
-            return n;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN) {
-            c->write->ready = 0;
-            return FC_AGAIN;
-        }
-        c->write->error = 1;
-        return FC_ERROR;
-    }
+    struct msghdr mh = {.msg_iov = (struct iovec *) iov, .msg_iovlen = (size_t) niov};
+    ssize_t n;
+    do
+        n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return io_written(c, n, want);
 }
 
 int

@@ -125,6 +125,10 @@ extern const fc_tls_var_name_t fc_tls_var_names[];
 struct fc_var_value_s;
 int fc_tls_var_value(fc_connection_t *c, fc_pool_t *pool, struct fc_var_value_s *v,
                      uintptr_t which);
+/* Defines every $ssl_* variable in a layer's registry with the layer's getter. */
+struct fc_var_registry_s;
+int fc_tls_vars_define(struct fc_var_registry_s *reg,
+                       int (*get)(void *r, struct fc_var_value_s *v, uintptr_t which));
 /* A verify error that ssl_verify_client optional_no_ca lets pass (an unknown CA). */
 int fc_tls_verify_error_is_ca(long err);
 

@@ -47,6 +47,9 @@ fc_tls_srv_has_ctx(const fc_tls_srv_conf_t *conf)
     return conf->ctx != NULL;
 }
 
+/* A string setting's merge: the inner value, else the outer, else def (may be NULL). */
+void fc_tls_merge_str(fc_str_t *conf, const fc_str_t *prev, const char *def);
+
 /* Sets every field to "unset" (create_srv_conf). */
 void fc_tls_srv_conf_init(fc_tls_srv_conf_t *conf);
 /*

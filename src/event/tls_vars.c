@@ -149,3 +149,17 @@ const fc_tls_var_name_t fc_tls_var_names[] = {
     {"ssl_client_s_dn", FC_TLS_VAR_CLIENT_S_DN},
     {"ssl_client_i_dn", FC_TLS_VAR_CLIENT_I_DN},
     {NULL, 0}};
+
+int
+fc_tls_vars_define(fc_var_registry_t *reg, fc_var_get_pt get)
+{
+    for (const fc_tls_var_name_t *n = fc_tls_var_names; n->name; n++) {
+        fc_str_t name = {strlen(n->name), (unsigned char *) n->name};
+        fc_var_t *v = fc_var_define(reg, &name, 0);
+        if (v == NULL)
+            return FC_ERROR;
+        v->get = get;
+        v->data = n->which;
+    }
+    return FC_OK;
+}

@@ -38,16 +38,25 @@ http_ssl_handshaked(fc_http_connection_t *hc)
     fc_http_wait_request(hc);
 }
 
+/* ssl_handshake_timeout ran out: nginx logs it at info and closes. */
+static int
+http_ssl_timed_out(fc_event_t *ev)
+{
+    if (!ev->timedout)
+        return 0;
+    fc_connection_t *c = ev->data;
+    fc_log_error(FC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+    http_ssl_close(c->data);
+    return 1;
+}
+
 static void
 http_ssl_handshake_event(fc_event_t *ev)
 {
     fc_connection_t *c = ev->data;
     fc_http_connection_t *hc = c->data;
-    if (ev->timedout) {
-        fc_log_error(FC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
-        http_ssl_close(hc);
+    if (http_ssl_timed_out(ev))
         return;
-    }
     int rc = fc_tls_handshake(c);
     if (rc == FC_AGAIN)
         return;
@@ -64,11 +73,8 @@ http_ssl_peek_event(fc_event_t *ev)
 {
     fc_connection_t *c = ev->data;
     fc_http_connection_t *hc = c->data;
-    if (ev->timedout) {
-        fc_log_error(FC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
-        http_ssl_close(hc);
+    if (http_ssl_timed_out(ev))
         return;
-    }
     unsigned char first;
     ssize_t n = recv(c->fd, &first, 1, MSG_PEEK);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
