@@ -1,7 +1,7 @@
 #!/bin/bash
 # scripts/bench.sh - fulcrum against Debian's nginx, same config, same backends.
 #
-#   scripts/bench.sh [SECTION...]      sections: l4 l7 reload, or all (default)
+#   scripts/bench.sh [SECTION...]      sections: l4 l7 reload tls, or all (default)
 #
 # Puts objs/fulcrum and /usr/sbin/nginx in turn in front of the same backends
 # with the same config text (scripts/bench/SECTION.conf; only the pid/log
@@ -20,7 +20,12 @@
 #           (scripts/bench/l7.conf)
 #   reload  wrk (keep-alive, then Connection: close) while the master gets
 #           RELOADS SIGHUPs: socket errors and non-2xx answers (l7.conf)
-# A later section (tls, cache) is a section_NAME function plus its config.
+#   tls     TLS termination (scripts/bench/tls.conf): full handshakes with a
+#           new connection per request (wrk, Connection: close; no session
+#           cache, no tickets) for an ECDSA P-256 and an RSA 2048
+#           certificate; keep-alive requests over TLS answered by the proxy
+#           (return 200) and proxied to okd through a keep-alive pool
+# A later section (cache) is a section_NAME function plus its config.
 #
 # Environment (defaults in brackets):
 #   SECTIONS [all]      sections to run when none is given as an argument
@@ -29,7 +34,7 @@
 #   IDLE_ROUNDS [3]     rounds of the idle-connection memory test
 #   IDLE_CONNS [5000]   idle connections held through the proxy
 #   IDLE_BATCH [500]    ... opened this many at a time (below the backlog)
-#   WRK_CONNS [50]      wrk connections (l4, l7, reload)
+#   WRK_CONNS [50]      wrk connections (l4, l7, reload, tls)
 #   PARALLEL [4]        iperf3 -P for the multi-stream test (0: skip it)
 #   IPERF_OPTS []       extra iperf3 client options (e.g. -Z)
 #   RELOAD_ROUNDS [2]   rounds of the reload section (each: both proxies, both modes)
@@ -55,7 +60,7 @@ PARALLEL=${PARALLEL:-4}
 IPERF_OPTS=${IPERF_OPTS:-}
 PROXY_CPU=${PROXY_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-ALL_SECTIONS="l4 l7 reload"
+ALL_SECTIONS="l4 l7 reload tls"
 SECTIONS=${SECTIONS:-all}
 RELOAD_ROUNDS=${RELOAD_ROUNDS:-2}
 RELOADS=${RELOADS:-20}
@@ -813,7 +818,72 @@ section_reload() {
     done
 }
 
-# A later section NAME (tls, cache) adds: scripts/bench/NAME.conf (its
+# ------------------------------------------------------------------ TLS section
+
+# Four wrk tests per round, each on a freshly started proxy (tls.conf):
+#   hs_ec     new connection per request (Connection: close), ECDSA P-256
+#   hs_rsa    new connection per request, RSA 2048
+#   ka        keep-alive requests over TLS, answered by the proxy (return 200)
+#   ka_proxy  keep-alive requests over TLS, proxied to okd (keep-alive pool)
+# The handshake servers have no session cache and no tickets: every
+# connection is a full handshake (TLS 1.3, X25519), whatever wrk offers.
+TLS_TESTS="hs_ec hs_rsa ka ka_proxy"
+declare -A TLS_NAME=([hs_ec]="TLS handshakes, ECDSA P-256" [hs_rsa]="TLS handshakes, RSA 2048"
+    [ka]="TLS keep-alive, return 200" [ka_proxy]="TLS keep-alive, proxied")
+declare -A TLS_UNIT=([hs_ec]="handshakes/s" [hs_rsa]="handshakes/s" [ka]="req/s" [ka_proxy]="req/s")
+for t in $TLS_TESTS; do
+    metric "tls_${t}_rps"             higher "${TLS_UNIT[$t]}" "${TLS_NAME[$t]}" ">=1.0"
+    metric "tls_${t}_p99_ms"          lower  ms           "${TLS_NAME[$t]}, p99"
+    metric "tls_${t}_cpu_us_per_req"  lower  "cpu us/req" "${TLS_NAME[$t]}, proxy CPU" "<=1.0"
+    metric "tls_${t}_rps_cpu_util"    info   "%"          "${TLS_NAME[$t]}, proxy CPU busy"
+    metric "tls_${t}_rps_client_busy" info   "%"          "${TLS_NAME[$t]}, client core busy"
+    metric "tls_${t}_rps_proxy_other" info   "%"          "${TLS_NAME[$t]}, proxy core, not worker"
+done
+unset t
+
+# tls_certs: an ECDSA P-256 and an RSA 2048 self-signed pair in $W.
+tls_certs() {
+    command -v openssl >/dev/null 2>&1 || die "the tls section needs the openssl binary"
+    # shellcheck disable=SC2034 # @TLS_DIR@ in tls.conf
+    TLS_DIR=$W
+    openssl req -x509 -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 2 \
+        -subj /CN=bench.test -keyout "$W/tls-ec.key" -out "$W/tls-ec.crt" >"$W/tls-certs.log" 2>&1 &&
+        openssl req -x509 -nodes -newkey rsa:2048 -days 2 -subj /CN=bench.test \
+            -keyout "$W/tls-rsa.key" -out "$W/tls-rsa.crt" >>"$W/tls-certs.log" 2>&1 ||
+        die "openssl could not make the bench certificates: $(tail -n 3 "$W/tls-certs.log")"
+}
+
+tls_test() {
+    local p=$1 r=$2 t=$3 url opts=()
+    case $t in
+    hs_ec) url="https://127.0.0.1:$TLS_EC_PORT/" opts=(-H "Connection: close") ;;
+    hs_rsa) url="https://127.0.0.1:$TLS_RSA_PORT/" opts=(-H "Connection: close") ;;
+    ka) url="https://127.0.0.1:$TLS_KA_PORT/" ;;
+    ka_proxy) url="https://127.0.0.1:$TLS_KA_PORT/proxy/" ;;
+    esac
+    wrk_measure "tls_$t" "$p" "$r" "$url" "${opts[@]}"
+}
+
+section_tls() {
+    start_okd || return 0
+    tls_certs
+    ports TLS_EC_PORT TLS_RSA_PORT TLS_KA_PORT
+    local p r t
+    for p in $PROXIES; do write_conf tls "$p"; done
+    check_same_config tls || return 0
+    log "== TLS: $ROUNDS rounds x (wrk -c $WRK_CONNS: $TLS_TESTS) x ${DURATION}s"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for t in $TLS_TESTS; do
+            for p in $(order "$r"); do
+                proxy_start tls "$p" "$TLS_EC_PORT" "$TLS_RSA_PORT" "$TLS_KA_PORT"
+                tls_test "$p" "$r" "$t"
+                proxy_stop "$p"
+            done
+        done
+    done
+}
+
+# A later section NAME (cache) adds: scripts/bench/NAME.conf (its
 # @PLACEHOLDERS@ are shell variables), metric lines, section_NAME(), and NAME
 # in ALL_SECTIONS.
 

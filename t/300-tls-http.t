@@ -253,6 +253,28 @@ is "$R_STATUS" 400 "plain HTTP on the TLS port: 400"
 like "$R_OUT" 'The plain HTTP request was sent to HTTPS port' "... with nginx's page"
 is "$R_RC" 0 "... and the connection is closed"
 
+# Requests pipelined in one TLS record: what the first read leaves inside
+# OpenSSL's buffer must be served without another network event.
+TG_PIPE=$(printf 'GET /p1 HTTP/1.1\r\nHost: a.test\r\n\r\nGET /p2 HTTP/1.1\r\nHost: a.test\r\n\r\nGET /p3 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n' |
+    timeout 10 openssl s_client -connect "127.0.0.1:$PORT1" -servername a.test -quiet -nocommands 2>/dev/null |
+    grep -c '^server=a ')
+is "$TG_PIPE" 3 "three requests pipelined in one TLS record: three answers"
+{
+    printf 'POST /up/body HTTP/1.1\r\nHost: a.test\r\nContent-Length: 12000\r\n\r\n'
+    t_str 12000 b
+    printf 'GET /after HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n'
+} >"$T/pipe.in"
+TG_PIPE=$(timeout 10 openssl s_client -connect "127.0.0.1:$PORT1" -servername a.test -quiet -nocommands \
+    <"$T/pipe.in" 2>/dev/null | tr -d '\r')
+like "$TG_PIPE" '^b{12000}(HTTP/1\.1 200|$)' "a 12 KB body in one TLS record reaches the backend whole"
+like "$TG_PIPE" '^server=a ' "... and the request after it in the same record is answered"
+
+# Bytes that are no TLS handshake: closed, and the port keeps working.
+hraw "$PORT1" '\x16\x03\x01\x00\x05hello\x16\x03\x01\x00\x05hello' -t 3000
+# (closed or reset: the kernel resets a socket closed with unread bytes)
+ok $((R_RC != 0 && R_RC != 3)) "a malformed ClientHello: the connection is closed (rawhttp status $R_RC)"
+unlike "$R_OUT" 'HTTP/' "... without an HTTP answer"
+
 # ------------------------------------------------------- 5 MB each way over TLS
 N=5242880
 head -c "$N" /dev/urandom >"$T/big"
@@ -267,4 +289,5 @@ is "$got" "$direct" "5 MB GET from the backend through TLS: intact"
 
 fc_stop
 is $? 0 "graceful stop exits 0"
+unlike "$(cat "$T/error.log")" 'exited on signal' "no worker crashed"
 done_testing

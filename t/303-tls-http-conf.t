@@ -2,7 +2,8 @@
 # `-t` (missing certificate, missing key, a key that does not match, a file
 # that is no certificate, `listen ... ssl` without a certificate, a wrong
 # ssl_password_file), each naming the file and the config's file:line;
-# an encrypted key with ssl_password_file (several passwords tried);
+# a ticket key file of the wrong size; an encrypted key with
+# ssl_password_file (several passwords tried);
 # ssl_handshake_timeout closes a client that stalls before or inside its
 # ClientHello, and a client within the (default) timeout is left alone.
 #
@@ -63,8 +64,12 @@ is $? 0 "a certificate with its key: -t exits 0" || sed 's/^/#   /' "$T/fc_run.o
 
 conf nocert.conf "ssl_certificate @T@/missing.crt; ssl_certificate_key @T@/srv.key;"
 bad nocert.conf "missing certificate file" "$T/missing.crt" "ssl_certificate "
+grep -Eiq 'no such file' "$T/fc_run.out"
+ok $? "missing certificate file: says \"No such file\"" || sed 's/^/#   /' "$T/fc_run.out"
 conf nokey.conf "ssl_certificate @T@/srv.crt; ssl_certificate_key @T@/missing.key;"
 bad nokey.conf "missing key file" "$T/missing.key" "ssl_certificate_key"
+grep -Eiq 'no such file' "$T/fc_run.out"
+ok $? "missing key file: says \"No such file\"" || sed 's/^/#   /' "$T/fc_run.out"
 fc_conf mismatch.conf <<'EOF'
 @PRELUDE@
 http {
@@ -83,6 +88,14 @@ fc_run -t -c "$T/garbage.conf"
 is $? 1 "a file that is no certificate: -t exits 1"
 grep -Fq -- "$T/garbage.crt" "$T/fc_run.out"
 ok $? "a file that is no certificate: named" || sed 's/^/#   /' "$T/fc_run.out"
+
+# ssl_session_ticket_key files are 48 or 80 bytes
+head -c 32 /dev/urandom >"$T/short.key"
+conf tkey.conf "ssl_certificate @T@/srv.crt; ssl_certificate_key @T@/srv.key; ssl_session_ticket_key @T@/short.key;"
+fc_run -t -c "$T/tkey.conf"
+is $? 1 "a 32-byte ssl_session_ticket_key: -t exits 1"
+grep -Fq -- "$T/short.key" "$T/fc_run.out"
+ok $? "... names the file" || sed 's/^/#   /' "$T/fc_run.out"
 
 conf nossl.conf "server_name x;"
 fc_run -t -c "$T/nossl.conf"

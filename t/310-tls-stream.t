@@ -83,6 +83,26 @@ is "$(t_size "$T/back")" "$N" "1 MB through stream TLS termination to the echo b
 is "$(cksum <"$T/back")" "$(cksum <"$T/data")" "... the same bytes"
 is "$(backend_count "$PORT9")" 1 "... over one backend connection"
 
+# A client that sends its data and closes at once (close_notify and FIN in
+# one flight): the proxy must see the end inside the TLS buffer and close
+# the backend connection (nginx ends the session at the client's end).
+est() { # PORT: established TCP connections whose local port is PORT
+    _es_hex=$(printf '%04X' "$1")
+    grep -Ec "^ *[0-9]+: [0-9A-F]+:$_es_hex [0-9A-F]+:[0-9A-F]+ 01 " /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+        awk -F: '{ n += $NF } END { print n + 0 }'
+}
+_no_est() { [ "$(est "$1")" -eq 0 ]; }
+wait_for 5 _no_est "$PORT9"
+i=0
+while [ "$i" -lt 6 ]; do
+    printf 'bye %s\n' "$i" | timeout 10 openssl s_client -connect "127.0.0.1:$PORT1" -quiet -no_ign_eof \
+        -nocommands >/dev/null 2>&1
+    i=$((i + 1))
+done
+backend_wait_count "$PORT9" 7
+wait_for 3 _no_est "$PORT9"
+ok $? "6 clients that close right after their data: every backend connection is closed ($(est "$PORT9") left)"
+
 sc "$PORT2" -tls1_3 -servername s.test -sess_out "$T/sess.pem"
 like "$SC" '^proto=TLSv1\.3 cipher=TLS_[A-Z0-9_]+ sni=s\.test reused=\.$' \
     'TLS 1.3: $ssl_protocol, $ssl_cipher, $ssl_server_name, $ssl_session_reused'
@@ -101,6 +121,12 @@ like "$SC" '^verify=SUCCESS dn=CN=client\.test$' "ssl_verify_client on: a certif
 sc "$PORT4"
 unlike "$SC" '^verify=' "ssl_verify_client on: no certificate, no session"
 
+# Plain bytes on the TLS port: closed, and nothing reaches the backend.
+hraw "$PORT1" 'hello, this is no TLS\n' -t 3000
+ok $((R_RC != 0 && R_RC != 3)) "plain bytes on a stream TLS port: closed (rawhttp status $R_RC)"
+is "$R_OUT" "" "... nothing echoed"
+is "$(backend_count "$PORT9")" 7 "... no backend connection made"
+
 s0=$(t_now_ms)
 hraw "$PORT5" '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' -t 5000
 ms=$(($(t_now_ms) - s0))
@@ -109,6 +135,7 @@ ok $((ms < 800 || ms > 3000)) "... after ssl_handshake_timeout 1s (${ms} ms)"
 
 fc_stop
 is $? 0 "graceful stop exits 0"
+unlike "$(cat "$T/error.log")" 'exited on signal' "no worker crashed"
 
 fc_conf bad.conf <<'EOF'
 @PRELUDE@

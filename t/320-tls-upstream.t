@@ -7,6 +7,10 @@
 # proxy_ssl_session_reuse (on by default: the backend sees resumed
 # sessions; off: never).  stream: `proxy_ssl on` with the same family.
 #
+# An openssl s_server -www backend checks that the end of a TLS upstream
+# (close_notify and FIN together, behind the last data) ends the response
+# or the stream session at once, not at a timeout.
+#
 # The TLS backends are a second instance of the binary under test (or of
 # $TLS_BACKEND_BIN) terminating TLS and reporting what it saw ($ssl_server_name,
 # $ssl_session_reused, $ssl_protocol, $ssl_client_s_dn) in `return` texts.
@@ -61,9 +65,12 @@ http {
     server {
         listen 127.0.0.1:@PORT11@ ssl;
         server_name a.test;
+        client_max_body_size 20m;
         location / {
             return 200 "backend=a sni=$ssl_server_name reused=$ssl_session_reused proto=$ssl_protocol\n";
         }
+        location /ka/ { return 200 "conn=$connection req=$connection_requests\n"; }
+        location /big/ { proxy_pass http://127.0.0.1:@PORT10@; }
     }
     server {
         listen 127.0.0.1:@PORT11@ ssl;
@@ -120,6 +127,7 @@ EOF
 } >"$T/up.tmpl"
 fc_conf up.conf <"$T/up.tmpl"
 backend_start echo "$PORT9"
+backend_start reflect "$PORT10"
 
 _fc_bin=$FC_BIN
 FC_BIN=$UP_BIN
@@ -154,8 +162,14 @@ http {
     upstream u_tls12 { server 127.0.0.1:@PORT11@; }
     upstream u_tls13 { server 127.0.0.1:@PORT11@; }
     upstream u_noreuse { server 127.0.0.1:@PORT11@; }
+    upstream u_big { server 127.0.0.1:@PORT11@; }
+    upstream u_ka {
+        server 127.0.0.1:@PORT11@;
+        keepalive 4;
+    }
     server {
         listen 127.0.0.1:@PORT1@;
+        client_max_body_size 20m;
         location /plain/ { proxy_pass https://127.0.0.1:@PORT11@/; }
         location /nosni/ { proxy_pass https://u_nosni/; }
         location /sni/ {
@@ -215,6 +229,18 @@ http {
             proxy_pass https://u_tls13/;
             proxy_ssl_protocols TLSv1.3;
         }
+        location /big/ { proxy_pass https://u_big; }
+        location /ka/ {
+            proxy_pass https://u_ka;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+        # openssl s_server -www: a close-delimited answer, then
+        # close_notify and FIN at once
+        location /sserver/ {
+            proxy_pass https://127.0.0.1:@PORT19@/;
+            proxy_read_timeout 3s;
+        }
         location /noreuse/ {
             proxy_pass https://u_noreuse/;
             proxy_ssl_protocols TLSv1.2;
@@ -254,6 +280,12 @@ stream {
         proxy_ssl_name a.test;
     }
     server {
+        listen 127.0.0.1:@PORT7@;
+        proxy_pass 127.0.0.1:@PORT19@;
+        proxy_ssl on;
+        proxy_timeout 3s;
+    }
+    server {
         listen 127.0.0.1:@PORT6@;
         proxy_pass 127.0.0.1:@PORT18@;
         proxy_ssl on;
@@ -262,7 +294,14 @@ stream {
     }
 }
 EOF
-FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5 $PORT6" fc_start proxy.conf
+# an independent TLS server: openssl s_server -www answers "GET /" with a
+# status page (HTTP/1.0, no length), then sends close_notify and closes
+openssl s_server -accept "$PORT19" -cert "$T/a.crt" -key "$T/a.key" -www -quiet \
+    </dev/null >"$T/s_server.out" 2>&1 &
+t_track $!
+wait_port "$PORT19" || t_bail "openssl s_server did not start"
+
+FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5 $PORT6 $PORT7" fc_start proxy.conf
 ok $? "the proxy starts" || t_bail "the binary did not start"
 U="http://127.0.0.1:$PORT1"
 
@@ -319,20 +358,64 @@ hreq "$U/noreuse/"
 hreq "$U/noreuse/"
 like "$H_BODY" ' reused=\. ' "proxy_ssl_session_reuse off: a full handshake each time"
 
+hreq "$U/ka/"
+conn1=$(printf '%s\n' "$H_BODY" | sed -n 's/^conn=\([0-9]*\) req=1$/\1/p')
+ok $((${conn1:-0} == 0)) "upstream keepalive over TLS: first request on a new backend connection"
+hreq "$U/ka/"
+is "$H_BODY" "conn=$conn1 req=2" "... the second request reuses that TLS connection"
+
+N=5242880
+head -c "$N" /dev/urandom >"$T/big"
+hreq --max-time 60 -H 'Content-Type: application/octet-stream' --data-binary "@$T/big" "$U/big/up"
+is "$H_STATUS" 200 "5 MB POST re-encrypted to the backend: 200"
+is "$(tail -c "$N" "$T/h.body" | cksum)" "$(cksum <"$T/big")" "... the 5 MB arrive intact"
+direct=$(curl -q -s --max-time 60 "http://127.0.0.1:$PORT10/d?size=$N" | cksum)
+got=$(curl -q -s --max-time 60 "$U/big/d?size=$N" | cksum)
+is "$got" "$direct" "5 MB GET from a TLS upstream: intact"
+
+# The upstream's end (close_notify and FIN in one flight) must be seen
+# even when it sits in OpenSSL's buffer behind the last data: each of 8
+# HTTP/1.0 requests is answered whole and at once, not after
+# proxy_read_timeout (3s).
+i=0 slow=0 bad=0
+while [ "$i" -lt 8 ]; do
+    t0=$(t_now_ms)
+    hreq -0 "$U/sserver/"
+    [ $(($(t_now_ms) - t0)) -lt 1500 ] || slow=$((slow + 1))
+    [ "$H_STATUS" = 200 ] && printf '%s\n' "$H_BODY" | grep -q '</HTML>' || bad=$((bad + 1))
+    i=$((i + 1))
+done
+is "$bad" 0 "8 close-delimited answers from openssl s_server: all 200 and whole"
+is "$slow" 0 "... all ended by the upstream's close, none by proxy_read_timeout"
+
 # -------------------------------------------------------------------- stream
-out=$("$(helper tcpclient)" -p "$PORT2" -n 200000 -E)
-like "$out" '^sent=200000 recv=200000 ' "stream proxy_ssl on: 200 KB to the TLS echo backend and back"
+out=$("$(helper tcpclient)" -p "$PORT2" -n 1000000 -E)
+like "$out" '^sent=1000000 recv=1000000 ' "stream proxy_ssl on: 1 MB to the TLS echo backend and back"
 s=$(printf '%s\n' "$out" | sed -n 's/.* sent_sum=\([0-9a-f]*\) recv_sum=\([0-9a-f]*\).*/\1 \2/p')
 is "${s% *}" "${s#* }" "... the same bytes"
 hraw "$PORT3" '' -t 3000
 is "$R_OUT" "sni=s.test reused=. proto=TLSv1.2" \
     "stream proxy_ssl_server_name/_name and proxy_ssl_protocols TLSv1.2"
+is "$R_RC" 0 "... the client is closed when the TLS backend closes"
 hraw "$PORT3" '' -t 3000
 is "$R_OUT" "sni=s.test reused=r proto=TLSv1.2" "stream: the upstream session is resumed (TLS 1.2)"
 hraw "$PORT4" '' -t 3000
 is "$R_OUT" "sni= reused=. proto=TLSv1.3" "stream proxy_ssl_verify on, trusted backend: relayed"
+is "$R_RC" 0 "... the client is closed when the TLS backend closes"
 hraw "$PORT4" '' -t 3000
 is "$R_OUT" "sni= reused=r proto=TLSv1.3" "stream: the upstream session is resumed (TLS 1.3)"
+
+# the same against openssl s_server -www (close_notify and FIN at once)
+i=0 slow=0 bad=0
+while [ "$i" -lt 8 ]; do
+    t0=$(t_now_ms)
+    hraw "$PORT7" 'GET / HTTP/1.0\r\n\r\n' -t 5000
+    [ $(($(t_now_ms) - t0)) -lt 1500 ] && [ "$R_RC" = 0 ] || slow=$((slow + 1))
+    printf '%s\n' "$R_OUT" | grep -q '</HTML>' || bad=$((bad + 1))
+    i=$((i + 1))
+done
+is "$bad" 0 "stream proxy_ssl to openssl s_server: 8 whole answers"
+is "$slow" 0 "... each connection closed as soon as the backend closed"
 log0=$(t_size "$T/error.log")
 hraw "$PORT5" '' -t 3000
 is "$R_OUT" "" "stream proxy_ssl_verify on, untrusted backend: nothing relayed"
@@ -344,4 +427,5 @@ is "$R_OUT" "verify=SUCCESS dn=CN=proxy.test" "stream proxy_ssl_certificate/_key
 
 fc_stop
 is $? 0 "graceful stop exits 0"
+unlike "$(cat "$T/error.log" "$T/up-error.log")" 'exited on signal' "no worker crashed (proxy or backend)"
 done_testing

@@ -2,8 +2,8 @@
 # serves the new certificate to new connections; connections opened before
 # it finish on the old workers: a request in flight across the reload is
 # answered, and an idle keep-alive TLS connection still gets its next
-# request answered.  A reload with a broken certificate fails and changes
-# nothing.
+# request answered.  Sessions in a shared cache outlive the reload.  A
+# reload with a broken certificate fails and changes nothing.
 #
 # Against Debian's nginx 1.22 every assertion passes but the idle
 # keep-alive one: nginx's old worker closes idle keep-alive connections at
@@ -30,10 +30,19 @@ http {
         location /ret { return 200 "conn=$connection req=$connection_requests\n"; }
         location /up/ { proxy_pass http://127.0.0.1:@PORT9@; }
     }
+    # sessions in a shared cache, no tickets: the zone outlives a reload
+    server {
+        listen 127.0.0.1:@PORT2@ ssl;
+        ssl_certificate @T@/one.crt;
+        ssl_certificate_key @T@/one.key;
+        ssl_session_tickets off;
+        ssl_session_cache shared:SSL:1m;
+        location / { return 200 "reused=$ssl_session_reused\n"; }
+    }
 }
 EOF
 backend_start reflect "$PORT9"
-FC_WAIT_PORTS=$PORT1 fc_start reload.conf
+FC_WAIT_PORTS="$PORT1 $PORT2" fc_start reload.conf
 ok $? "starts" || t_bail "the binary did not start"
 is "$(t_subject 127.0.0.1 "$PORT1")" "subject=CN = one.test" "serves the first certificate"
 
@@ -49,6 +58,18 @@ open_conn() {
     t_track $!
 }
 has() { grep -q -- "$2" "$T/$1.out"; }
+
+# sess [s_client option...]: GET / on PORT2; the session line and the
+# server's view in $SESS ("New:reused=." ...).
+sess() {
+    printf 'GET / HTTP/1.0\r\n\r\n' | timeout 10 openssl s_client -connect "127.0.0.1:$PORT2" \
+        -ign_eof -nocommands "$@" >"$T/sess.out" 2>&1
+    SESS="$(sed -n 's/^\(New\|Reused\), .*/\1/p' "$T/sess.out" | head -n 1):$(grep '^reused=' "$T/sess.out" | tr -d '\r')"
+}
+sess -tls1_3 -sess_out "$T/s13.pem"
+is "$SESS" "New:reused=." "shared session cache: a TLS 1.3 session before the reload"
+sess -tls1_2 -sess_out "$T/s12.pem"
+is "$SESS" "New:reused=." "shared session cache: a TLS 1.2 session before the reload"
 
 # A: keep-alive, one request answered before the reload.
 open_conn a || t_bail "mkfifo failed"
@@ -85,6 +106,11 @@ exec 3>&-
 fc_wait_drained 15
 ok $? "the old worker exits once its connections are done"
 
+sess -tls1_3 -sess_in "$T/s13.pem"
+is "$SESS" "Reused:reused=r" "the shared session cache survives the reload (TLS 1.3)"
+sess -tls1_2 -sess_in "$T/s12.pem"
+is "$SESS" "Reused:reused=r" "the shared session cache survives the reload (TLS 1.2)"
+
 # A reload with a key that does not match the certificate fails: the
 # running workers keep serving the current certificate.
 cp "$T/one.key" "$T/cur.key"
@@ -98,4 +124,5 @@ is "$(fc_workers | sort | tr '\n' ' ')" "$workers0" "... by the same workers"
 
 fc_stop
 is $? 0 "graceful stop exits 0"
+unlike "$(cat "$T/error.log")" 'exited on signal' "no worker crashed"
 done_testing

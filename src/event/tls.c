@@ -20,9 +20,10 @@ tls_conf_error(fc_conf_t *cf, const char *what, const char *arg)
     reason[0] = '\0';
     unsigned long e;
     while ((e = ERR_get_error()) != 0 && n + 2 < sizeof(reason)) {
+        const char *r = ERR_SYSTEM_ERROR(e) ? strerror((int) ERR_GET_REASON(e))
+                                            : ERR_reason_error_string(e);
         n += (size_t) snprintf(reason + n, sizeof(reason) - n, "%s%s", n ? ":" : "",
-                               ERR_reason_error_string(e) ? ERR_reason_error_string(e)
-                                                          : "unknown error");
+                               r ? r : "unknown error");
         if (n >= sizeof(reason))
             n = sizeof(reason) - 1;
     }

@@ -70,7 +70,8 @@ fc_tls_log_error(fc_connection_t *c, int level, const char *what)
     while ((e = ERR_get_error()) != 0) {
         if (n + 2 >= sizeof(reason))
             continue; /* keep draining the queue */
-        const char *r = ERR_reason_error_string(e);
+        const char *r = ERR_SYSTEM_ERROR(e) ? strerror((int) ERR_GET_REASON(e))
+                                            : ERR_reason_error_string(e);
         int k = snprintf(reason + n, sizeof(reason) - n, "%s%s", n ? ":" : "",
                          r ? r : "unknown error");
         n = k < 0 ? n : fc_min(n + (size_t) k, sizeof(reason) - 1);
@@ -175,11 +176,15 @@ fc_tls_recv(fc_connection_t *c, unsigned char *buf, size_t len)
         if (SSL_get_error(t->ssl, n) == SSL_ERROR_ZERO_RETURN) {
             c->read->eof = 1;
             c->read->ready = 0;
+            if (got)
+                c->read->pending_eof = 1; /* data first; the next read returns the 0 */
             return (ssize_t) got;
         }
         ssize_t rc = tls_io_error(c, n, 1);
-        if (got)
-            return (ssize_t) got; /* the error repeats on the next call */
+        if (got) {
+            c->read->pending_eof = 1; /* the error repeats on the next call: make it happen */
+            return (ssize_t) got;
+        }
         return rc;
     }
     t->read_wants_write = 0;

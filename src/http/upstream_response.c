@@ -76,7 +76,7 @@ fc_http_upstream_read_header(fc_http_upstream_t *u)
                 fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_INVALID_HEADER);
                 return;
             }
-            if (!pc->read->ready) {
+            if (!pc->read->ready && !pc->read->pending_eof) {
                 if (u->request_body_sent && !pc->read->timer_set)
                     fc_event_add_timer(pc->loop, pc->read, u->conf->read_timeout);
                 return;
