@@ -117,7 +117,8 @@ fc_tls_ctx_create(fc_conf_t *cf, int server, unsigned protocols)
     /* Writes may stop part-way (non-blocking sockets) and resume from a buffer that moved. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
-    SSL_CTX_set_read_ahead(ctx, 0);
+    /* As nginx: one recv takes all that is there, not a record header and then its body. */
+    SSL_CTX_set_read_ahead(ctx, 1);
     return ctx;
 }
 

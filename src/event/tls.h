@@ -38,6 +38,7 @@ struct fc_tls_conn_s {
     unsigned write_wants_read : 1;  /* SSL_write returned WANT_READ */
     unsigned no_send_shutdown : 1;  /* the peer vanished: skip close_notify */
     unsigned shutdown_sent : 1;     /* close_notify was tried already */
+    unsigned drained : 1;           /* the socket's last read returned less than asked */
 };
 
 /* One configured certificate chain and key (ssl_certificate / _key pairs). */

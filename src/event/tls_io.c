@@ -30,6 +30,25 @@ fc_tls_ssl_conn(const SSL *ssl)
     return SSL_get_ex_data(ssl, tls_index);
 }
 
+/*
+ * Watches the socket reads OpenSSL makes: one that returns less than it
+ * asked (read-ahead asks for a whole buffer) means the socket was drained,
+ * so fc_tls_recv can stop without one more read just to hear EAGAIN.
+ */
+static long
+tls_bio_watch(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
+              size_t *processed)
+{
+    (void) argp;
+    (void) argi;
+    (void) argl;
+    if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+        fc_tls_conn_t *t = (fc_tls_conn_t *) BIO_get_callback_arg(b);
+        t->drained = ret <= 0 || (processed && *processed < len);
+    }
+    return ret;
+}
+
 int
 fc_tls_conn_create(fc_connection_t *c, SSL_CTX *ctx, int server)
 {
@@ -47,6 +66,9 @@ fc_tls_conn_create(fc_connection_t *c, SSL_CTX *ctx, int server)
         return FC_ERROR;
     }
     t->server = server != 0;
+    BIO *rbio = SSL_get_rbio(t->ssl);
+    BIO_set_callback_arg(rbio, (char *) t);
+    BIO_set_callback_ex(rbio, tls_bio_watch);
     if (server)
         SSL_set_accept_state(t->ssl);
     else
@@ -168,9 +190,14 @@ fc_tls_recv(fc_connection_t *c, unsigned char *buf, size_t len)
     while (got < len) {
         ERR_clear_error();
         size_t want = fc_min(len - got, (size_t) INT_MAX);
+        t->drained = 0;
         int n = SSL_read(t->ssl, buf + got, (int) want);
         if (n > 0) {
             got += (size_t) n;
+            if (got < len && t->drained && !SSL_has_pending(t->ssl)) {
+                c->read->ready = 0; /* nothing buffered, the socket empty: no EAGAIN read */
+                return (ssize_t) got;
+            }
             continue;
         }
         if (SSL_get_error(t->ssl, n) == SSL_ERROR_ZERO_RETURN) {
