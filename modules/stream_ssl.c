@@ -8,7 +8,6 @@
 #include "stream/stream.h"
 #include "event/tls_conf.h"
 
-#include <openssl/x509.h>
 
 extern fc_module_t fc_stream_ssl_module;
 
@@ -71,30 +70,6 @@ sssl_handshake_event(fc_event_t *ev)
     fc_stream_core_run_phases(s); /* re-enters sssl_handler */
 }
 
-/* ssl_verify_client: as nginx's stream module, a failed check ends the session. */
-static int
-sssl_verify(fc_stream_session_t *s, const fc_tls_srv_conf_t *sc)
-{
-    if (sc->verify == FC_TLS_VERIFY_OFF)
-        return FC_OK;
-    fc_connection_t *c = s->connection;
-    SSL *ssl = c->tls->ssl;
-    long vr = SSL_get_verify_result(ssl);
-    X509 *cert = SSL_get1_peer_certificate(ssl);
-    int rc = FC_OK;
-    if (cert && vr != X509_V_OK &&
-        (sc->verify != FC_TLS_VERIFY_OPTIONAL_NO_CA || !fc_tls_verify_error_is_ca(vr))) {
-        fc_log_error(FC_LOG_INFO, c->log, 0, "client SSL certificate verify error: (%ld:%s)", vr,
-                     X509_verify_cert_error_string(vr));
-        rc = FC_ERROR;
-    } else if (cert == NULL && sc->verify == FC_TLS_VERIFY_ON) {
-        fc_log_error(FC_LOG_INFO, c->log, 0, "client sent no required SSL certificate");
-        rc = FC_ERROR;
-    }
-    X509_free(cert);
-    return rc;
-}
-
 static int
 sssl_handler(fc_stream_session_t *s)
 {
@@ -114,7 +89,8 @@ sssl_handler(fc_stream_session_t *s)
     if (rc == FC_AGAIN)
         return FC_AGAIN;
     fc_event_del_timer(c->loop, c->read);
-    if (rc != FC_OK || sssl_verify(s, sc) != FC_OK)
+    /* ssl_verify_client: as nginx's stream module, a failed check ends the session. */
+    if (rc != FC_OK || fc_tls_srv_verify_client(c, sc) != FC_TLS_CERT_OK)
         return 500;
     c->read->handler = sssl_idle;
     c->write->handler = sssl_idle;

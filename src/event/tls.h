@@ -33,9 +33,6 @@ struct fc_tls_conn_s {
     unsigned char *out;  /* sendv coalescing buffer (16 KB, connection pool) */
     size_t out_len;      /* bytes in `out` that SSL_write has not taken yet */
     unsigned handshaked : 1;
-    unsigned server : 1;
-    unsigned read_wants_write : 1;  /* SSL_read returned WANT_WRITE */
-    unsigned write_wants_read : 1;  /* SSL_write returned WANT_READ */
     unsigned no_send_shutdown : 1;  /* the peer vanished: skip close_notify */
     unsigned shutdown_sent : 1;     /* close_notify was tried already */
     unsigned drained : 1;           /* the socket's last read returned less than asked */
@@ -130,8 +127,6 @@ int fc_tls_var_value(fc_connection_t *c, fc_pool_t *pool, struct fc_var_value_s 
 struct fc_var_registry_s;
 int fc_tls_vars_define(struct fc_var_registry_s *reg,
                        int (*get)(void *r, struct fc_var_value_s *v, uintptr_t which));
-/* A verify error that ssl_verify_client optional_no_ca lets pass (an unknown CA). */
-int fc_tls_verify_error_is_ca(long err);
 
 /* Process-wide OpenSSL set-up, once in main(). */
 int fc_tls_init(fc_log_t *log);

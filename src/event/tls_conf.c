@@ -9,6 +9,7 @@
 #include "event/tls_conf.h"
 
 #include <openssl/err.h>
+#include <openssl/x509.h>
 
 const fc_conf_enum_t fc_tls_verify_values[] = {{"off", FC_TLS_VERIFY_OFF},
                                                {"on", FC_TLS_VERIFY_ON},
@@ -68,18 +69,11 @@ fc_tls_conf_set_certificate(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     char *rv = fc_conf_set_str_array_slot(cf, cmd, conf);
     if (rv != FC_CONF_OK)
         return rv;
-    /* The struct starts at the array's offset minus its field offset. */
-    int is_key = cmd->name[sizeof("ssl_certificate") - 1] == '_';
-    size_t field = is_key ? offsetof(fc_tls_srv_conf_t, certificate_keys)
-                          : offsetof(fc_tls_srv_conf_t, certificates);
-    fc_tls_srv_conf_t *sc = (fc_tls_srv_conf_t *) ((char *) conf + cmd->offset - field);
-    if (is_key) {
-        sc->key_file = cf->dir_file;
-        sc->key_line = cf->dir_line;
-    } else {
-        sc->cert_file = cf->dir_file;
-        sc->cert_line = cf->dir_line;
-    }
+    /* cmd->offset is the certificates field: the struct starts that far before it. */
+    fc_tls_srv_conf_t *sc = (fc_tls_srv_conf_t *) ((char *) conf + cmd->offset -
+                                                   offsetof(fc_tls_srv_conf_t, certificates));
+    sc->cert_file = cf->dir_file;
+    sc->cert_line = cf->dir_line;
     return FC_CONF_OK;
 }
 
@@ -292,4 +286,37 @@ fc_tls_srv_conf_merge(fc_conf_t *cf, fc_tls_srv_conf_t *conf, const fc_tls_srv_c
         return FC_CONF_ERROR;
     }
     return tls_build_ctx(cf, conf, alpn) == FC_OK ? FC_CONF_OK : FC_CONF_ERROR;
+}
+
+/* A verify error that optional_no_ca lets pass: the CA is unknown, nothing else is wrong. */
+static int
+tls_verify_error_is_ca(long err)
+{
+    return err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+           err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+           err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+           err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+           err == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
+}
+
+int
+fc_tls_srv_verify_client(fc_connection_t *c, const fc_tls_srv_conf_t *conf)
+{
+    if (conf->verify == FC_TLS_VERIFY_OFF || c->tls == NULL)
+        return FC_TLS_CERT_OK;
+    SSL *ssl = c->tls->ssl;
+    long vr = SSL_get_verify_result(ssl);
+    X509 *cert = SSL_get1_peer_certificate(ssl);
+    int rc = FC_TLS_CERT_OK;
+    if (cert && vr != X509_V_OK &&
+        (conf->verify != FC_TLS_VERIFY_OPTIONAL_NO_CA || !tls_verify_error_is_ca(vr))) {
+        fc_log_error(FC_LOG_INFO, c->log, 0, "client SSL certificate verify error: (%ld:%s)", vr,
+                     X509_verify_cert_error_string(vr));
+        rc = FC_TLS_CERT_ERROR;
+    } else if (cert == NULL && conf->verify == FC_TLS_VERIFY_ON) {
+        fc_log_error(FC_LOG_INFO, c->log, 0, "client sent no required SSL certificate");
+        rc = FC_TLS_NO_CERT;
+    }
+    X509_free(cert);
+    return rc;
 }

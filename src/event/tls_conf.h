@@ -33,11 +33,9 @@ typedef struct fc_tls_srv_conf_s {
     int verify;                 /* FC_TLS_VERIFY_* */
     int64_t verify_depth;
     int reject_handshake;       /* ssl_reject_handshake */
-    /* Where the certificates were set, for errors found while merging. */
+    /* Where ssl_certificate was set: errors found while merging are reported there. */
     const char *cert_file;
     unsigned cert_line;
-    const char *key_file;
-    unsigned key_line;
 } fc_tls_srv_conf_t;
 
 /* The server has a context (a certificate, or ssl_reject_handshake). */
@@ -50,6 +48,15 @@ fc_tls_srv_has_ctx(const fc_tls_srv_conf_t *conf)
 /* A string setting's merge: the inner value, else the outer, else def (may be NULL). */
 void fc_tls_merge_str(fc_str_t *conf, const fc_str_t *prev, const char *def);
 
+/*
+ * ssl_verify_client after a handshake: FC_TLS_CERT_OK, FC_TLS_NO_CERT when
+ * `on` and the client sent none, FC_TLS_CERT_ERROR when
+ * verification failed (an unknown CA passes with optional_no_ca). Logged at
+ * info, as nginx.
+ */
+enum { FC_TLS_CERT_OK = 0, FC_TLS_NO_CERT, FC_TLS_CERT_ERROR };
+int fc_tls_srv_verify_client(fc_connection_t *c, const fc_tls_srv_conf_t *conf);
+
 /* Sets every field to "unset" (create_srv_conf). */
 void fc_tls_srv_conf_init(fc_tls_srv_conf_t *conf);
 /*
@@ -61,7 +68,7 @@ char *fc_tls_srv_conf_merge(fc_conf_t *cf, fc_tls_srv_conf_t *conf, const fc_tls
                             const char *alpn);
 
 /* Directive handlers whose conf is a fc_tls_srv_conf_t at the command's offset. */
-/* ssl_certificate / ssl_certificate_key: appended, with where they were written. */
+/* ssl_certificate: appended, and where it was written remembered. */
 char *fc_tls_conf_set_certificate(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 char *fc_tls_conf_set_protocols(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 char *fc_tls_conf_set_session_cache(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
@@ -77,7 +84,7 @@ char *fc_tls_conf_unsupported(fc_conf_t *cf, const fc_command_t *cmd, void *conf
 #define FC_TLS_SRV_COMMANDS(CTX, BASE, TAG)                                                             \
     {"ssl_certificate", (CTX) | FC_CONF_TAKE1, fc_tls_conf_set_certificate, FC_CONF_SRV_OFFSET,   \
      (BASE) + offsetof(fc_tls_srv_conf_t, certificates), NULL},                                    \
-    {"ssl_certificate_key", (CTX) | FC_CONF_TAKE1, fc_tls_conf_set_certificate,                    \
+    {"ssl_certificate_key", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_array_slot,                     \
      FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, certificate_keys), NULL},           \
     {"ssl_password_file", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot, FC_CONF_SRV_OFFSET,        \
      (BASE) + offsetof(fc_tls_srv_conf_t, password_file), NULL},                                   \

@@ -65,7 +65,6 @@ fc_tls_conn_create(fc_connection_t *c, SSL_CTX *ctx, int server)
         SSL_free(t->ssl);
         return FC_ERROR;
     }
-    t->server = server != 0;
     BIO *rbio = SSL_get_rbio(t->ssl);
     BIO_set_callback_arg(rbio, (char *) t);
     BIO_set_callback_ex(rbio, tls_bio_watch);
@@ -151,14 +150,11 @@ tls_io_error(fc_connection_t *c, int rc, int reading)
     fc_tls_conn_t *t = c->tls;
     int e = SSL_get_error(t->ssl, rc);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        /* A TLS 1.3 key update or a post-handshake message can make a read write and back. */
-        if (reading) {
-            t->read_wants_write = e == SSL_ERROR_WANT_WRITE;
+        /* The event of the call that waits fires again (a rare TLS 1.3 key update aside). */
+        if (reading)
             c->read->ready = 0;
-        } else {
-            t->write_wants_read = e == SSL_ERROR_WANT_READ;
+        else
             c->write->ready = 0;
-        }
         return FC_AGAIN;
     }
     t->no_send_shutdown = 1;
@@ -214,7 +210,6 @@ fc_tls_recv(fc_connection_t *c, unsigned char *buf, size_t len)
         }
         return rc;
     }
-    t->read_wants_write = 0;
     return (ssize_t) got;
 }
 
@@ -234,7 +229,6 @@ tls_write(fc_connection_t *c, const unsigned char *buf, size_t len)
         ssize_t rc = tls_io_error(c, n, 0);
         return done ? (ssize_t) done : rc;
     }
-    t->write_wants_read = 0;
     return (ssize_t) done;
 }
 

@@ -11,16 +11,6 @@
 
 #include <openssl/x509.h>
 
-int
-fc_tls_verify_error_is_ca(long err)
-{
-    return err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
-           err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
-           err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
-           err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-           err == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
-}
-
 static int
 tls_var_copy(fc_pool_t *pool, fc_var_value_t *v, const char *s, size_t len)
 {

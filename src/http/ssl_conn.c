@@ -10,7 +10,6 @@
 #include "http/http_conf.h"
 #include "event/tls_conf.h"
 
-#include <openssl/x509.h>
 
 static void http_ssl_handshake_event(fc_event_t *ev);
 
@@ -123,21 +122,14 @@ fc_http_ssl_check_request(fc_http_request_t *r)
         return FC_HTTP_TO_HTTPS;
     }
     const fc_tls_srv_conf_t *ssl = fc_http_core_srv(r)->ssl;
-    if (c->tls == NULL || ssl == NULL || ssl->verify == FC_TLS_VERIFY_OFF)
+    if (ssl == NULL)
         return FC_OK;
-    SSL *s = c->tls->ssl;
-    long vr = SSL_get_verify_result(s);
-    X509 *cert = SSL_get1_peer_certificate(s);
-    int rc = FC_OK;
-    if (cert && vr != X509_V_OK &&
-        (ssl->verify != FC_TLS_VERIFY_OPTIONAL_NO_CA || !fc_tls_verify_error_is_ca(vr))) {
-        fc_log_error(FC_LOG_INFO, c->log, 0, "client SSL certificate verify error: (%ld:%s)", vr,
-                     X509_verify_cert_error_string(vr));
-        rc = FC_HTTPS_CERT_ERROR;
-    } else if (cert == NULL && ssl->verify == FC_TLS_VERIFY_ON) {
-        fc_log_error(FC_LOG_INFO, c->log, 0, "client sent no required SSL certificate");
-        rc = FC_HTTPS_NO_CERT;
+    switch (fc_tls_srv_verify_client(c, ssl)) {
+    case FC_TLS_CERT_ERROR:
+        return FC_HTTPS_CERT_ERROR;
+    case FC_TLS_NO_CERT:
+        return FC_HTTPS_NO_CERT;
+    default:
+        return FC_OK;
     }
-    X509_free(cert);
-    return rc;
 }
