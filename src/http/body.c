@@ -285,6 +285,8 @@ body_read(fc_http_request_t *r)
             return rc;
         if (r->request_body_no_buffering && b->last > b->pos)
             return FC_OK; /* hand these bytes on now */
+        if (!c->read->ready && !c->read->pending_eof)
+            return FC_AGAIN; /* a short read drained the socket: no recv just for EAGAIN */
     }
 }
 
@@ -417,6 +419,8 @@ body_discard_read(fc_http_request_t *r)
         }
         if (rc != FC_OK)
             return FC_ERROR;
+        if (!c->read->ready && !c->read->pending_eof)
+            return FC_AGAIN; /* drained (see body_read) */
     }
 }
 
