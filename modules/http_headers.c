@@ -226,25 +226,30 @@ hdr_next_time(time_t now, int64_t when)
 }
 
 /*
- * The response's field `name` to overwrite: the first one present (later
- * ones are removed), else a new one. NULL on failure.
+ * Removes the response's fields called `name`: all of them, or with `keep`
+ * all but the first, which is returned (NULL: there was none).
  */
 static fc_http_field_t *
-hdr_single_field(fc_http_request_t *r, const char *name, size_t len)
+hdr_strip(fc_http_request_t *r, const unsigned char *name, size_t len, int keep)
 {
     fc_http_field_t *h = r->headers_out.headers.elts, *found = NULL;
     for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
-        if (h[i].hash == 0 || h[i].name.len != len ||
-            fc_strncasecmp(h[i].name.data, (const unsigned char *) name, len) != 0)
+        if (h[i].hash == 0 || h[i].name.len != len || fc_strncasecmp(h[i].name.data, name, len))
             continue;
-        if (found == NULL)
+        if (keep && found == NULL)
             found = &h[i];
         else
             h[i].hash = 0;
     }
-    if (found)
-        return found;
-    return fc_http_add_header_out(r, name, len, (const unsigned char *) "", 0);
+    return found;
+}
+
+/* The response's field `name` to overwrite: the first one present, else a new one. */
+static fc_http_field_t *
+hdr_single_field(fc_http_request_t *r, const char *name, size_t len)
+{
+    fc_http_field_t *found = hdr_strip(r, (const unsigned char *) name, len, 1);
+    return found ? found : fc_http_add_header_out(r, name, len, (const unsigned char *) "", 0);
 }
 
 /* Sets the Cache-Control value for `expires`. */
@@ -302,18 +307,6 @@ hdr_set_expires(fc_http_request_t *r, const hdr_loc_conf_t *hlcf)
     return hdr_cache_control(r, cc, hlcf->expires_time, max_age);
 }
 
-/* Removes the response's fields called `name` (a field add_header replaces). */
-static void
-hdr_remove(fc_http_request_t *r, const fc_str_t *name)
-{
-    fc_http_field_t *h = r->headers_out.headers.elts;
-    for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
-        if (h[i].hash && h[i].name.len == name->len &&
-            fc_strncasecmp(h[i].name.data, name->data, name->len) == 0)
-            h[i].hash = 0;
-    }
-}
-
 static int
 hdr_add_fields(fc_http_request_t *r, const fc_array_t *headers, int safe_status)
 {
@@ -325,7 +318,7 @@ hdr_add_fields(fc_http_request_t *r, const fc_array_t *headers, int safe_status)
         if (fc_http_cv_eval(r, &h[i].value, &value) != FC_OK)
             return FC_ERROR;
         if (h[i].kind != HDR_ADD)
-            hdr_remove(r, &h[i].name);
+            hdr_strip(r, h[i].name.data, h[i].name.len, 0); /* the fields it replaces */
         if (h[i].kind == HDR_LAST_MODIFIED)
             r->headers_out.last_modified_time = -1; /* the field below replaces it */
         if (value.len == 0)

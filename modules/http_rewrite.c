@@ -18,6 +18,7 @@
  */
 #include "http/http.h"
 #include "http/http_conf.h"
+#include "http/request.h"
 #include "core/layer.h"
 
 #include <sys/stat.h>
@@ -152,6 +153,13 @@ rw_vars(fc_conf_t *cf)
     return &cmcf->vars;
 }
 
+/* Compiles a directive's value (with variables) into cv. */
+static char *
+rw_compile(fc_conf_t *cf, const fc_str_t *text, fc_cv_t *cv)
+{
+    return fc_cv_compile(cf, rw_vars(cf), text, cv) == FC_OK ? FC_CONF_OK : FC_CONF_ERROR;
+}
+
 /* The optional flag of `rewrite`. */
 static char *
 rw_rewrite_flag(fc_conf_t *cf, rw_op_t *op, const fc_str_t *flag)
@@ -188,14 +196,12 @@ rw_replacement(fc_conf_t *cf, rw_op_t *op, const fc_str_t *text)
     const unsigned char *q = repl.len ? memchr(repl.data, '?', repl.len) : NULL;
     op->has_args = q != NULL;
     if (op->status || q == NULL)
-        return fc_cv_compile(cf, rw_vars(cf), &repl, &op->value) == FC_OK ? FC_CONF_OK
-                                                                          : FC_CONF_ERROR;
+        return rw_compile(cf, &repl, &op->value);
     fc_str_t uri = {(size_t) (q - repl.data), repl.data};
     fc_str_t args = {repl.len - uri.len - 1, (unsigned char *) q + 1};
-    if (fc_cv_compile(cf, rw_vars(cf), &uri, &op->value) != FC_OK ||
-        fc_cv_compile(cf, rw_vars(cf), &args, &op->args) != FC_OK)
+    if (rw_compile(cf, &uri, &op->value) != FC_CONF_OK)
         return FC_CONF_ERROR;
-    return FC_CONF_OK;
+    return rw_compile(cf, &args, &op->args);
 }
 
 static char *
@@ -244,7 +250,7 @@ rw_return(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     if (text == NULL)
         return FC_CONF_OK;
     op->has_text = 1;
-    return fc_cv_compile(cf, rw_vars(cf), text, &op->value) == FC_OK ? FC_CONF_OK : FC_CONF_ERROR;
+    return rw_compile(cf, text, &op->value);
 }
 
 static char *
@@ -282,8 +288,7 @@ rw_cond_var(fc_conf_t *cf, rw_op_t *op, const fc_str_t *a, size_t cur, size_t la
     op->negative = o->data[0] == '!';
     if (fc_str_eq_c(o, "=") || fc_str_eq_c(o, "!=")) {
         op->cond = RW_IF_EQUAL;
-        return fc_cv_compile(cf, rw_vars(cf), arg, &op->value) == FC_OK ? FC_CONF_OK
-                                                                        : FC_CONF_ERROR;
+        return rw_compile(cf, arg, &op->value);
     }
     if (fc_str_eq_c(o, "~") || fc_str_eq_c(o, "~*") || fc_str_eq_c(o, "!~") ||
         fc_str_eq_c(o, "!~*")) {
@@ -308,8 +313,7 @@ rw_cond_file(fc_conf_t *cf, rw_op_t *op, const fc_str_t *a, size_t cur, size_t l
     op->cond = RW_IF_FILE;
     op->file_op = c;
     op->negative = o->data[0] == '!';
-    return fc_cv_compile(cf, rw_vars(cf), &a[last], &op->value) == FC_OK ? FC_CONF_OK
-                                                                         : FC_CONF_ERROR;
+    return rw_compile(cf, &a[last], &op->value);
 }
 
 /*
@@ -458,7 +462,7 @@ rw_set(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         v->data = (uintptr_t) index;
     }
     op->index = (size_t) index;
-    return fc_cv_compile(cf, vars, &args[2], &op->value) == FC_OK ? FC_CONF_OK : FC_CONF_ERROR;
+    return rw_compile(cf, &args[2], &op->value);
 }
 
 /* ---- run time: evaluation ------------------------------------------------------------ */
@@ -537,23 +541,6 @@ rw_redirect_copy(unsigned char *dst, const fc_str_t *url, const fc_str_t *args, 
     return (size_t) (d - dst);
 }
 
-/* Sets r->exten from the last segment of r->uri. */
-static void
-rw_set_exten(fc_http_request_t *r)
-{
-    r->exten.len = 0;
-    r->exten.data = NULL;
-    for (size_t i = r->uri.len; i-- > 1;) {
-        if (r->uri.data[i] == '/')
-            return;
-        if (r->uri.data[i] == '.' && r->uri.data[i - 1] != '/') {
-            r->exten.data = r->uri.data + i + 1;
-            r->exten.len = r->uri.len - i - 1;
-            return;
-        }
-    }
-}
-
 /* ---- run time: operations ------------------------------------------------------------ */
 
 /* A rewrite whose replacement is a redirect: Location, then the 301/302. */
@@ -627,7 +614,7 @@ rw_do_uri(fc_http_request_t *r, const rw_loc_conf_t *conf, const rw_op_t *op)
         return FC_HTTP_INTERNAL_SERVER_ERROR;
     }
     r->uri = uri;
-    rw_set_exten(r);
+    fc_http_set_exten(r);
     r->internal = 1;
     if (op->break_cycle) {
         r->valid_location = 0;
@@ -727,11 +714,9 @@ rw_if_file(fc_http_request_t *r, const rw_op_t *op)
     fc_str_t path;
     if (fc_http_cv_eval(r, &op->value, &path) != FC_OK)
         return FC_ERROR;
-    char *name = fc_pnalloc(r->pool, path.len + 1);
+    char *name = fc_str_cstr(r->pool, &path);
     if (name == NULL)
         return FC_ERROR;
-    memcpy(name, path.data, path.len);
-    name[path.len] = '\0';
     struct stat st;
     int yes = 0;
     if (stat(name, &st) != 0) {

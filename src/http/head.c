@@ -246,14 +246,15 @@ void
 fc_http_set_exten(fc_http_request_t *r)
 {
     r->exten.len = 0;
-    for (size_t i = r->uri.len; i > 0; i--) {
-        unsigned char c = r->uri.data[i - 1];
-        if (c == '/')
-            break;
-        if (c == '.') {
-            r->exten.data = r->uri.data + i;
-            r->exten.len = r->uri.len - i;
-            break;
+    r->exten.data = NULL;
+    /* As nginx: a dot that starts a segment (".htaccess") begins no extension. */
+    for (size_t i = r->uri.len; i-- > 1;) {
+        if (r->uri.data[i] == '/')
+            return;
+        if (r->uri.data[i] == '.' && r->uri.data[i - 1] != '/') {
+            r->exten.data = r->uri.data + i + 1;
+            r->exten.len = r->uri.len - i - 1;
+            return;
         }
     }
 }

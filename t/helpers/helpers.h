@@ -245,4 +245,47 @@ log_accept(int log_fd, unsigned long n, const struct sockaddr_in *sa)
     dprintf(log_fd, "accept %lu %s:%u\n", n, inet_ntoa(sa->sin_addr), ntohs(sa->sin_port));
 }
 
+/* A growable byte buffer of the event-driven servers: data is p[start, len). */
+typedef struct {
+    char *p;
+    size_t start, len, cap;
+} buf_t;
+
+/* The bytes not consumed yet. */
+HELPER_FN size_t
+buf_pending(const buf_t *b)
+{
+    return b->len - b->start;
+}
+
+/* Make room for n more bytes at the end, compacting before growing. */
+HELPER_FN char *
+buf_reserve(buf_t *b, size_t n)
+{
+    if (b->start > 0 && b->len + n > b->cap) {
+        memmove(b->p, b->p + b->start, b->len - b->start);
+        b->len -= b->start;
+        b->start = 0;
+    }
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        while (cap < b->len + n)
+            cap *= 2;
+        b->p = realloc(b->p, cap);
+        if (b->p == NULL)
+            die("realloc");
+        b->cap = cap;
+    }
+    return b->p + b->len;
+}
+
+HELPER_FN void
+buf_add(buf_t *b, const void *data, size_t n)
+{
+    if (n == 0)
+        return;
+    memcpy(buf_reserve(b, n), data, n);
+    b->len += n;
+}
+
 #endif

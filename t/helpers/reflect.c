@@ -35,11 +35,6 @@
 #define LINGER_MS 2000
 
 typedef struct {
-    char *p;
-    size_t start, len, cap; /* data is p[start, len) */
-} buf_t;
-
-typedef struct {
     size_t hdr_len;  /* 0 until the header block is complete */
     size_t uri_off; /* offsets, not pointers: the input buffer may move */
     int method_len, uri_len;
@@ -66,34 +61,6 @@ static int default_status = 200;
 static unsigned long nconns;
 static conn_t *conns; /* all connections, scanned only for deadlines */
 static int ntimed;    /* connections with a deadline */
-
-/* Make room for n more bytes at the end, compacting before growing. */
-static char *
-buf_reserve(buf_t *b, size_t n)
-{
-    if (b->start > 0 && b->len + n > b->cap) {
-        memmove(b->p, b->p + b->start, b->len - b->start);
-        b->len -= b->start;
-        b->start = 0;
-    }
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 16384;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (b->p == NULL)
-            die("realloc");
-        b->cap = cap;
-    }
-    return b->p + b->len;
-}
-
-static void
-buf_add(buf_t *b, const void *data, size_t n)
-{
-    memcpy(buf_reserve(b, n), data, n);
-    b->len += n;
-}
 
 __attribute__((format(printf, 2, 3))) static void
 buf_printf(buf_t *b, const char *fmt, ...)

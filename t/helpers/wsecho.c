@@ -27,11 +27,6 @@
 #define OUT_HIGH (4 * 1024 * 1024)
 
 typedef struct {
-    unsigned char *p;
-    size_t start, len, cap; /* data is p[start, len) */
-} buf_t;
-
-typedef struct {
     int fd;
     unsigned long id;
     unsigned events;
@@ -42,41 +37,6 @@ typedef struct {
 static int log_fd = 2, ep, greet;
 static const char *backend_id = "wsecho";
 static unsigned long nconns;
-
-static unsigned char *
-buf_reserve(buf_t *b, size_t n)
-{
-    if (b->start > 0 && b->len + n > b->cap) {
-        memmove(b->p, b->p + b->start, b->len - b->start);
-        b->len -= b->start;
-        b->start = 0;
-    }
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (b->p == NULL)
-            die("realloc");
-        b->cap = cap;
-    }
-    return b->p + b->len;
-}
-
-static void
-buf_add(buf_t *b, const void *data, size_t n)
-{
-    if (n == 0)
-        return;
-    memcpy(buf_reserve(b, n), data, n);
-    b->len += n;
-}
-
-static size_t
-pending(const buf_t *b)
-{
-    return b->len - b->start;
-}
 
 static void
 conn_close(conn_t *c)
@@ -139,9 +99,9 @@ handshake(conn_t *c)
     char acc[64], msg[128];
     int n;
 
-    end = memmem(p, pending(&c->in), "\r\n\r\n", 4);
+    end = memmem(p, buf_pending(&c->in), "\r\n\r\n", 4);
     if (end == NULL) {
-        if (pending(&c->in) > MAX_HEADER)
+        if (buf_pending(&c->in) > MAX_HEADER)
             c->closing = 1;
         return;
     }
@@ -189,16 +149,16 @@ frames(conn_t *c)
     unsigned char *p;
     unsigned long long i;
 
-    while (!c->closing && pending(&c->out) < OUT_HIGH) {
-        p = c->in.p + c->in.start;
-        if (!ws_frame_parse(p, pending(&c->in), &f))
+    while (!c->closing && buf_pending(&c->out) < OUT_HIGH) {
+        p = (unsigned char *)c->in.p + c->in.start;
+        if (!ws_frame_parse(p, buf_pending(&c->in), &f))
             return;
         if (!f.masked || f.len > MAX_PAYLOAD) {
             dprintf(log_fd, "bad %lu %s\n", c->id, f.masked ? "too-long" : "unmasked");
             c->closing = 1;
             return;
         }
-        if (pending(&c->in) < f.hdr + f.len)
+        if (buf_pending(&c->in) < f.hdr + f.len)
             return;
         for (i = 0; i < f.len; i++)
             p[f.hdr + i] ^= f.mask[i % 4];
@@ -225,8 +185,8 @@ conn_run(conn_t *c)
 
     while (progress) {
         progress = 0;
-        while (pending(&c->out) > 0) {
-            n = write(c->fd, c->out.p + c->out.start, pending(&c->out));
+        while (buf_pending(&c->out) > 0) {
+            n = write(c->fd, c->out.p + c->out.start, buf_pending(&c->out));
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0 && errno == EAGAIN)
@@ -238,7 +198,7 @@ conn_run(conn_t *c)
             c->out.start += (size_t)n;
             progress = 1;
         }
-        if (!c->eof && !c->closing && pending(&c->out) < OUT_HIGH) {
+        if (!c->eof && !c->closing && buf_pending(&c->out) < OUT_HIGH) {
             buf_reserve(&c->in, 65536);
             n = read(c->fd, c->in.p + c->in.len, 65536);
             if (n == 0)
@@ -257,13 +217,13 @@ conn_run(conn_t *c)
         if (c->upgraded)
             frames(c);
     }
-    if ((c->closing || c->eof) && pending(&c->out) == 0) {
+    if ((c->closing || c->eof) && buf_pending(&c->out) == 0) {
         conn_close(c);
         return;
     }
-    if (!c->eof && !c->closing && pending(&c->out) < OUT_HIGH)
+    if (!c->eof && !c->closing && buf_pending(&c->out) < OUT_HIGH)
         want |= EPOLLIN;
-    if (pending(&c->out) > 0)
+    if (buf_pending(&c->out) > 0)
         want |= EPOLLOUT;
     if (want != c->events) {
         ep_ctl(ep, EPOLL_CTL_MOD, c->fd, want, c);

@@ -10,111 +10,27 @@
  */
 #include <check.h>
 
-#include "unit.h"
-#include <ftw.h>
-#include <sys/stat.h>
-
-#include "core/fc_core.h"
-#include "core/cycle.h"
+#include "unit_cycle.h"
 #include "http/http_conf.h"
-
-static char dir[64];      /* the temporary folder, without a trailing slash */
-static char out[16384];   /* captured stderr, with the folder replaced by @D@ */
-static fc_cycle_t *cycle; /* the last cycle built (destroyed by teardown) */
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove(path);
-}
 
 static void
 setup(void)
 {
-    strcpy(dir, "/tmp/fc-check-hif-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char logs[96];
-    snprintf(logs, sizeof(logs), "%s/logs", dir); /* for a default access_log */
-    ck_assert_int_eq(mkdir(logs, 0755), 0);
-    out[0] = '\0';
-    cycle = NULL;
+    fc_unit_cycle_setup("/tmp/fc-check-hif-XXXXXX", 1);
 }
 
 static void
 teardown(void)
 {
-    fc_cycle_destroy(cycle);
-    cycle = NULL;
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Writes DIR/fulcrum.conf with "@D@" expanded. */
-static void
-write_conf(const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/fulcrum.conf", dir);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    for (const char *p = text; *p; p++) {
-        if (strncmp(p, "@D@", 3) == 0) {
-            fputs(dir, f);
-            p += 2;
-        } else {
-            fputc(*p, f);
-        }
-    }
-    fclose(f);
-}
-
-/* Replaces every occurrence of the folder in out by @D@. */
-static void
-collapse(void)
-{
-    size_t dl = strlen(dir);
-    char *p;
-    while ((p = strstr(out, dir)) != NULL) {
-        memcpy(p, "@D@", 3);
-        memmove(p + 3, p + dl, strlen(p + dl) + 1);
-    }
+    fc_unit_cycle_teardown();
 }
 
 /* Builds a cycle from config text in test mode, capturing fd 2; NULL if rejected. */
 static fc_cycle_t *
 build(const char *text)
 {
-    char prefix[128], file[256], errpath[128];
-    write_conf(text);
-    snprintf(prefix, sizeof(prefix), "%s/", dir);
-    snprintf(file, sizeof(file), "%s/fulcrum.conf", dir);
-    snprintf(errpath, sizeof(errpath), "%s.stderr", dir);
-    fc_cycle_params_t p;
-    memset(&p, 0, sizeof(p));
-    p.prefix.data = (unsigned char *) prefix;
-    p.prefix.len = strlen(prefix);
-    p.conf_file.data = (unsigned char *) file;
-    p.conf_file.len = strlen(file);
-    p.test_only = 1;
-    fflush(stderr);
-    int saved = dup(2);
-    int fd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    ck_assert_int_ge(saved, 0);
-    ck_assert_int_ge(fd, 0);
-    dup2(fd, 2);
-    fc_cycle_destroy(cycle);
-    cycle = fc_cycle_init(NULL, &p, fc_log_init());
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    ssize_t n = pread(fd, out, sizeof(out) - 1, 0);
-    close(fd);
-    unlink(errpath);
-    out[n > 0 ? n : 0] = '\0';
-    collapse();
-    return cycle;
+    write_file("fulcrum.conf", text);
+    return fc_unit_cycle_build("fulcrum.conf", NULL);
 }
 
 /*

@@ -6,40 +6,18 @@
  */
 #include <check.h>
 
-#include "unit.h"
+#include "unit_cf.h"
 
 #include "http/http.h"
 
-static fc_pool_t *pool;
-static fc_var_registry_t reg;
-static fc_conf_t cf;
-static fc_log_t log_;
-static fc_open_file_t log_file;
-static FILE *log_fp;
 static fc_http_request_t req;
 static fc_connection_t conn;
 
 static void
 setup(void)
 {
-    pool = fc_pool_create(4096, NULL);
-    ck_assert_ptr_nonnull(pool);
-    ck_assert_int_eq(fc_var_registry_init(&reg, pool), FC_OK);
+    fc_unit_cf_setup("vars.conf", 1);
     ck_assert_int_eq(fc_http_variables_add(&reg), FC_OK);
-    log_fp = tmpfile();
-    ck_assert_ptr_nonnull(log_fp);
-    memset(&log_file, 0, sizeof(log_file));
-    log_file.fd = fileno(log_fp);
-    memset(&log_, 0, sizeof(log_));
-    log_.level = FC_LOG_DEBUG;
-    log_.file = &log_file;
-    log_.short_format = 1;
-    memset(&cf, 0, sizeof(cf));
-    cf.pool = pool;
-    cf.temp_pool = pool;
-    cf.log = &log_;
-    cf.dir_file = "vars.conf";
-    cf.dir_line = 1;
     memset(&req, 0, sizeof(req));
     memset(&conn, 0, sizeof(conn));
     conn.number = 7;
@@ -56,8 +34,7 @@ setup(void)
 static void
 teardown(void)
 {
-    fclose(log_fp);
-    fc_pool_destroy(pool);
+    fc_unit_cf_teardown();
 }
 
 static void

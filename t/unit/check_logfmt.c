@@ -6,18 +6,12 @@
  */
 #include <check.h>
 
-#include "unit.h"
+#include "unit_cf.h"
 
 #include "core/fc_core.h"
 #include "core/conf.h"
 #include "core/logfmt.h"
 
-static fc_pool_t *pool;
-static fc_var_registry_t reg;
-static fc_conf_t cf;
-static fc_log_t log_;
-static fc_open_file_t log_file;
-static FILE *log_fp;
 static fc_logfmt_main_t lmain;
 static fc_array_t args;
 
@@ -50,24 +44,8 @@ static const fc_var_def_t test_vars[] = {
 static void
 setup(void)
 {
-    pool = fc_pool_create(4096, NULL);
-    ck_assert_ptr_nonnull(pool);
-    ck_assert_int_eq(fc_var_registry_init(&reg, pool), FC_OK);
+    fc_unit_cf_setup("log.conf", 5);
     ck_assert_int_eq(fc_var_define_table(&reg, test_vars), FC_OK);
-    log_fp = tmpfile();
-    ck_assert_ptr_nonnull(log_fp);
-    memset(&log_file, 0, sizeof(log_file));
-    log_file.fd = fileno(log_fp);
-    memset(&log_, 0, sizeof(log_));
-    log_.level = FC_LOG_DEBUG;
-    log_.file = &log_file;
-    log_.short_format = 1;
-    memset(&cf, 0, sizeof(cf));
-    cf.pool = pool;
-    cf.temp_pool = pool;
-    cf.log = &log_;
-    cf.dir_file = "log.conf";
-    cf.dir_line = 5;
     ck_assert_int_eq(fc_array_init(&args, pool, 8, sizeof(fc_str_t)), FC_OK);
     cf.args = &args;
     ck_assert_int_eq(fc_logfmt_main_init(&lmain, pool), FC_OK);
@@ -76,18 +54,7 @@ setup(void)
 static void
 teardown(void)
 {
-    fclose(log_fp);
-    fc_pool_destroy(pool);
-}
-
-static const char *
-logged(void)
-{
-    off_t n = lseek(log_file.fd, 0, SEEK_END);
-    char *buf = fc_pnalloc(pool, (size_t) n + 1);
-    ck_assert_int_eq(pread(log_file.fd, buf, (size_t) n, 0), n);
-    buf[n] = '\0';
-    return buf;
+    fc_unit_cf_teardown();
 }
 
 /* Runs `log_format` with the given words (after the directive's name). */

@@ -7,18 +7,11 @@
  */
 #include <check.h>
 
-#include "unit.h"
+#include "unit_cf.h"
 
 #include "core/fc_core.h"
 #include "core/conf.h"
 #include "core/map.h"
-
-static fc_pool_t *pool;
-static fc_var_registry_t reg;
-static fc_conf_t cf;
-static fc_log_t log_;
-static fc_open_file_t log_file;
-static FILE *log_fp;
 
 static int
 get_src(void *r, fc_var_value_t *v, uintptr_t data)
@@ -39,41 +32,14 @@ static const fc_map_layer_t layer = {NULL, NULL, NULL, NULL};
 static void
 setup(void)
 {
-    pool = fc_pool_create(4096, NULL);
-    ck_assert_ptr_nonnull(pool);
-    ck_assert_int_eq(fc_var_registry_init(&reg, pool), FC_OK);
+    fc_unit_cf_setup("map.conf", 1);
     ck_assert_int_eq(fc_var_define_table(&reg, test_vars), FC_OK);
-    log_fp = tmpfile();
-    ck_assert_ptr_nonnull(log_fp);
-    memset(&log_file, 0, sizeof(log_file));
-    log_file.fd = fileno(log_fp);
-    memset(&log_, 0, sizeof(log_));
-    log_.level = FC_LOG_DEBUG;
-    log_.file = &log_file;
-    log_.short_format = 1;
-    memset(&cf, 0, sizeof(cf));
-    cf.pool = pool;
-    cf.temp_pool = pool;
-    cf.log = &log_;
-    cf.dir_file = "map.conf";
-    cf.dir_line = 1;
 }
 
 static void
 teardown(void)
 {
-    fclose(log_fp);
-    fc_pool_destroy(pool);
-}
-
-static const char *
-logged(void)
-{
-    off_t n = lseek(log_file.fd, 0, SEEK_END);
-    char *buf = fc_pnalloc(pool, (size_t) n + 1);
-    ck_assert_int_eq(pread(log_file.fd, buf, (size_t) n, 0), n);
-    buf[n] = '\0';
-    return buf;
+    fc_unit_cf_teardown();
 }
 
 /*
