@@ -530,7 +530,7 @@ proxy_ssl_handshake(proxy_ctx_t *p)
     fc_str_t name;
     if (rc != FC_OK || proxy_ssl_name(p, &name) != FC_OK ||
         fc_tls_client_done(pcn, &pc->tls, &name) != FC_OK) {
-        pcn->tls->no_send_shutdown = 1;
+        fc_tls_conn_abort(pcn);
         proxy_next(p, 1);
         return;
     }

@@ -166,14 +166,15 @@ char *fc_conf_set_str_array_slot(fc_conf_t *cf, const fc_command_t *cmd, void *c
         if ((conf) == FC_UNSET_MSEC)                                                               \
             (conf) = ((prev) == FC_UNSET_MSEC) ? (def) : (prev);                                   \
     } while (0)
+/* def: a string literal, or NULL to leave the string unset. */
 #define fc_conf_merge_str(conf, prev, def)                                                         \
     do {                                                                                           \
         if ((conf).data == NULL) {                                                                 \
             if ((prev).data) {                                                                     \
                 (conf) = (prev);                                                                   \
             } else {                                                                               \
-                (conf).len = sizeof(def) - 1;                                                      \
                 (conf).data = (unsigned char *) (def);                                             \
+                (conf).len = (conf).data ? strlen((const char *) (conf).data) : 0;                 \
             }                                                                                      \
         }                                                                                          \
     } while (0)

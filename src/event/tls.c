@@ -11,26 +11,33 @@
 #include <openssl/pem.h>
 #include <sys/stat.h>
 
-/* OpenSSL's error queue as "(SSL: reason:reason)" for a message; empties the queue. */
-static void
-tls_conf_error(fc_conf_t *cf, const char *what, const char *arg)
+size_t
+fc_tls_error_reasons(char *buf, size_t size)
 {
-    char reason[512];
     size_t n = 0;
-    reason[0] = '\0';
     unsigned long e;
-    while ((e = ERR_get_error()) != 0 && n + 2 < sizeof(reason)) {
+    buf[0] = '\0';
+    while ((e = ERR_get_error()) != 0) {
+        if (n + 2 >= size)
+            continue; /* keep draining the queue */
         const char *r = ERR_SYSTEM_ERROR(e) ? strerror((int) ERR_GET_REASON(e))
                                             : ERR_reason_error_string(e);
-        n += (size_t) snprintf(reason + n, sizeof(reason) - n, "%s%s", n ? ":" : "",
-                               r ? r : "unknown error");
-        if (n >= sizeof(reason))
-            n = sizeof(reason) - 1;
+        int k = snprintf(buf + n, size - n, "%s%s", n ? ":" : "", r ? r : "unknown error");
+        n = k < 0 ? n : fc_min(n + (size_t) k, size - 1);
     }
-    if (n)
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s \"%s\" failed (SSL: %s)", what, arg, reason);
+    return n;
+}
+
+void
+fc_tls_conf_error(fc_conf_t *cf, const char *what, const char *arg)
+{
+    char reason[512];
+    const char *q = arg ? "\"" : "", *sp = arg ? " " : "";
+    if (fc_tls_error_reasons(reason, sizeof(reason)))
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s%s%s%s%s failed (SSL: %s)", what, sp, q,
+                          arg ? arg : "", q, reason);
     else
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s \"%s\" failed", what, arg);
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s%s%s%s%s failed", what, sp, q, arg ? arg : "", q);
 }
 
 static void
@@ -97,7 +104,7 @@ fc_tls_ctx_create(fc_conf_t *cf, int server, unsigned protocols)
     fc_pool_cleanup_t *cln = ctx ? fc_pool_cleanup_add(cf->pool, 0) : NULL;
     if (cln == NULL) {
         SSL_CTX_free(ctx);
-        tls_conf_error(cf, "SSL_CTX_new()", server ? "server" : "client");
+        fc_tls_conf_error(cf, "SSL_CTX_new()", server ? "server" : "client");
         return NULL;
     }
     cln->handler = tls_ctx_free;
@@ -187,18 +194,18 @@ fc_tls_ctx_certificate(fc_conf_t *cf, SSL_CTX *ctx, const fc_str_t *cert, const 
         return FC_ERROR;
     ERR_clear_error();
     if (SSL_CTX_use_certificate_chain_file(ctx, (const char *) cpath.data) != 1) {
-        tls_conf_error(cf, "cannot load certificate", (const char *) cpath.data);
+        fc_tls_conf_error(cf, "cannot load certificate", (const char *) cpath.data);
         return FC_ERROR;
     }
     EVP_PKEY *pkey = tls_load_key((const char *) kpath.data, passwords);
     if (pkey == NULL) {
-        tls_conf_error(cf, "cannot load certificate key", (const char *) kpath.data);
+        fc_tls_conf_error(cf, "cannot load certificate key", (const char *) kpath.data);
         return FC_ERROR;
     }
     int ok = SSL_CTX_use_PrivateKey(ctx, pkey);
     EVP_PKEY_free(pkey);
     if (ok != 1) {
-        tls_conf_error(cf, "SSL_CTX_use_PrivateKey", (const char *) kpath.data);
+        fc_tls_conf_error(cf, "SSL_CTX_use_PrivateKey", (const char *) kpath.data);
         return FC_ERROR;
     }
     return FC_OK;
@@ -241,7 +248,7 @@ fc_tls_ctx_ciphers(fc_conf_t *cf, SSL_CTX *ctx, const fc_str_t *ciphers, int pre
 {
     ERR_clear_error();
     if (SSL_CTX_set_cipher_list(ctx, (const char *) ciphers->data) != 1) {
-        tls_conf_error(cf, "SSL_CTX_set_cipher_list", (const char *) ciphers->data);
+        fc_tls_conf_error(cf, "SSL_CTX_set_cipher_list", (const char *) ciphers->data);
         return FC_ERROR;
     }
     if (prefer_server)
@@ -256,7 +263,7 @@ fc_tls_ctx_curves(fc_conf_t *cf, SSL_CTX *ctx, const fc_str_t *curves)
         return FC_OK; /* OpenSSL 3 negotiates among its defaults */
     ERR_clear_error();
     if (SSL_CTX_set1_groups_list(ctx, (const char *) curves->data) != 1) {
-        tls_conf_error(cf, "SSL_CTX_set1_curves_list", (const char *) curves->data);
+        fc_tls_conf_error(cf, "SSL_CTX_set1_curves_list", (const char *) curves->data);
         return FC_ERROR;
     }
     return FC_OK;
@@ -273,12 +280,12 @@ fc_tls_ctx_dhparam(fc_conf_t *cf, SSL_CTX *ctx, const fc_str_t *file)
     EVP_PKEY *dh = bio ? PEM_read_bio_Parameters(bio, NULL) : NULL;
     BIO_free(bio);
     if (dh == NULL) {
-        tls_conf_error(cf, "PEM_read_bio_Parameters", (const char *) path.data);
+        fc_tls_conf_error(cf, "PEM_read_bio_Parameters", (const char *) path.data);
         return FC_ERROR;
     }
     if (SSL_CTX_set0_tmp_dh_pkey(ctx, dh) != 1) {
         EVP_PKEY_free(dh);
-        tls_conf_error(cf, "SSL_CTX_set0_tmp_dh_pkey", (const char *) path.data);
+        fc_tls_conf_error(cf, "SSL_CTX_set0_tmp_dh_pkey", (const char *) path.data);
         return FC_ERROR;
     }
     return FC_OK;
@@ -293,13 +300,13 @@ fc_tls_ctx_trusted(fc_conf_t *cf, SSL_CTX *ctx, const fc_str_t *file, int depth,
     ERR_clear_error();
     SSL_CTX_set_verify_depth(ctx, depth);
     if (SSL_CTX_load_verify_locations(ctx, (const char *) path.data, NULL) != 1) {
-        tls_conf_error(cf, "SSL_CTX_load_verify_locations", (const char *) path.data);
+        fc_tls_conf_error(cf, "SSL_CTX_load_verify_locations", (const char *) path.data);
         return FC_ERROR;
     }
     if (send_names) {
         STACK_OF(X509_NAME) *names = SSL_load_client_CA_file((const char *) path.data);
         if (names == NULL) {
-            tls_conf_error(cf, "SSL_load_client_CA_file", (const char *) path.data);
+            fc_tls_conf_error(cf, "SSL_load_client_CA_file", (const char *) path.data);
             return FC_ERROR;
         }
         SSL_CTX_set_client_CA_list(ctx, names);

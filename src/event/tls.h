@@ -92,6 +92,14 @@ void fc_tls_conn_close(fc_connection_t *c);
 /* Frees the SSL object without a close_notify (the peer is gone or misbehaved). */
 void fc_tls_conn_abort(fc_connection_t *c);
 
+/*
+ * OpenSSL's error queue as "reason:reason" in buf (NUL-terminated, cut to
+ * size), emptying the queue. Returns the length: 0 when the queue was empty.
+ */
+size_t fc_tls_error_reasons(char *buf, size_t size);
+/* Logs `WHAT "ARG" failed (SSL: reasons)` at cf's position; arg NULL: no quoted part. */
+void fc_tls_conf_error(fc_conf_t *cf, const char *what, const char *arg);
+
 /* Data index of the fc_connection_t on an SSL (callbacks find their connection). */
 int fc_tls_conn_index(void);
 /* The connection an SSL belongs to. */
@@ -112,13 +120,6 @@ enum {
     FC_TLS_VAR_CLIENT_I_DN
 };
 
-typedef struct {
-    const char *name;
-    uintptr_t which;
-} fc_tls_var_name_t;
-
-/* Every $ssl_* variable of a TLS connection, NULL-terminated. */
-extern const fc_tls_var_name_t fc_tls_var_names[];
 /* Fills v with variable `which` of c (not found on a plain connection); pool: for copies. */
 struct fc_var_value_s;
 int fc_tls_var_value(fc_connection_t *c, fc_pool_t *pool, struct fc_var_value_s *v,

@@ -107,14 +107,14 @@ fc_tls_client_conf_merge(fc_conf_t *cf, fc_tls_client_conf_t *conf,
     int inherits = tls_client_inherits(conf);
     if (conf->protocols == 0)
         conf->protocols = prev->protocols ? prev->protocols : FC_TLS_DEFAULT_PROTOCOLS;
-    fc_tls_merge_str(&conf->ciphers, &prev->ciphers, "DEFAULT");
+    fc_conf_merge_str(conf->ciphers, prev->ciphers, "DEFAULT");
     fc_conf_merge_value(conf->server_name, prev->server_name, 0);
     fc_conf_merge_value(conf->verify, prev->verify, 0);
     fc_conf_merge_value(conf->verify_depth, prev->verify_depth, 1);
-    fc_tls_merge_str(&conf->trusted_certificate, &prev->trusted_certificate, NULL);
-    fc_tls_merge_str(&conf->certificate, &prev->certificate, NULL);
-    fc_tls_merge_str(&conf->certificate_key, &prev->certificate_key, NULL);
-    fc_tls_merge_str(&conf->password_file, &prev->password_file, NULL);
+    fc_conf_merge_str(conf->trusted_certificate, prev->trusted_certificate, NULL);
+    fc_conf_merge_str(conf->certificate, prev->certificate, NULL);
+    fc_conf_merge_str(conf->certificate_key, prev->certificate_key, NULL);
+    fc_conf_merge_str(conf->password_file, prev->password_file, NULL);
     fc_conf_merge_value(conf->session_reuse, prev->session_reuse, 1);
     if (conf->ctx != FC_UNSET_PTR)
         return FC_CONF_OK;

@@ -99,38 +99,25 @@ fc_tls_conf_unsupported(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 
 /* ---- merge ------------------------------------------------------------------------- */
 
-void
-fc_tls_merge_str(fc_str_t *conf, const fc_str_t *prev, const char *def)
-{
-    if (conf->data)
-        return;
-    if (prev->data) {
-        *conf = *prev;
-    } else if (def) {
-        conf->data = (unsigned char *) def;
-        conf->len = strlen(def);
-    }
-}
-
 static void
 tls_merge_values(fc_tls_srv_conf_t *conf, const fc_tls_srv_conf_t *prev)
 {
     fc_conf_merge_ptr(conf->certificates, prev->certificates, NULL);
     fc_conf_merge_ptr(conf->certificate_keys, prev->certificate_keys, NULL);
-    fc_tls_merge_str(&conf->password_file, &prev->password_file, NULL);
+    fc_conf_merge_str(conf->password_file, prev->password_file, NULL);
     if (conf->protocols == 0)
         conf->protocols = prev->protocols ? prev->protocols : FC_TLS_DEFAULT_PROTOCOLS;
-    fc_tls_merge_str(&conf->ciphers, &prev->ciphers, "HIGH:!aNULL:!MD5");
+    fc_conf_merge_str(conf->ciphers, prev->ciphers, "HIGH:!aNULL:!MD5");
     fc_conf_merge_value(conf->prefer_server_ciphers, prev->prefer_server_ciphers, 0);
-    fc_tls_merge_str(&conf->ecdh_curve, &prev->ecdh_curve, "auto");
-    fc_tls_merge_str(&conf->dhparam, &prev->dhparam, NULL);
+    fc_conf_merge_str(conf->ecdh_curve, prev->ecdh_curve, "auto");
+    fc_conf_merge_str(conf->dhparam, prev->dhparam, NULL);
     fc_tls_session_cache_conf_merge(&conf->session_cache, &prev->session_cache);
     fc_conf_merge_msec(conf->session_timeout, prev->session_timeout, 300000);
     fc_conf_merge_value(conf->session_tickets, prev->session_tickets, 1);
     fc_conf_merge_ptr(conf->session_ticket_keys, prev->session_ticket_keys, NULL);
     fc_conf_merge_msec(conf->handshake_timeout, prev->handshake_timeout, 60000);
-    fc_tls_merge_str(&conf->client_certificate, &prev->client_certificate, NULL);
-    fc_tls_merge_str(&conf->trusted_certificate, &prev->trusted_certificate, NULL);
+    fc_conf_merge_str(conf->client_certificate, prev->client_certificate, NULL);
+    fc_conf_merge_str(conf->trusted_certificate, prev->trusted_certificate, NULL);
     fc_conf_merge_value(conf->verify, prev->verify, FC_TLS_VERIFY_OFF);
     fc_conf_merge_value(conf->verify_depth, prev->verify_depth, 1);
     fc_conf_merge_value(conf->reject_handshake, prev->reject_handshake, 0);

@@ -45,9 +45,6 @@ fc_tls_srv_has_ctx(const fc_tls_srv_conf_t *conf)
     return conf->ctx != NULL;
 }
 
-/* A string setting's merge: the inner value, else the outer, else def (may be NULL). */
-void fc_tls_merge_str(fc_str_t *conf, const fc_str_t *prev, const char *def);
-
 /*
  * ssl_verify_client after a handshake: FC_TLS_CERT_OK, FC_TLS_NO_CERT when
  * `on` and the client sent none, FC_TLS_CERT_ERROR when

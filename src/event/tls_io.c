@@ -85,19 +85,7 @@ void
 fc_tls_log_error(fc_connection_t *c, int level, const char *what)
 {
     char reason[512];
-    size_t n = 0;
-    unsigned long e;
-    reason[0] = '\0';
-    while ((e = ERR_get_error()) != 0) {
-        if (n + 2 >= sizeof(reason))
-            continue; /* keep draining the queue */
-        const char *r = ERR_SYSTEM_ERROR(e) ? strerror((int) ERR_GET_REASON(e))
-                                            : ERR_reason_error_string(e);
-        int k = snprintf(reason + n, sizeof(reason) - n, "%s%s", n ? ":" : "",
-                         r ? r : "unknown error");
-        n = k < 0 ? n : fc_min(n + (size_t) k, sizeof(reason) - 1);
-    }
-    if (n)
+    if (fc_tls_error_reasons(reason, sizeof(reason)))
         fc_log_error(level, c->log, 0, "%s (SSL: %s)", what, reason);
     else
         fc_log_error(level, c->log, errno, "%s", what);
@@ -158,23 +146,16 @@ tls_io_error(fc_connection_t *c, int rc, int reading)
         return FC_AGAIN;
     }
     t->no_send_shutdown = 1;
-    if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
-        int err = errno ? errno : ECONNRESET;
-        if (reading)
-            c->read->error = 1;
-        else
-            c->write->error = 1;
-        fc_log_error(tls_peer_level(c), c->log, err, reading ? "SSL_read() failed"
-                                                             : "SSL_write() failed");
-        errno = err;
-        return FC_ERROR;
-    }
     if (reading)
         c->read->error = 1;
     else
         c->write->error = 1;
+    /* An empty queue is a system error: fc_tls_log_error says errno (a reset if none). */
+    int err = EPROTO;
+    if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+        err = errno = errno ? errno : ECONNRESET;
     fc_tls_log_error(c, tls_peer_level(c), reading ? "SSL_read() failed" : "SSL_write() failed");
-    errno = EPROTO;
+    errno = err;
     return FC_ERROR;
 }
 
@@ -262,46 +243,33 @@ fc_tls_sendv(fc_connection_t *c, const struct iovec *iov, int niov)
     fc_tls_conn_t *t = c->tls;
     if (t->out == NULL && (t->out = fc_palloc(c->pool, TLS_OUT_SIZE)) == NULL)
         return FC_ERROR;
-    size_t total = 0, skip = 0;
     ssize_t n = tls_flush_pending(c);
     if (n < 0 || t->out_len)
         return n;
-    total = skip = (size_t) n;
-    int i = 0;
-    size_t off = 0;
-    for (;;) {
-        /* Position past the bytes already sent, then fill one record's worth. */
-        while (i < niov && skip >= iov[i].iov_len - off) {
-            skip -= iov[i].iov_len - off;
-            off = 0;
-            i++;
+    /* Past the bytes just sent, coalesce into t->out and write each full record. */
+    size_t total = (size_t) n, skip = (size_t) n;
+    for (int i = 0; i < niov; i++) {
+        size_t done = fc_min(skip, iov[i].iov_len), len = iov[i].iov_len - done;
+        const unsigned char *p = (const unsigned char *) iov[i].iov_base + done;
+        skip -= done;
+        while (len) {
+            size_t k = fc_min(len, TLS_OUT_SIZE - t->out_len);
+            memcpy(t->out + t->out_len, p, k);
+            t->out_len += k;
+            p += k;
+            len -= k;
+            if (t->out_len < TLS_OUT_SIZE)
+                continue;
+            if ((n = tls_flush_pending(c)) < 0)
+                return total ? (ssize_t) total : n;
+            total += (size_t) n;
+            if (t->out_len)
+                return (ssize_t) total; /* the socket is full: the rest waits in t->out */
         }
-        off += skip;
-        skip = 0;
-        if (i == niov)
-            return (ssize_t) total;
-        size_t fill = 0;
-        int j = i;
-        size_t joff = off;
-        while (j < niov && fill < TLS_OUT_SIZE) {
-            size_t k = fc_min(iov[j].iov_len - joff, TLS_OUT_SIZE - fill);
-            memcpy(t->out + fill, (const unsigned char *) iov[j].iov_base + joff, k);
-            fill += k;
-            joff += k;
-            if (joff == iov[j].iov_len) {
-                j++;
-                joff = 0;
-            }
-        }
-        t->out_len = fill;
-        n = tls_flush_pending(c);
-        if (n < 0)
-            return total ? (ssize_t) total : n;
-        total += (size_t) n;
-        if (t->out_len)
-            return (ssize_t) total; /* the socket is full: the rest waits in t->out */
-        skip = (size_t) n;
     }
+    if ((n = tls_flush_pending(c)) < 0) /* the last record, not full */
+        return total ? (ssize_t) total : n;
+    return (ssize_t) (total + (size_t) n);
 }
 
 ssize_t

@@ -11,6 +11,7 @@
  */
 #include "core/fc_core.h"
 #include "core/cycle.h"
+#include "event/tls.h"
 #include "event/tls_session.h"
 
 #include <sys/stat.h>
@@ -50,18 +51,6 @@ typedef struct {
 /* Process-wide OpenSSL registration, written once, like fc_tls_conn_index. */
 static int tls_sess_index = -1;
 
-static void
-tls_conf_ssl_error(fc_conf_t *cf, const char *what)
-{
-    char reason[256] = "";
-    unsigned long e = ERR_peek_last_error();
-    if (e)
-        ERR_error_string_n(e, reason, sizeof(reason));
-    ERR_clear_error();
-    fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s failed%s%s%s", what, e ? " (SSL: " : "", reason,
-                      e ? ")" : "");
-}
-
 static tls_sess_ctx_t *
 tls_sess_ctx_get(const SSL_CTX *ctx)
 {
@@ -74,7 +63,7 @@ tls_sess_ctx(fc_conf_t *cf, SSL_CTX *ctx)
     if (tls_sess_index < 0) {
         tls_sess_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
         if (tls_sess_index < 0) {
-            tls_conf_ssl_error(cf, "SSL_CTX_get_ex_new_index()");
+            fc_tls_conf_error(cf, "SSL_CTX_get_ex_new_index()", NULL);
             return NULL;
         }
     }
@@ -85,7 +74,7 @@ tls_sess_ctx(fc_conf_t *cf, SSL_CTX *ctx)
     if (sc == NULL)
         return NULL;
     if (SSL_CTX_set_ex_data(ctx, tls_sess_index, sc) != 1) {
-        tls_conf_ssl_error(cf, "SSL_CTX_set_ex_data()");
+        fc_tls_conf_error(cf, "SSL_CTX_set_ex_data()", NULL);
         return NULL;
     }
     return sc;
@@ -404,7 +393,7 @@ tls_sid_ctx_set(fc_conf_t *cf, SSL_CTX *ctx)
     if (ok && mdlen > SSL_MAX_SID_CTX_LENGTH)
         mdlen = SSL_MAX_SID_CTX_LENGTH;
     if (!ok || SSL_CTX_set_session_id_context(ctx, md, mdlen) != 1) {
-        tls_conf_ssl_error(cf, "SSL_CTX_set_session_id_context()");
+        fc_tls_conf_error(cf, "SSL_CTX_set_session_id_context()", NULL);
         return FC_ERROR;
     }
     return FC_OK;
@@ -613,7 +602,7 @@ fc_tls_session_tickets_set(fc_conf_t *cf, SSL_CTX *ctx, int enable, const fc_arr
         return FC_ERROR;
     sc->keys = keys;
     if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb) != 1) {
-        tls_conf_ssl_error(cf, "SSL_CTX_set_tlsext_ticket_key_evp_cb()");
+        fc_tls_conf_error(cf, "SSL_CTX_set_tlsext_ticket_key_evp_cb()", NULL);
         return FC_ERROR;
     }
     return FC_OK;

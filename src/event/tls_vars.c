@@ -127,7 +127,10 @@ fc_tls_var_value(fc_connection_t *c, fc_pool_t *pool, fc_var_value_t *v, uintptr
 }
 
 /* Names and ids, for the layers' variable tables. */
-const fc_tls_var_name_t fc_tls_var_names[] = {
+static const struct {
+    const char *name;
+    uintptr_t which;
+} tls_var_names[] = {
     {"ssl_protocol", FC_TLS_VAR_PROTOCOL},
     {"ssl_cipher", FC_TLS_VAR_CIPHER},
     {"ssl_server_name", FC_TLS_VAR_SERVER_NAME},
@@ -137,19 +140,18 @@ const fc_tls_var_name_t fc_tls_var_names[] = {
     {"ssl_curve", FC_TLS_VAR_CURVE},
     {"ssl_client_verify", FC_TLS_VAR_CLIENT_VERIFY},
     {"ssl_client_s_dn", FC_TLS_VAR_CLIENT_S_DN},
-    {"ssl_client_i_dn", FC_TLS_VAR_CLIENT_I_DN},
-    {NULL, 0}};
+    {"ssl_client_i_dn", FC_TLS_VAR_CLIENT_I_DN}};
 
 int
 fc_tls_vars_define(fc_var_registry_t *reg, fc_var_get_pt get)
 {
-    for (const fc_tls_var_name_t *n = fc_tls_var_names; n->name; n++) {
-        fc_str_t name = {strlen(n->name), (unsigned char *) n->name};
+    for (size_t i = 0; i < fc_nelems(tls_var_names); i++) {
+        fc_str_t name = {strlen(tls_var_names[i].name), (unsigned char *) tls_var_names[i].name};
         fc_var_t *v = fc_var_define(reg, &name, 0);
         if (v == NULL)
             return FC_ERROR;
         v->get = get;
-        v->data = n->which;
+        v->data = tls_var_names[i].which;
     }
     return FC_OK;
 }

@@ -483,7 +483,7 @@ up_ssl_handshake(fc_http_upstream_t *u)
     if (rc == FC_AGAIN)
         return;
     if (rc != FC_OK || fc_tls_client_done(pc, conf, &u->ssl_name) != FC_OK) {
-        pc->tls->no_send_shutdown = 1;
+        fc_tls_conn_abort(pc);
         fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
         return;
     }

@@ -92,6 +92,12 @@ fc_upstream_ip_hash_get(fc_upstream_pick_t *pick, fc_msec_t now)
     }
 }
 
+static int
+chash_same_server(const fc_upstream_peer_t *peer, const void *server)
+{
+    return fc_str_eq(peer->server, server);
+}
+
 int
 fc_upstream_chash_get(fc_upstream_pick_t *pick, fc_msec_t now)
 {
@@ -101,7 +107,7 @@ fc_upstream_chash_get(fc_upstream_pick_t *pick, fc_msec_t now)
         return fc_upstream_rr_get(pick, now);
     for (;;) {
         const fc_str_t *server = g->points[pick->hash % g->npoints].server;
-        ssize_t i = fc_upstream_rr_select(pick, now, server);
+        ssize_t i = fc_upstream_rr_select(pick, now, chash_same_server, server);
         if (i >= 0) {
             fc_upstream_pick_take(pick, (size_t)i, now);
             return FC_OK;

@@ -35,9 +35,13 @@ int fc_upstream_random_get(fc_upstream_pick_t *pick, fc_msec_t now);
 
 /*
  * One pass of smooth weighted round robin over the current peer set, among
- * the eligible peers (only those of `server` when it is not NULL). Returns
- * the chosen index or -1; updates the weights as nginx does.
+ * the eligible peers (only those `match` accepts with `arg`, when it is not
+ * NULL). Returns the chosen index or -1; updates the weights as nginx does.
  */
-ssize_t fc_upstream_rr_select(fc_upstream_pick_t *pick, fc_msec_t now, const fc_str_t *server);
+ssize_t fc_upstream_rr_select(fc_upstream_pick_t *pick, fc_msec_t now,
+                              int (*match)(const fc_upstream_peer_t *peer, const void *arg),
+                              const void *arg);
+/* conns_a / weight_a against conns_b / weight_b (cross-multiplied): <0, 0, >0. */
+int fc_upstream_peer_load_cmp(const fc_upstream_peer_t *a, const fc_upstream_peer_t *b);
 
 #endif

@@ -91,7 +91,7 @@ fc_upstream_random_get(fc_upstream_pick_t *pick, fc_msec_t now)
         if (j < 0)
             return fc_upstream_rr_get(pick, now);
         const fc_upstream_peer_t *a = &peers->peer[i], *b = &peers->peer[j];
-        if ((int64_t)b->conns * a->weight < (int64_t)a->conns * b->weight)
+        if (fc_upstream_peer_load_cmp(b, a) < 0)
             i = j;
     }
     if (i < 0)

@@ -9,7 +9,8 @@
 #include "upstream/internal.h"
 
 ssize_t
-fc_upstream_rr_select(fc_upstream_pick_t *pick, fc_msec_t now, const fc_str_t *server)
+fc_upstream_rr_select(fc_upstream_pick_t *pick, fc_msec_t now,
+                      int (*match)(const fc_upstream_peer_t *peer, const void *arg), const void *arg)
 {
     fc_upstream_peers_t *peers = pick->peers;
     fc_upstream_peer_t *best = NULL;
@@ -17,7 +18,7 @@ fc_upstream_rr_select(fc_upstream_pick_t *pick, fc_msec_t now, const fc_str_t *s
     int64_t total = 0;
     for (size_t i = 0; i < peers->number; i++) {
         fc_upstream_peer_t *peer = &peers->peer[i];
-        if ((server && !fc_str_eq(peer->server, server)) || !fc_upstream_pick_eligible(pick, i, now))
+        if ((match && !match(peer, arg)) || !fc_upstream_pick_eligible(pick, i, now))
             continue;
         peer->current_weight += peer->effective_weight;
         total += peer->effective_weight;
@@ -46,7 +47,7 @@ fc_upstream_rr_get(fc_upstream_pick_t *pick, fc_msec_t now)
                 return FC_OK;
             }
         } else {
-            ssize_t i = fc_upstream_rr_select(pick, now, NULL);
+            ssize_t i = fc_upstream_rr_select(pick, now, NULL, NULL);
             if (i >= 0) {
                 fc_upstream_pick_take(pick, (size_t)i, now);
                 return FC_OK;
