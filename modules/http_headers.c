@@ -191,19 +191,12 @@ hdr_expires(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 static int
 hdr_http_time(fc_http_request_t *r, time_t t, fc_str_t *out)
 {
-    static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    struct tm gt;
-    if (gmtime_r(&t, &gt) == NULL)
-        return FC_ERROR;
     char *p = fc_pnalloc(r->pool, 64);
-    if (p == NULL)
+    size_t n = p ? fc_time_http(t, p, 64) : 0;
+    if (n == 0)
         return FC_ERROR;
-    int n = snprintf(p, 64, "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[gt.tm_wday], gt.tm_mday,
-                     months[gt.tm_mon], gt.tm_year + 1900, gt.tm_hour, gt.tm_min, gt.tm_sec);
     out->data = (unsigned char *) p;
-    out->len = (size_t) n;
+    out->len = n;
     return FC_OK;
 }
 

@@ -601,10 +601,8 @@ rw_do_uri(fc_http_request_t *r, const rw_loc_conf_t *conf, const rw_op_t *op)
     int rc = rw_new_args(r, op, &args);
     if (rc == FC_ERROR)
         return FC_ERROR;
-    if (rc == 1) {
+    if (rc == 1)
         r->args = args;
-        r->args_set = 1;
-    }
     if (conf->log == 1)
         fc_log_error(FC_LOG_NOTICE, r->connection->log, 0,
                      "rewritten data: \"%.*s\", args: \"%.*s\"", (int) uri.len, uri.data,
@@ -696,7 +694,6 @@ rw_run_set(fc_http_request_t *r, const rw_op_t *op)
     fc_var_value_t *v = &r->variables[op->index];
     if (op->type == RW_OP_SET_ARGS) {
         r->args = value;
-        r->args_set = 1;
         v->valid = 0; /* $args is read again from r->args */
         return RW_NEXT;
     }

@@ -11,21 +11,31 @@
 static fc_time_cache_t time_cache;
 static time_t time_cache_sec_formatted = -1;
 
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+size_t
+fc_time_http(time_t t, char *buf, size_t size)
+{
+    static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    struct tm gt;
+    if (gmtime_r(&t, &gt) == NULL)
+        return 0;
+    int n = snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[gt.tm_wday],
+                     gt.tm_mday, months[gt.tm_mon], gt.tm_year + 1900, gt.tm_hour, gt.tm_min,
+                     gt.tm_sec);
+    return n > 0 ? fc_min((size_t) n, size - 1) : 0;
+}
+
 static void
 time_format(void)
 {
-    static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    struct tm lt, gt;
+    struct tm lt;
     localtime_r(&time_cache.sec, &lt);
-    gmtime_r(&time_cache.sec, &gt);
 
     snprintf(time_cache.err_log, sizeof(time_cache.err_log), "%04d/%02d/%02d %02d:%02d:%02d",
              lt.tm_year + 1900, lt.tm_mon + 1, lt.tm_mday, lt.tm_hour, lt.tm_min, lt.tm_sec);
-    snprintf(time_cache.http_time, sizeof(time_cache.http_time),
-             "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[gt.tm_wday], gt.tm_mday,
-             months[gt.tm_mon], gt.tm_year + 1900, gt.tm_hour, gt.tm_min, gt.tm_sec);
+    fc_time_http(time_cache.sec, time_cache.http_time, sizeof(time_cache.http_time));
 
     int off = (int) ((lt.tm_gmtoff / 60) % (24 * 60));
     char sign = off < 0 ? '-' : '+';

@@ -19,6 +19,8 @@ typedef struct {
 
 /* Refreshes the cached clock (called once per loop turn and at startup). */
 void fc_time_update(void);
+/* "Thu, 01 Jan 1970 00:00:01 GMT" for t into buf (>= 30 bytes); its length. */
+size_t fc_time_http(time_t t, char *buf, size_t size);
 /* The cached clock. */
 const fc_time_cache_t *fc_time(void);
 

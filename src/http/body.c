@@ -458,7 +458,6 @@ fc_http_discard_request_body(fc_http_request_t *r)
     if (rb == NULL)
         return FC_ERROR;
     rb->discard = 1;
-    r->discard_body = 1;
     if (body_send_continue(r) != FC_OK)
         return FC_ERROR;
     int rc = body_feed_preread(r);

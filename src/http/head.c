@@ -95,12 +95,13 @@ head_connection_type(const fc_str_t *v)
 }
 
 typedef struct {
-    const char *name;
+    fc_str_t name;
     size_t offset; /* of the fc_http_field_t * in fc_http_headers_in_t */
 } head_known_t;
 
-#define HEAD_KNOWN(n, f) {n, offsetof(fc_http_headers_in_t, f)}
+#define HEAD_KNOWN(n, f) {fc_string(n), offsetof(fc_http_headers_in_t, f)}
 static const head_known_t head_known[] = {
+    HEAD_KNOWN("host", host),
     HEAD_KNOWN("connection", connection),
     HEAD_KNOWN("upgrade", upgrade),
     HEAD_KNOWN("expect", expect),
@@ -112,14 +113,14 @@ static const head_known_t head_known[] = {
     HEAD_KNOWN("accept-encoding", accept_encoding),
     HEAD_KNOWN("if-modified-since", if_modified_since),
     HEAD_KNOWN("if-none-match", if_none_match),
-    {NULL, 0},
 };
 
-/* Turns the recorded offsets into pointers, lowercases names, notes the known fields. */
+/* Turns the recorded offsets into pointers and notes the known fields (names in any case). */
 static int
 head_fix_fields(fc_http_request_t *r)
 {
     fc_http_core_srv_conf_t *cscf = fc_http_core_srv(r);
+    int drop_underscores = !cscf->underscores_in_headers && cscf->ignore_invalid_headers;
     unsigned char *base = r->http_connection->buf.start;
     fc_http_field_t *f = r->headers_in.headers.elts;
     fc_http_headers_in_t *in = &r->headers_in;
@@ -128,38 +129,24 @@ head_fix_fields(fc_http_request_t *r)
         f[i].value.data = base + (uintptr_t) f[i].value.data;
     }
     for (size_t i = 0; i < in->headers.nelts; i++) {
-        f[i].lowcase.data = fc_pnalloc(r->pool, f[i].name.len + 1);
-        if (f[i].lowcase.data == NULL)
-            return FC_ERROR;
-        f[i].lowcase.len = f[i].name.len;
-        int underscore = 0;
-        for (size_t k = 0; k < f[i].name.len; k++) {
-            underscore |= f[i].name.data[k] == '_';
-            f[i].lowcase.data[k] = fc_tolower(f[i].name.data[k]);
-        }
-        f[i].lowcase.data[f[i].name.len] = '\0';
-        if (underscore && !cscf->underscores_in_headers && cscf->ignore_invalid_headers) {
+        if (drop_underscores && memchr(f[i].name.data, '_', f[i].name.len)) {
             fc_log_error(FC_LOG_INFO, r->connection->log, 0,
                          "client sent invalid header line: \"%.*s\"", (int) f[i].name.len,
                          f[i].name.data);
             f[i].hash = 0; /* ignored, as nginx does */
             continue;
         }
-        const char *name = (const char *) f[i].lowcase.data;
-        if (strcmp(name, "host") == 0) {
-            if (in->host) {
-                fc_log_error(FC_LOG_INFO, r->connection->log, 0, "client sent duplicate host header");
-                return FC_HTTP_BAD_REQUEST;
-            }
-            in->host = &f[i];
+        const head_known_t *k = head_known;
+        while (k < head_known + fc_nelems(head_known) && !fc_str_caseeq(&f[i].name, &k->name))
+            k++;
+        if (k == head_known + fc_nelems(head_known))
             continue;
+        fc_http_field_t **slot = (fc_http_field_t **) ((char *) in + k->offset);
+        if (*slot && k == head_known) {
+            fc_log_error(FC_LOG_INFO, r->connection->log, 0, "client sent duplicate host header");
+            return FC_HTTP_BAD_REQUEST;
         }
-        for (const head_known_t *k = head_known; k->name; k++) {
-            if (strcmp(name, k->name) == 0) {
-                *(fc_http_field_t **) ((char *) in + k->offset) = &f[i];
-                break;
-            }
-        }
+        *slot = &f[i];
     }
     return FC_OK;
 }
@@ -312,7 +299,6 @@ head_process_fields(fc_http_request_impl_t *ri)
         /* Issue #3: any framing we do not accept is a 400, never forwarded. */
         return FC_HTTP_BAD_REQUEST;
     }
-    ri->body_kind = ri->framing.kind;
     if (ri->framing.kind == FC_HTTP_BODY_LENGTH)
         in->content_length_n = ri->framing.length;
     else if (ri->framing.kind == FC_HTTP_BODY_CHUNKED)

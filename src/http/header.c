@@ -64,8 +64,6 @@ fc_http_add_header_out(fc_http_request_t *r, const char *name, size_t name_len,
     f->value.data = (unsigned char *) value;
     f->value.len = value_len;
     f->hash = fc_http_header_hash((const unsigned char *) name, name_len);
-    f->lowcase.data = NULL;
-    f->lowcase.len = 0;
     return f;
 }
 
@@ -270,11 +268,8 @@ fc_http_header_serialize(fc_http_request_t *r)
         header_field(&o, "Content-Length", 14, d, (size_t) (e - d));
     }
     if (h->last_modified_time >= 0) {
-        struct tm tm;
         char t[64];
-        gmtime_r(&h->last_modified_time, &tm);
-        strftime(t, sizeof(t), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        header_put(&o, "Last-Modified: %s\r\n", t);
+        header_field(&o, "Last-Modified", 13, t, fc_time_http(h->last_modified_time, t, sizeof(t)));
     }
     if (r->chunked)
         header_lit(&o, "Transfer-Encoding: chunked\r\n");

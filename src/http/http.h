@@ -94,7 +94,6 @@ typedef struct {
     fc_str_t name;
     fc_str_t value;
     uint32_t hash;      /* fc_http_header_hash(lowercase name); 0: removed, skip it */
-    fc_str_t lowcase;   /* lowercase name (request fields only; may be empty for output) */
 } fc_http_field_t;
 
 #define FC_HTTP_CONNECTION_NONE 0
@@ -169,8 +168,6 @@ struct fc_http_connection_s {
     fc_http_request_t *request; /* the current request, NULL between requests */
     unsigned long requests;     /* requests served on this connection */
     fc_msec_t start_msec;       /* for keepalive_time */
-    unsigned keepalive_idle : 1; /* waiting for the next request */
-    unsigned drain_close : 1;    /* the worker drains: answer the next request with close */
     unsigned plain_http : 1;     /* plain HTTP on a `listen ssl` port: answered with 497 */
 };
 
@@ -192,7 +189,6 @@ struct fc_http_request_s {
     fc_http_event_handler_pt write_event_handler;
 
     /* The request line, pointing into the header buffer (or request pool after a change). */
-    fc_buf_t *header_in;          /* the buffer holding the request line and headers */
     fc_str_t request_line;        /* $request */
     fc_str_t method_name;         /* $request_method */
     unsigned method;              /* FC_HTTP_METHOD_* */
@@ -225,26 +221,22 @@ struct fc_http_request_s {
     uint64_t request_length;  /* bytes read for this request: line, headers, body */
 
     fc_msec_t start_msec;
-    struct timespec start_time; /* wall clock at the first byte ($request_time, $msec) */
     char request_id[33];      /* $request_id: 32 hex digits, made on first use */
 
     unsigned internal : 1;       /* reached by internal redirect: `internal` locations allowed */
     unsigned uri_changed : 1;    /* rewrite ... last: find the location again */
-    unsigned args_set : 1;       /* rewrite gave new args */
     unsigned valid_location : 1;
     unsigned header_only : 1;    /* HEAD, 204, 304: no body is sent */
     unsigned header_sent : 1;
     unsigned chunked : 1;        /* the response body is sent chunked (set by the header filter) */
     unsigned keepalive : 1;      /* the connection may serve another request */
     unsigned lingering_close : 1; /* read and drop the rest of the client's bytes before closing */
-    unsigned discard_body : 1;
     unsigned request_body_no_buffering : 1; /* proxy_request_buffering off */
     unsigned expect_tested : 1;
     unsigned done : 1;           /* the response is complete (last_buf passed the write filter) */
     unsigned finalized : 1;      /* fc_http_finalize_request went to the end */
     unsigned logged : 1;
     unsigned error_page : 1;     /* an error_page is being served */
-    unsigned filter_finalize : 1;
     unsigned blocked_write : 1;  /* the write filter waits for the socket */
     unsigned upgraded : 1;       /* 101: the connection became a tunnel */
 };

@@ -22,7 +22,10 @@ static void http_request_write_event(fc_event_t *ev);
 static void http_read_head(fc_http_request_t *r);
 static void http_writer(fc_http_request_t *r);
 static void http_request_done(fc_http_request_t *r);
-static void http_close_connection(fc_http_connection_t *hc);
+static void http_request_done_after_discard(fc_http_request_t *r);
+static void http_buf_release(fc_buf_t *b);
+static void http_set_keepalive(fc_http_connection_t *hc, fc_msec_t timeout);
+static void http_lingering_close(fc_http_connection_t *hc, fc_msec_t time, fc_msec_t timeout);
 
 /* ---- logging context -------------------------------------------------- */
 
@@ -60,8 +63,8 @@ static void
 http_buf_free(void *data)
 {
     fc_http_connection_t *hc = data;
-    fc_http_buf_release(&hc->buf);
-    fc_http_buf_release(&hc->discard);
+    http_buf_release(&hc->buf);
+    http_buf_release(&hc->discard);
 }
 
 fc_worker_t *
@@ -158,8 +161,8 @@ http_buf_prepare(fc_http_connection_t *hc)
 }
 
 /* Grows the head buffer to `size` bytes (offsets into it stay valid). */
-int
-fc_http_buf_grow(fc_http_connection_t *hc, size_t size)
+static int
+http_buf_grow(fc_http_connection_t *hc, size_t size)
 {
     fc_buf_t *b = &hc->buf;
     size_t pos = (size_t) (b->pos - b->start), last = (size_t) (b->last - b->start);
@@ -205,10 +208,8 @@ http_create_request(fc_http_connection_t *hc)
     r->headers_out.last_modified_time = -1;
     r->uri_changes = FC_HTTP_MAX_URI_CHANGES + 1;
     r->start_msec = fc_current_msec();
-    clock_gettime(CLOCK_REALTIME, &r->start_time);
     r->schema.data = (unsigned char *) (c->tls ? "https" : "http");
     r->schema.len = c->tls ? 5 : 4;
-    r->header_in = &hc->buf;
     r->read_event_handler = http_read_head;
     r->write_event_handler = fc_http_block_reading;
     fc_http_parser_init(&ri->parser, 0);
@@ -241,12 +242,12 @@ http_wait_request_event(fc_event_t *ev)
     fc_http_connection_t *hc = c->data;
     if (ev->timedout) {
         fc_log_error(FC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
-        http_close_connection(hc);
+        fc_http_close_connection(hc);
         return;
     }
     c->idle = 0;
     if (http_buf_prepare(hc) != FC_OK) {
-        http_close_connection(hc);
+        fc_http_close_connection(hc);
         return;
     }
     if (hc->buf.last == hc->buf.pos) {
@@ -254,7 +255,7 @@ http_wait_request_event(fc_event_t *ev)
         if (n == FC_AGAIN) {
             /* Nothing yet: an idle connection keeps no buffer. */
             if (hc->buf.last == hc->buf.start)
-                fc_http_buf_release(&hc->buf);
+                http_buf_release(&hc->buf);
             if (hc->requests > 0)
                 c->idle = 1;
             return;
@@ -263,7 +264,7 @@ http_wait_request_event(fc_event_t *ev)
             if (n == 0 && hc->requests)
                 fc_log_error(FC_LOG_INFO, c->log, 0, "client %s closed keepalive connection",
                              c->addr_text.data);
-            http_close_connection(hc);
+            fc_http_close_connection(hc);
             return;
         }
     }
@@ -271,7 +272,7 @@ http_wait_request_event(fc_event_t *ev)
     fc_event_add_timer(c->loop, c->read, cscf->client_header_timeout);
     fc_http_request_t *r = http_create_request(hc);
     if (r == NULL) {
-        http_close_connection(hc);
+        fc_http_close_connection(hc);
         return;
     }
     c->log->action = "reading client request line";
@@ -302,8 +303,8 @@ fc_http_block_reading(fc_http_request_t *r)
     (void) r;
 }
 
-void
-fc_http_buf_release(fc_buf_t *b)
+static void
+http_buf_release(fc_buf_t *b)
 {
     free(b->start);
     b->start = b->pos = b->last = b->end = NULL;
@@ -382,7 +383,7 @@ http_head_room(fc_http_request_impl_t *ri)
         want = max;
     if (ri->state == 0 && want < large)
         want = large;
-    return fc_http_buf_grow(hc, want) == FC_OK ? FC_OK : FC_ERROR;
+    return http_buf_grow(hc, want) == FC_OK ? FC_OK : FC_ERROR;
 }
 
 static void
@@ -535,7 +536,7 @@ http_request_end(fc_http_request_t *r)
         }
         fc_http_log_request(r);
         http_free_request(r);
-        http_close_connection(hc);
+        fc_http_close_connection(hc);
         return;
     }
     fc_http_log_request(r);
@@ -551,22 +552,22 @@ http_request_end(fc_http_request_t *r)
         linger = !keepalive;
     http_free_request(r);
     if (keepalive)
-        fc_http_set_keepalive(hc, ka_timeout);
+        http_set_keepalive(hc, ka_timeout);
     else if (linger)
-        fc_http_lingering_close(hc, linger_time, linger_timeout);
+        http_lingering_close(hc, linger_time, linger_timeout);
     else
-        http_close_connection(hc);
+        fc_http_close_connection(hc);
 }
 
-void
+static void
 http_request_done_after_discard(fc_http_request_t *r)
 {
     r->finalized = 0;
     http_request_done(r);
 }
 
-void
-fc_http_set_keepalive(fc_http_connection_t *hc, fc_msec_t timeout)
+static void
+http_set_keepalive(fc_http_connection_t *hc, fc_msec_t timeout)
 {
     fc_connection_t *c = hc->connection;
     c->log->action = "keepalive";
@@ -577,10 +578,9 @@ fc_http_set_keepalive(fc_http_connection_t *hc, fc_msec_t timeout)
         fc_event_post(c->loop, c->read);
         return;
     }
-    fc_http_buf_release(&hc->buf);
-    fc_http_buf_release(&hc->discard);
+    http_buf_release(&hc->buf);
+    http_buf_release(&hc->discard);
     c->idle = 1;
-    hc->keepalive_idle = 1;
     fc_event_add_timer(c->loop, c->read, timeout);
     if (c->read->ready || c->read->pending_eof)
         fc_event_post(c->loop, c->read);
@@ -594,7 +594,7 @@ http_lingering_event(fc_event_t *ev)
     fc_connection_t *c = ev->data;
     fc_http_connection_t *hc = c->data;
     if (ev->timedout || fc_current_msec() >= hc->linger_deadline) {
-        http_close_connection(hc);
+        fc_http_close_connection(hc);
         return;
     }
     unsigned char scratch[4096];
@@ -608,18 +608,18 @@ http_lingering_event(fc_event_t *ev)
             fc_event_add_timer(c->loop, c->read, fc_min(left, hc->linger_timeout));
             return;
         }
-        http_close_connection(hc); /* EOF or error: nothing more is coming */
+        fc_http_close_connection(hc); /* EOF or error: nothing more is coming */
         return;
     }
 }
 
-void
-fc_http_lingering_close(fc_http_connection_t *hc, fc_msec_t time, fc_msec_t timeout)
+static void
+http_lingering_close(fc_http_connection_t *hc, fc_msec_t time, fc_msec_t timeout)
 {
     fc_connection_t *c = hc->connection;
     c->log->action = "lingering close";
     if (fc_conn_shutdown_write(c) != FC_OK) {
-        http_close_connection(hc);
+        fc_http_close_connection(hc);
         return;
     }
     hc->linger_deadline = fc_current_msec() + time;
@@ -631,8 +631,8 @@ fc_http_lingering_close(fc_http_connection_t *hc, fc_msec_t time, fc_msec_t time
         http_lingering_event(c->read);
 }
 
-static void
-http_close_connection(fc_http_connection_t *hc)
+void
+fc_http_close_connection(fc_http_connection_t *hc)
 {
     fc_connection_t *c = hc->connection;
     fc_event_unpost(c->loop, &hc->done_ev);

@@ -16,7 +16,6 @@ typedef struct {
     fc_http_framing_t framing;
     size_t line_start; /* offset of the header line being read */
     unsigned state;    /* 0: request line, 1: header fields */
-    unsigned body_kind; /* FC_HTTP_BODY_* of the request */
     unsigned terminated; /* end by closing the connection */
     int term_status;     /* the status to log then */
 } fc_http_request_impl_t;
@@ -37,18 +36,14 @@ int fc_http_var_fields(fc_pool_t *pool, fc_var_value_t *v, const fc_array_t *hea
 
 /* request.c: an event handler that does nothing (the request waits for something else). */
 void fc_http_block_reading(fc_http_request_t *r);
-/* request.c: frees a malloc'd buffer's memory and empties it. */
-void fc_http_buf_release(fc_buf_t *b);
 /* head.c: r->exten from the last segment of r->uri. */
 void fc_http_set_exten(fc_http_request_t *r);
 
 /* request.c */
 fc_worker_t *fc_http_worker(fc_http_request_t *r);
-int fc_http_buf_grow(fc_http_connection_t *hc, size_t size);
 void fc_http_terminate_request(fc_http_request_t *r, int status);
-void fc_http_set_keepalive(fc_http_connection_t *hc, fc_msec_t timeout);
-void fc_http_lingering_close(fc_http_connection_t *hc, fc_msec_t time, fc_msec_t timeout);
-void http_request_done_after_discard(fc_http_request_t *r);
+/* Closes the connection (its log stops naming the request first). */
+void fc_http_close_connection(fc_http_connection_t *hc);
 /* Waits for a request head on a new connection (after the TLS handshake, if any). */
 void fc_http_wait_request(fc_http_connection_t *hc);
 

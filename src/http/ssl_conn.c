@@ -20,15 +20,6 @@ http_ssl_default(fc_http_connection_t *hc)
 }
 
 static void
-http_ssl_close(fc_http_connection_t *hc)
-{
-    fc_connection_t *c = hc->connection;
-    c->log->handler = NULL;
-    c->log->data = NULL;
-    fc_close_connection(c);
-}
-
-static void
 http_ssl_handshaked(fc_http_connection_t *hc)
 {
     fc_connection_t *c = hc->connection;
@@ -45,7 +36,7 @@ http_ssl_timed_out(fc_event_t *ev)
         return 0;
     fc_connection_t *c = ev->data;
     fc_log_error(FC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
-    http_ssl_close(c->data);
+    fc_http_close_connection(c->data);
     return 1;
 }
 
@@ -60,7 +51,7 @@ http_ssl_handshake_event(fc_event_t *ev)
     if (rc == FC_AGAIN)
         return;
     if (rc != FC_OK) {
-        http_ssl_close(hc);
+        fc_http_close_connection(hc);
         return;
     }
     http_ssl_handshaked(hc);
@@ -83,7 +74,7 @@ http_ssl_peek_event(fc_event_t *ev)
     if (n <= 0) {
         if (n < 0)
             fc_log_error(FC_LOG_INFO, c->log, errno, "recv() failed");
-        http_ssl_close(hc);
+        fc_http_close_connection(hc);
         return;
     }
     if (first != 0x16 && first != 0x80) {
@@ -93,7 +84,7 @@ http_ssl_peek_event(fc_event_t *ev)
         return;
     }
     if (fc_tls_conn_create(c, http_ssl_default(hc)->ctx, 1) != FC_OK) {
-        http_ssl_close(hc);
+        fc_http_close_connection(hc);
         return;
     }
     c->read->handler = http_ssl_handshake_event;

@@ -144,7 +144,7 @@ typedef struct {
     unsigned status_n;          /* 100..599 */
     fc_str_t status_line;       /* "404 Not Found": code and reason as received */
     unsigned http_version;      /* 1000, 1001 */
-    fc_array_t headers;         /* fc_http_field_t (lowcase empty), values in the head buffer */
+    fc_array_t headers;         /* fc_http_field_t, values in the head buffer */
     int64_t content_length_n;   /* -1: none */
     unsigned framing;           /* FC_HTTP_BODY_*: NONE is "until close" */
     unsigned connection_close : 1; /* the upstream will close (or is HTTP/1.0 without keep-alive) */

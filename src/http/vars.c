@@ -185,8 +185,10 @@ hv_make_request_id(fc_http_request_t *r)
     unsigned char rnd[16];
     if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd)) {
         /* No entropy yet (early boot): a splitmix64 of what makes the request unique. */
-        uint64_t x = (uint64_t) r->start_time.tv_sec * 1000000007u +
-                     (uint64_t) r->start_time.tv_nsec + ((uint64_t) getpid() << 40) +
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        uint64_t x = (uint64_t) now.tv_sec * 1000000007u + (uint64_t) now.tv_nsec +
+                     ((uint64_t) getpid() << 40) +
                      r->connection->number * 0x9e3779b97f4a7c15u + (uintptr_t) r;
         for (size_t i = 0; i < sizeof(rnd); i += 8) {
             uint64_t z = (x += 0x9e3779b97f4a7c15u);
@@ -398,11 +400,9 @@ hv_sent_special(fc_http_request_t *r, fc_var_value_t *v, const fc_str_t *name)
             return fc_var_printf(r->pool, v, "timeout=%" PRId64, t / 1000);
     }
     if (hv_eq(name, "last_modified") && h->last_modified_time >= 0) {
-        struct tm tm;
         char t[64];
-        gmtime_r(&h->last_modified_time, &tm);
-        strftime(t, sizeof(t), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        return fc_var_printf(r->pool, v, "%s", t);
+        size_t n = fc_time_http(h->last_modified_time, t, sizeof(t));
+        return fc_var_printf(r->pool, v, "%.*s", (int) n, t);
     }
     return FC_DECLINED;
 }
