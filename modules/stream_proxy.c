@@ -8,8 +8,7 @@
 #include "stream/stream.h"
 #include "event/tls_client.h"
 #include "stream/relay.h"
-
-#include <netinet/tcp.h>
+#include "upstream/connect.h"
 
 typedef struct {
     fc_stream_upstream_t *upstream; /* static target: named or implicit group */
@@ -38,6 +37,7 @@ typedef struct {
     fc_msec_t connect_start;
     fc_relay_dir_t down; /* client -> upstream */
     fc_relay_dir_t up;   /* upstream -> client */
+    fc_str_t ssl_name;   /* proxy_ssl: the name for SNI and verification of this try */
     unsigned tries;
     int64_t requests; /* UDP: datagrams forwarded to the upstream */
     int64_t responses;
@@ -336,36 +336,6 @@ static void proxy_connected(proxy_ctx_t *p);
 static void proxy_connect_handler(fc_event_t *ev);
 static void proxy_upstream_event(fc_event_t *ev);
 
-static int
-proxy_open_socket(proxy_ctx_t *p, const fc_upstream_peer_t *peer, int *in_progress)
-{
-    proxy_conf_t *pc = proxy_conf(p);
-    fc_connection_t *c = p->s->connection;
-    const struct sockaddr *sa = (const struct sockaddr *) &peer->addr.sa;
-    int fd = socket(sa->sa_family, c->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        fc_log_error(FC_LOG_ALERT, c->log, errno, "socket() failed");
-        return -1;
-    }
-    int one = 1;
-    fc_stream_core_srv_conf_t *cscf = fc_stream_get_module_srv_conf(p->s, fc_stream_core_module);
-    if (c->type == SOCK_STREAM && sa->sa_family != AF_UNIX && cscf->tcp_nodelay)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (pc->socket_keepalive)
-        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-    *in_progress = 0;
-    if (connect(fd, sa, peer->addr.socklen) < 0) {
-        if (errno != EINPROGRESS) {
-            fc_log_error(FC_LOG_ERR, c->log, errno, "connect() to %s failed",
-                         peer->addr.name.data);
-            close(fd);
-            return -2;
-        }
-        *in_progress = 1;
-    }
-    return fd;
-}
-
 /* Opens the record of one more upstream attempt. */
 static int
 proxy_new_state(fc_stream_session_t *s)
@@ -411,34 +381,30 @@ proxy_connect(proxy_ctx_t *p)
         proxy_finalize(p, 500);
         return;
     }
-    int in_progress;
-    int fd = proxy_open_socket(p, peer, &in_progress);
-    if (fd == -2) {
+    proxy_conf_t *pc = proxy_conf(p);
+    fc_stream_core_srv_conf_t *cscf = fc_stream_get_module_srv_conf(s, fc_stream_core_module);
+    unsigned flags = (cscf->tcp_nodelay ? FC_UPSTREAM_CONNECT_NODELAY : 0) |
+                     (pc->socket_keepalive ? FC_UPSTREAM_CONNECT_KEEPALIVE : 0);
+    fc_connection_t *pcn;
+    int rc = fc_upstream_connect(c->cpool, &peer->addr, c->type, flags, c->log, &pcn);
+    if (rc == FC_DECLINED) {
         proxy_next(p, 1);
         return;
     }
-    fc_connection_t *pcn = fd >= 0 ? fc_conn_get(c->cpool, fd, c->log) : NULL;
-    if (pcn == NULL) {
-        if (fd >= 0)
-            close(fd);
+    if (rc == FC_ERROR) {
         proxy_finalize(p, 502);
         return;
     }
-    pcn->type = c->type;
     pcn->data = p;
     pcn->number = c->number;
     p->peer = pcn;
     pcn->read->handler = proxy_connect_handler;
     pcn->write->handler = proxy_connect_handler;
-    if (fc_event_add_conn(pcn->loop, pcn) != FC_OK) {
-        proxy_next(p, 1);
-        return;
-    }
-    if (!in_progress) {
+    if (rc == FC_OK) {
         proxy_connected(p);
         return;
     }
-    fc_event_add_timer(pcn->loop, pcn->write, proxy_conf(p)->connect_timeout);
+    fc_event_add_timer(pcn->loop, pcn->write, pc->connect_timeout);
 }
 
 static void
@@ -452,18 +418,11 @@ proxy_connect_handler(fc_event_t *ev)
         proxy_next(p, 1);
         return;
     }
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(pcn->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-    if (err) {
-        fc_log_error(FC_LOG_ERR, log, err, "connect() failed");
+    int rc = fc_upstream_connect_result(pcn, log);
+    if (rc == FC_ERROR)
         proxy_next(p, 1);
-        return;
-    }
-    if (!pcn->write->ready && !pcn->read->ready)
-        return; /* spurious: still connecting */
-    proxy_connected(p);
+    else if (rc == FC_OK)
+        proxy_connected(p);
 }
 
 /* ---- proxy_ssl: TLS to the upstream ------------------------------------------------ */
@@ -488,20 +447,10 @@ static int
 proxy_ssl_name(proxy_ctx_t *p, fc_str_t *name)
 {
     proxy_conf_t *pc = proxy_conf(p);
-    if (pc->ssl_name)
-        return fc_stream_cv_eval(p->s, pc->ssl_name, name);
     *name = p->group->name;
-    if (name->len && name->data[0] == '[') {
-        unsigned char *rb = memchr(name->data, ']', name->len);
-        if (rb) {
-            name->data++;
-            name->len = (size_t) (rb - name->data);
-        }
-        return FC_OK;
-    }
-    unsigned char *colon = memchr(name->data, ':', name->len);
-    if (colon)
-        name->len = (size_t) (colon - name->data);
+    if (pc->ssl_name && fc_stream_cv_eval(p->s, pc->ssl_name, name) != FC_OK)
+        return FC_ERROR;
+    fc_tls_client_name_trim(name);
     return FC_OK;
 }
 
@@ -511,11 +460,9 @@ proxy_ssl_handshake(proxy_ctx_t *p)
     fc_connection_t *pcn = p->peer;
     proxy_conf_t *pc = proxy_conf(p);
     if (pcn->tls == NULL) {
-        fc_str_t sni;
         p->s->connection->log->action = "SSL handshaking to upstream";
         pcn->log_error = FC_LOG_ERR;
-        if (proxy_ssl_name(p, &sni) != FC_OK ||
-            fc_tls_client_start(pcn, &pc->tls, &sni, &p->pick.peer->addr.name) != FC_OK) {
+        if (proxy_ssl_name(p, &p->ssl_name) != FC_OK) {
             proxy_next(p, 1);
             return;
         }
@@ -524,18 +471,11 @@ proxy_ssl_handshake(proxy_ctx_t *p)
         if (!pcn->write->timer_set)
             fc_event_add_timer(pcn->loop, pcn->write, pc->connect_timeout);
     }
-    int rc = fc_tls_handshake(pcn);
-    if (rc == FC_AGAIN)
-        return;
-    fc_str_t name;
-    if (rc != FC_OK || proxy_ssl_name(p, &name) != FC_OK ||
-        fc_tls_client_done(pcn, &pc->tls, &name) != FC_OK) {
-        fc_tls_conn_abort(pcn);
+    int rc = fc_tls_client_handshake(pcn, &pc->tls, &p->ssl_name, &p->pick.peer->addr.name);
+    if (rc == FC_ERROR)
         proxy_next(p, 1);
-        return;
-    }
-    pcn->read->ready = 1;
-    proxy_connected(p);
+    else if (rc == FC_OK)
+        proxy_connected(p);
 }
 
 static void

@@ -263,6 +263,14 @@ stream {
         proxy_ssl_protocols TLSv1.2;
     }
     server {
+        listen 127.0.0.1:@PORT8@;
+        proxy_pass 127.0.0.1:@PORT16@;
+        proxy_ssl on;
+        proxy_ssl_server_name on;
+        proxy_ssl_name s.test:8443;
+        proxy_ssl_session_reuse off;
+    }
+    server {
         listen 127.0.0.1:@PORT4@;
         proxy_pass 127.0.0.1:@PORT16@;
         proxy_ssl on;
@@ -301,7 +309,7 @@ openssl s_server -accept "$PORT19" -cert "$T/a.crt" -key "$T/a.key" -www -quiet 
 t_track $!
 wait_port "$PORT19" || t_bail "openssl s_server did not start"
 
-FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5 $PORT6 $PORT7" fc_start proxy.conf
+FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5 $PORT6 $PORT7 $PORT8" fc_start proxy.conf
 ok $? "the proxy starts" || t_bail "the binary did not start"
 U="http://127.0.0.1:$PORT1"
 
@@ -399,6 +407,8 @@ is "$R_OUT" "sni=s.test reused=. proto=TLSv1.2" \
 is "$R_RC" 0 "... the client is closed when the TLS backend closes"
 hraw "$PORT3" '' -t 3000
 is "$R_OUT" "sni=s.test reused=r proto=TLSv1.2" "stream: the upstream session is resumed (TLS 1.2)"
+hraw "$PORT8" '' -t 3000
+like "$R_OUT" '^sni=s\.test reused=\. ' "stream proxy_ssl_name NAME:PORT: the port is cut off (as nginx)"
 hraw "$PORT4" '' -t 3000
 is "$R_OUT" "sni= reused=. proto=TLSv1.3" "stream proxy_ssl_verify on, trusted backend: relayed"
 is "$R_RC" 0 "... the client is closed when the TLS backend closes"

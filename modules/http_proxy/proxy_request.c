@@ -75,17 +75,7 @@ proxy_ssl_target(fc_http_request_t *r, proxy_loc_conf_t *plcf, proxy_ctx_t *ctx,
     fc_str_t name = ctx->target.host_header;
     if (plcf->ssl_name && fc_http_cv_eval(r, plcf->ssl_name, &name) != FC_OK)
         return FC_HTTP_INTERNAL_SERVER_ERROR;
-    if (name.len && name.data[0] == '[') {
-        unsigned char *rb = memchr(name.data, ']', name.len);
-        if (rb) {
-            name.data++; /* [v6]: the address without brackets */
-            name.len = (size_t) (rb - name.data);
-        }
-    } else {
-        unsigned char *colon = memchr(name.data, ':', name.len);
-        if (colon)
-            name.len = (size_t) (colon - name.data);
-    }
+    fc_tls_client_name_trim(&name);
     u->ssl_name = name;
     return FC_OK;
 }

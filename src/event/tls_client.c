@@ -91,7 +91,7 @@ tls_client_build(fc_conf_t *cf, fc_tls_client_conf_t *conf)
                                (int) conf->verify_depth, 0) != FC_OK)
             return FC_ERROR;
     }
-    /* Verification is judged after the handshake (fc_tls_client_done), as nginx logs it. */
+    /* Verification is judged after the handshake (tls_client_done), as nginx logs it. */
     SSL_CTX_set_verify(conf->ctx, SSL_VERIFY_NONE, NULL);
     /* New sessions (TLS 1.3: tickets after the handshake) reach tls_session_new. */
     SSL_CTX_set_session_cache_mode(conf->ctx,
@@ -199,9 +199,9 @@ tls_session_new(SSL *ssl, SSL_SESSION *sess)
     return 1;
 }
 
-int
-fc_tls_client_start(fc_connection_t *c, const fc_tls_client_conf_t *conf, const fc_str_t *name,
-                    const fc_str_t *peer)
+static int
+tls_client_start(fc_connection_t *c, const fc_tls_client_conf_t *conf, const fc_str_t *name,
+                 const fc_str_t *peer)
 {
     if (fc_tls_conn_create(c, conf->ctx, 0) != FC_OK)
         return FC_ERROR;
@@ -234,8 +234,8 @@ fc_tls_client_start(fc_connection_t *c, const fc_tls_client_conf_t *conf, const 
     return FC_OK;
 }
 
-int
-fc_tls_client_done(fc_connection_t *c, const fc_tls_client_conf_t *conf, const fc_str_t *name)
+static int
+tls_client_done(fc_connection_t *c, const fc_tls_client_conf_t *conf, const fc_str_t *name)
 {
     SSL *ssl = c->tls->ssl;
     if (!conf->verify)
@@ -267,4 +267,37 @@ fc_tls_client_done(fc_connection_t *c, const fc_tls_client_conf_t *conf, const f
         return FC_ERROR;
     }
     return FC_OK;
+}
+
+int
+fc_tls_client_handshake(fc_connection_t *c, const fc_tls_client_conf_t *conf, const fc_str_t *name,
+                        const fc_str_t *peer)
+{
+    if (c->tls == NULL && tls_client_start(c, conf, name, peer) != FC_OK)
+        return FC_ERROR;
+    int rc = fc_tls_handshake(c);
+    if (rc == FC_AGAIN)
+        return FC_AGAIN;
+    if (rc != FC_OK || tls_client_done(c, conf, name) != FC_OK) {
+        fc_tls_conn_abort(c);
+        return FC_ERROR;
+    }
+    c->read->ready = 1; /* nothing can wait yet, but be safe: reads find out */
+    return FC_OK;
+}
+
+void
+fc_tls_client_name_trim(fc_str_t *name)
+{
+    if (name->len && name->data[0] == '[') {
+        unsigned char *rb = memchr(name->data, ']', name->len);
+        if (rb) {
+            name->data++; /* [v6]: the address without brackets */
+            name->len = (size_t) (rb - name->data);
+        }
+        return;
+    }
+    unsigned char *colon = memchr(name->data, ':', name->len);
+    if (colon)
+        name->len = (size_t) (colon - name->data);
 }

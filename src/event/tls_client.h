@@ -2,8 +2,7 @@
  * tls_client.h: TLS to upstreams (proxy_ssl_* in http{} and stream{}). The
  * directives, their defaults and merge are shared by both layers; each
  * layer compiles proxy_ssl_name with its own variables and drives the
- * handshake from its connect path: fc_tls_client_start, fc_tls_handshake
- * until FC_OK, then fc_tls_client_done (verification and session reuse).
+ * handshake from its connect path with fc_tls_client_handshake.
  */
 #ifndef FC_TLS_CLIENT_H
 #define FC_TLS_CLIENT_H
@@ -36,19 +35,23 @@ char *fc_tls_client_conf_merge(fc_conf_t *cf, fc_tls_client_conf_t *conf,
                                const fc_tls_client_conf_t *prev, int enabled);
 
 /*
- * Attaches TLS to a connected upstream connection: the name to send as SNI
- * (when server_name is on) and to verify against (when verify is on), and
- * a saved session of this peer and name to resume (session_reuse).
+ * One step of the handshake to a connected upstream: the first call
+ * attaches TLS with the name to send as SNI (server_name on) and to verify
+ * against (verify on) and a saved session of this peer and name to resume
+ * (session_reuse). FC_AGAIN: wait for an event and call again (name and
+ * peer must stay the same); FC_OK: handshaked and verified; FC_ERROR:
+ * failed (logged: a TLS error, "upstream SSL certificate verify error",
+ * "... does not match NAME"). Sessions are saved as OpenSSL delivers them
+ * (TLS 1.3 tickets come later).
  */
-int fc_tls_client_start(fc_connection_t *c, const fc_tls_client_conf_t *conf,
-                        const fc_str_t *name, const fc_str_t *peer);
+int fc_tls_client_handshake(fc_connection_t *c, const fc_tls_client_conf_t *conf,
+                            const fc_str_t *name, const fc_str_t *peer);
+
 /*
- * After a successful handshake: FC_ERROR (logged "upstream SSL certificate
- * verify error" or "... does not match NAME") when verification is on and
- * the chain or the name fails, else FC_OK. Sessions
- * are saved as OpenSSL delivers them (TLS 1.3 tickets come later).
+ * proxy_ssl_name's value (by default proxy_pass's host) without a port,
+ * as nginx cuts it off; "[v6]:port" becomes "v6".
  */
-int fc_tls_client_done(fc_connection_t *c, const fc_tls_client_conf_t *conf, const fc_str_t *name);
+void fc_tls_client_name_trim(fc_str_t *name);
 
 /* Command rows of the proxy_ssl_* directives: contexts CTX, conf CONFOFF, struct at BASE. */
 #define FC_TLS_CLIENT_COMMANDS(CTX, CONFOFF, BASE)                                                 \

@@ -16,8 +16,7 @@
 #include "http/request.h"
 #include "http/upstream_engine.h"
 #include "event/tls_client.h"
-
-#include <netinet/tcp.h>
+#include "upstream/connect.h"
 
 #define UP_SEND_LINKS 16 /* links handed to fc_chain_send() at once */
 
@@ -339,34 +338,6 @@ up_attach(fc_http_upstream_t *u, fc_connection_t *pc, fc_event_handler_pt handle
     u->peer = pc;
 }
 
-/* socket() + connect(): the fd, -1 after a local failure (500), -2 after a refused connect. */
-static int
-up_open_socket(fc_http_upstream_t *u, const fc_upstream_peer_t *peer, int *in_progress)
-{
-    fc_log_t *log = u->r->connection->log;
-    const struct sockaddr *sa = (const struct sockaddr *) &peer->addr.sa;
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        fc_log_error(FC_LOG_ALERT, log, errno, "socket() failed");
-        return -1;
-    }
-    int one = 1;
-    if (sa->sa_family != AF_UNIX && fc_http_core_loc(u->r)->tcp_nodelay)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (u->conf->socket_keepalive)
-        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-    *in_progress = 0;
-    if (connect(fd, sa, peer->addr.socklen) < 0) {
-        if (errno != EINPROGRESS) {
-            fc_log_error(FC_LOG_ERR, log, errno, "connect() to %s failed", peer->addr.name.data);
-            close(fd);
-            return -2;
-        }
-        *in_progress = 1;
-    }
-    return fd;
-}
-
 static void
 up_connect_peer(fc_http_upstream_t *u)
 {
@@ -388,30 +359,22 @@ up_connect_peer(fc_http_upstream_t *u)
     }
     u->skip_cache = 0;
     u->peer_requests = 0;
-    int in_progress;
-    int fd = up_open_socket(u, peer, &in_progress);
-    if (fd == -2) {
-        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
-        return;
-    }
-    fc_connection_t *pc = fd >= 0 ? fc_conn_get(w->conns, fd, r->connection->log) : NULL;
-    if (pc == NULL) {
-        if (fd >= 0)
-            close(fd);
+    unsigned flags = (fc_http_core_loc(r)->tcp_nodelay ? FC_UPSTREAM_CONNECT_NODELAY : 0) |
+                     (u->conf->socket_keepalive ? FC_UPSTREAM_CONNECT_KEEPALIVE : 0);
+    fc_connection_t *pc;
+    int rc =
+        fc_upstream_connect(w->conns, &peer->addr, SOCK_STREAM, flags, r->connection->log, &pc);
+    if (rc == FC_ERROR) {
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-    pc->type = SOCK_STREAM;
-    pc->number = r->connection->number;
-    pc->start_msec = fc_current_msec();
-    memcpy(&pc->sockaddr, &peer->addr.sa, peer->addr.socklen);
-    pc->socklen = peer->addr.socklen;
-    up_attach(u, pc, up_connect_event);
-    if (fc_event_add_conn(pc->loop, pc) != FC_OK) {
+    if (rc == FC_DECLINED) {
         fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
         return;
     }
-    if (!in_progress) {
+    pc->number = r->connection->number;
+    up_attach(u, pc, up_connect_event);
+    if (rc == FC_OK) {
         up_connected(u);
         return;
     }
@@ -430,18 +393,11 @@ up_connect_event(fc_event_t *ev)
         fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_TIMEOUT);
         return;
     }
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(pc->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-    if (err) {
-        fc_log_error(FC_LOG_ERR, log, err, "connect() failed");
+    int rc = fc_upstream_connect_result(pc, log);
+    if (rc == FC_ERROR)
         fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
-        return;
-    }
-    if (!pc->write->ready && !pc->read->ready)
-        return; /* spurious: still connecting */
-    up_connected(u);
+    else if (rc == FC_OK)
+        up_connected(u);
 }
 
 /* ---- TLS to the upstream (https://) -------------------------------------------------- */
@@ -467,28 +423,18 @@ static void
 up_ssl_handshake(fc_http_upstream_t *u)
 {
     fc_connection_t *pc = u->peer;
-    const fc_tls_client_conf_t *conf = u->conf->ssl;
     if (pc->tls == NULL) {
         u->r->connection->log->action = "SSL handshaking to upstream";
-        if (fc_tls_client_start(pc, conf, &u->ssl_name, &u->pick.peer->addr.name) != FC_OK) {
-            fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
-            return;
-        }
         pc->read->handler = up_ssl_event;
         pc->write->handler = up_ssl_event;
         if (!pc->write->timer_set)
             fc_event_add_timer(pc->loop, pc->write, u->conf->connect_timeout);
     }
-    int rc = fc_tls_handshake(pc);
-    if (rc == FC_AGAIN)
-        return;
-    if (rc != FC_OK || fc_tls_client_done(pc, conf, &u->ssl_name) != FC_OK) {
-        fc_tls_conn_abort(pc);
+    int rc = fc_tls_client_handshake(pc, u->conf->ssl, &u->ssl_name, &u->pick.peer->addr.name);
+    if (rc == FC_ERROR)
         fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_ERROR);
-        return;
-    }
-    pc->read->ready = 1; /* nothing can wait yet, but be safe: reads find out */
-    up_connected(u);
+    else if (rc == FC_OK)
+        up_connected(u);
 }
 
 static void
