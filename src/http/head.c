@@ -113,6 +113,11 @@ static const head_known_t head_known[] = {
     HEAD_KNOWN("accept-encoding", accept_encoding),
     HEAD_KNOWN("if-modified-since", if_modified_since),
     HEAD_KNOWN("if-none-match", if_none_match),
+    HEAD_KNOWN("if-match", if_match),
+    HEAD_KNOWN("if-unmodified-since", if_unmodified_since),
+    HEAD_KNOWN("range", range),
+    HEAD_KNOWN("if-range", if_range),
+    HEAD_KNOWN("via", via),
 };
 
 /* Turns the recorded offsets into pointers and notes the known fields (names in any case). */

@@ -40,6 +40,14 @@ fc_http_status_reason(unsigned status)
     return "";
 }
 
+void
+fc_http_clear_headers_out(fc_http_request_t *r)
+{
+    fc_http_headers_out_t *h = &r->headers_out;
+    h->headers.nelts = 0;
+    h->location = h->server = h->date = h->etag = NULL;
+}
+
 fc_http_field_t *
 fc_http_add_header_out(fc_http_request_t *r, const char *name, size_t name_len,
                        const unsigned char *value, size_t value_len)
@@ -58,6 +66,8 @@ fc_http_add_header_out(fc_http_request_t *r, const char *name, size_t name_len,
             h->server = base + (h->server - old);
         if (h->date)
             h->date = base + (h->date - old);
+        if (h->etag)
+            h->etag = base + (h->etag - old);
     }
     f->name.data = (unsigned char *) name;
     f->name.len = name_len;

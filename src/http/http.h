@@ -115,6 +115,11 @@ typedef struct {
     fc_http_field_t *accept_encoding;
     fc_http_field_t *if_modified_since;
     fc_http_field_t *if_none_match;
+    fc_http_field_t *if_match;
+    fc_http_field_t *if_unmodified_since;
+    fc_http_field_t *range;
+    fc_http_field_t *if_range;
+    fc_http_field_t *via;
     fc_str_t server;           /* the host name ($host): from the target or Host, lowercased, no port */
     int64_t content_length_n;  /* -1: none */
     unsigned connection_type;  /* FC_HTTP_CONNECTION_* from the Connection field */
@@ -131,6 +136,7 @@ typedef struct {
     fc_http_field_t *location; /* points into headers; relative paths are made absolute */
     fc_http_field_t *server;   /* an upstream's Server (kept only by proxy_pass_header) */
     fc_http_field_t *date;     /* an upstream's Date (kept only by proxy_pass_header) */
+    fc_http_field_t *etag;     /* points into headers: the entity tag, NULL if none */
     time_t last_modified_time; /* -1: none */
 } fc_http_headers_out_t;
 
@@ -239,6 +245,14 @@ struct fc_http_request_s {
     unsigned error_page : 1;     /* an error_page is being served */
     unsigned blocked_write : 1;  /* the write filter waits for the socket */
     unsigned upgraded : 1;       /* 101: the connection became a tunnel */
+    /*
+     * The response is a complete, known entity (a cached one, as nginx's
+     * r->allow_ranges): the range filter may answer a Range from it, and the
+     * not-modified filter may answer conditional requests with 304/412
+     * (nginx does both only for static files and cacheable proxied responses).
+     */
+    unsigned allow_ranges : 1;
+    unsigned allow_conditional : 1;
 };
 
 #define fc_http_get_module_main_conf(r, module) ((r)->main_conf[(module).ctx_index])
@@ -370,6 +384,8 @@ int fc_http_set_location(fc_http_request_t *r, unsigned status, const fc_str_t *
 /* Adds an output header field (copies nothing: strings must live as long as r). */
 fc_http_field_t *fc_http_add_header_out(fc_http_request_t *r, const char *name, size_t name_len,
                                         const unsigned char *value, size_t value_len);
+/* Drops every output header field and the shortcuts into them. */
+void fc_http_clear_headers_out(fc_http_request_t *r);
 /* The first request header named `name` (any case), NULL if absent. */
 fc_http_field_t *fc_http_find_header_in(fc_http_request_t *r, const char *name, size_t len);
 /* "404 Not Found": the reason phrase of a status ("" if unknown). */

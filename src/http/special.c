@@ -107,8 +107,7 @@ special_error_page(fc_http_request_t *r, const fc_http_err_page_t *p, int status
             args.data = q + 1;
             args.len = uri.len - path.len - 1;
         }
-        r->headers_out.headers.nelts = 0;
-        r->headers_out.location = NULL;
+        fc_http_clear_headers_out(r);
         r->headers_out.content_type.len = 0;
         r->headers_out.content_length_n = -1;
         return fc_http_internal_redirect(r, &path, &args);
@@ -116,7 +115,7 @@ special_error_page(fc_http_request_t *r, const fc_http_err_page_t *p, int status
     /* A URL: redirect the client there. */
     int code = special_is_redirect(p->overwrite) ? p->overwrite : FC_HTTP_MOVED_TEMPORARILY;
     r->err_status = 0;
-    r->headers_out.headers.nelts = 0;
+    fc_http_clear_headers_out(r);
     if (fc_http_set_location(r, (unsigned) code, &uri) != code)
         return FC_HTTP_INTERNAL_SERVER_ERROR;
     return code;
@@ -144,10 +143,8 @@ static int
 special_default_page(fc_http_request_t *r, int status)
 {
     fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
-    if (!special_is_redirect(status)) {
-        r->headers_out.headers.nelts = 0;
-        r->headers_out.location = NULL;
-    }
+    if (!special_is_redirect(status))
+        fc_http_clear_headers_out(r);
     r->headers_out.status_line.len = 0;
     r->headers_out.content_length_n = -1;
     r->headers_out.last_modified_time = -1;

@@ -219,6 +219,8 @@ up_field_out(fc_http_upstream_t *u, fc_http_field_t *o)
             ho->server = o;
         else if (up_name_is(o, "date", 4))
             ho->date = o;
+        else if (up_name_is(o, "etag", 4))
+            ho->etag = o;
         return FC_OK;
     }
     if (u->ops->rewrite_redirect && u->ops->rewrite_redirect(u, o, url) == FC_ERROR)
