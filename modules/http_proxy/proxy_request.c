@@ -175,6 +175,29 @@ proxy_name_is(const fc_http_field_t *f, const char *name)
     return fc_strncasecmp(f->name.data, (const unsigned char *) name, f->name.len) == 0;
 }
 
+/*
+ * With a cache, the client's Range and conditional fields stay here (nginx's
+ * cache headers): the cache stores the whole entity and answers them itself.
+ */
+static int
+proxy_cache_field_skipped(const fc_http_field_t *f)
+{
+    switch (f->name.len) {
+    case 5:
+        return proxy_name_is(f, "range");
+    case 8:
+        return proxy_name_is(f, "if-match") || proxy_name_is(f, "if-range");
+    case 13:
+        return proxy_name_is(f, "if-none-match");
+    case 17:
+        return proxy_name_is(f, "if-modified-since");
+    case 19:
+        return proxy_name_is(f, "if-unmodified-since");
+    default:
+        return 0;
+    }
+}
+
 /* Hop-by-hop and framing fields of the client never go upstream (by length: one compare). */
 static int
 proxy_client_field_skipped(const fc_http_field_t *f)
@@ -236,6 +259,22 @@ proxy_framing_line(fc_http_request_t *r, proxy_ctx_t *ctx, const fc_str_t *set_b
     return snprintf(buf, size, "Content-Length: %" PRId64 "\r\n", len);
 }
 
+/* "Name: value\r\n" when value is not empty. */
+static unsigned char *
+proxy_put_field(unsigned char *p, const char *name, const fc_str_t *value)
+{
+    if (value->len == 0)
+        return p;
+    size_t n = strlen(name);
+    p = (unsigned char *) memcpy(p, name, n) + n;
+    *p++ = ':';
+    *p++ = ' ';
+    p = (unsigned char *) memcpy(p, value->data, value->len) + value->len;
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
 /* Writes "Name: value\r\n" fields: the evaluated proxy_set_header lines, then the client's. */
 static unsigned char *
 proxy_put_fields(fc_http_request_t *r, unsigned char *p, const fc_array_t *headers,
@@ -253,11 +292,15 @@ proxy_put_fields(fc_http_request_t *r, unsigned char *p, const fc_array_t *heade
         *p++ = '\r';
         *p++ = '\n';
     }
+    fc_http_upstream_t *u = r->upstream;
+    p = proxy_put_field(p, "If-Modified-Since", &u->cache_if_modified_since);
+    p = proxy_put_field(p, "If-None-Match", &u->cache_if_none_match);
     if (!plcf->pass_request_headers)
         return p;
     const fc_http_field_t *f = r->headers_in.headers.elts;
     for (size_t i = 0; i < r->headers_in.headers.nelts; i++) {
         if (f[i].hash == 0 || proxy_client_field_skipped(&f[i]) ||
+            (u->cache_request && proxy_cache_field_skipped(&f[i])) ||
             proxy_field_overridden(headers, &f[i]))
             continue;
         p = (unsigned char *) memcpy(p, f[i].name.data, f[i].name.len) + f[i].name.len;
@@ -286,6 +329,9 @@ proxy_fields_len(fc_http_request_t *r, const fc_array_t *headers, fc_str_t *valu
         if (values[i].len)
             *len += h[i].name.len + 2 + values[i].len + 2;
     }
+    const fc_http_upstream_t *u = r->upstream;
+    *len += sizeof("If-Modified-Since: \r\n") + u->cache_if_modified_since.len +
+            sizeof("If-None-Match: \r\n") + u->cache_if_none_match.len;
     if (!plcf->pass_request_headers)
         return FC_OK;
     const fc_http_field_t *f = r->headers_in.headers.elts;
@@ -324,6 +370,8 @@ proxy_create_request(fc_http_upstream_t *u)
     proxy_loc_conf_t *plcf = proxy_loc_conf(r);
     proxy_ctx_t *ctx = u->data;
     fc_str_t method = r->method_name, uri, body, *set_body = NULL;
+    if (u->cache_head_as_get)
+        fc_str_set(&method, "GET");
     if ((plcf->method && fc_http_cv_eval(r, plcf->method, &method) != FC_OK) ||
         proxy_request_uri(r, ctx, &uri) != FC_OK)
         return FC_ERROR;

@@ -27,6 +27,87 @@ fc_time_http(time_t t, char *buf, size_t size)
     return n > 0 ? fc_min((size_t) n, size - 1) : 0;
 }
 
+static int
+time_month(const unsigned char *p)
+{
+    for (int i = 0; i < 12; i++)
+        if (memcmp(p, months[i], 3) == 0)
+            return i;
+    return -1;
+}
+
+/* Reads n digits; -1 if any is not one. */
+static int
+time_digits(const unsigned char *p, const unsigned char *end, int n)
+{
+    int v = 0;
+    if (end - p < n)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/* "08:49:37" into tm; 1 on success. */
+static int
+time_hms(const unsigned char *p, const unsigned char *end, struct tm *tm)
+{
+    if (end - p < 8 || p[2] != ':' || p[5] != ':')
+        return 0;
+    tm->tm_hour = time_digits(p, end, 2);
+    tm->tm_min = time_digits(p + 3, end, 2);
+    tm->tm_sec = time_digits(p + 6, end, 2);
+    return tm->tm_hour >= 0 && tm->tm_hour < 24 && tm->tm_min >= 0 && tm->tm_min < 60 &&
+           tm->tm_sec >= 0 && tm->tm_sec <= 60;
+}
+
+time_t
+fc_time_parse_http(const unsigned char *p, size_t len)
+{
+    const unsigned char *end = p + len, *q = p;
+    struct tm tm = {0};
+    while (q < end && *q != ' ' && *q != ',')
+        q++; /* the weekday, whatever it says */
+    int comma = q < end && *q == ',';
+    q += comma;
+    while (q < end && *q == ' ')
+        q++;
+    if (end - q < 3)
+        return -1;
+    if (!comma) {
+        /* asctime: "Nov  6 08:49:37 1994" */
+        if ((tm.tm_mon = time_month(q)) < 0 || end - q < 20)
+            return -1;
+        q += 4;
+        tm.tm_mday = *q == ' ' ? time_digits(q + 1, end, 1) : time_digits(q, end, 2);
+        if (!time_hms(q + 3, end, &tm) || (tm.tm_year = time_digits(q + 12, end, 4)) < 0)
+            return -1;
+    } else if (end - q >= 20 && q[2] == ' ') {
+        /* RFC 1123: "06 Nov 1994 08:49:37 GMT" */
+        tm.tm_mday = time_digits(q, end, 2);
+        if ((tm.tm_mon = time_month(q + 3)) < 0 || (tm.tm_year = time_digits(q + 7, end, 4)) < 0 ||
+            q[11] != ' ' || !time_hms(q + 12, end, &tm))
+            return -1;
+    } else if (end - q >= 18 && q[2] == '-') {
+        /* RFC 850: "06-Nov-94 08:49:37 GMT" */
+        tm.tm_mday = time_digits(q, end, 2);
+        if ((tm.tm_mon = time_month(q + 3)) < 0 || q[6] != '-' ||
+            (tm.tm_year = time_digits(q + 7, end, 2)) < 0 || q[9] != ' ' ||
+            !time_hms(q + 10, end, &tm))
+            return -1;
+        tm.tm_year += tm.tm_year < 70 ? 2000 : 1900;
+    } else {
+        return -1;
+    }
+    if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_year < 1970)
+        return -1;
+    tm.tm_year -= 1900;
+    return timegm(&tm);
+}
+
 static void
 time_format(void)
 {

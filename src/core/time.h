@@ -17,6 +17,12 @@ typedef struct {
     char iso8601[64];
 } fc_time_cache_t;
 
+/*
+ * Parses an HTTP date (RFC 1123, RFC 850 or asctime form, as nginx's
+ * ngx_parse_http_time accepts them) into seconds since the epoch; -1 if it
+ * is none of them.
+ */
+time_t fc_time_parse_http(const unsigned char *p, size_t len);
 /* Refreshes the cached clock (called once per loop turn and at startup). */
 void fc_time_update(void);
 /* "Thu, 01 Jan 1970 00:00:01 GMT" for t into buf (>= 30 bytes); its length. */

@@ -24,6 +24,7 @@ typedef struct {
     fc_array_t phases[FC_HTTP_NPHASES];   /* fc_http_handler_pt */
     fc_var_registry_t vars;
     fc_array_t upstreams;                 /* private to the upstream engine */
+    const void *upstream_cache;           /* fc_http_upstream_cache_ops_t, NULL: no cache */
     fc_array_t header_filters;            /* fc_http_filter_t, in call order */
     fc_array_t body_filters;              /* fc_http_filter_t, in call order */
     size_t *header_next;                  /* per http module ctx_index: its position + 1 */

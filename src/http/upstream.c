@@ -36,6 +36,7 @@ const fc_conf_enum_t fc_http_upstream_next_masks[] = {
     {NULL, 0}};
 
 static void up_cleanup(void *data);
+static void up_give_up(fc_http_upstream_t *u, unsigned ft, unsigned status);
 static void up_body_ready(fc_http_request_t *r);
 static void up_init(fc_http_upstream_t *u);
 static void up_connect(fc_http_upstream_t *u);
@@ -125,7 +126,14 @@ up_body_ready(fc_http_request_t *r)
     }
 }
 
-/* Picks the group's key and starts the first try. */
+void
+fc_http_upstream_cache_register(fc_conf_t *cf, const fc_http_upstream_cache_ops_t *ops)
+{
+    fc_http_core_main_conf_t *cmcf = fc_http_conf_get_main(cf, fc_http_core_module);
+    cmcf->upstream_cache = ops;
+}
+
+/* Asks the cache (if any), then builds the request, picks the group's key and starts the first try. */
 static void
 up_init(fc_http_upstream_t *u)
 {
@@ -135,6 +143,16 @@ up_init(fc_http_upstream_t *u)
         u->nb_done = 1; /* else up_nb_take() sees the end and frames it */
     }
     r->write_event_handler = fc_http_block_reading;
+    const fc_http_upstream_cache_ops_t *cache = fc_http_core_main(r)->upstream_cache;
+    if (cache && cache->start(u) != FC_DECLINED)
+        return; /* answered from the cache, or waiting for it (it calls proceed) */
+    fc_http_upstream_proceed(u);
+}
+
+void
+fc_http_upstream_proceed(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
     if (u->ops->create_request(u) != FC_OK) {
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -279,7 +297,7 @@ up_connect(fc_http_upstream_t *u)
         }
         up_log_upstream(u, &u->group->name);
         fc_log_error(FC_LOG_ERR, log, 0, "no live upstreams");
-        fc_http_upstream_finalize(u, FC_HTTP_BAD_GATEWAY);
+        up_give_up(u, FC_HTTP_UPSTREAM_FT_ERROR, FC_HTTP_BAD_GATEWAY);
         return;
     }
     if (up_new_state(u, &u->pick.peer->addr.name) == NULL) {
@@ -690,6 +708,16 @@ fc_http_upstream_may_retry(const fc_http_upstream_t *u, unsigned ft)
            (limit == 0 || fc_current_msec() - u->start_msec < limit);
 }
 
+/* No try is left: a stale cached entry (proxy_cache_use_stale) or the error. */
+static void
+up_give_up(fc_http_upstream_t *u, unsigned ft, unsigned status)
+{
+    const fc_http_upstream_cache_ops_t *cache = fc_http_core_main(u->r)->upstream_cache;
+    if (u->cache && cache->error(u, ft))
+        return;
+    fc_http_upstream_finalize(u, (int) status);
+}
+
 void
 fc_http_upstream_next(fc_http_upstream_t *u, unsigned ft)
 {
@@ -712,7 +740,7 @@ fc_http_upstream_next(fc_http_upstream_t *u, unsigned ft)
                         ? FC_UPSTREAM_PEER_NEXT
                         : FC_UPSTREAM_PEER_FAILED);
     if (u->pick.tries == 0 || !allowed) {
-        fc_http_upstream_finalize(u, (int) status);
+        up_give_up(u, ft, status);
         return;
     }
     up_connect(u);
@@ -742,6 +770,10 @@ fc_http_upstream_finalize(fc_http_upstream_t *u, int rc)
     u->finished = 1;
     u->state_machine = FC_UP_DONE;
     fc_http_upstream_release_peer(u, 0);
+    if (u->cache) {
+        const fc_http_upstream_cache_ops_t *cache = fc_http_core_main(r)->upstream_cache;
+        cache->finish(u, 0); /* a complete body was finished before (up_body_end) */
+    }
     r->connection->log->action = r->header_sent ? "sending to client" : NULL;
     if (r->read_event_handler == up_check_broken)
         r->read_event_handler = fc_http_block_reading;

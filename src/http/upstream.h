@@ -202,6 +202,14 @@ struct fc_http_upstream_s {
     unsigned no_body_expected : 1;  /* HEAD: whatever the head says, no body follows */
     unsigned discard_request_body : 1; /* the client body is not sent: read and drop it */
     unsigned ssl : 1;               /* TLS to the upstream (https://): conf->ssl applies */
+    /* Set by the response cache before create_request (nginx's cache request headers): */
+    unsigned cache_request : 1;     /* the response may be cached: the client's Range and
+                                       conditional fields are not passed */
+    unsigned cache_head_as_get : 1; /* proxy_cache_convert_head: a HEAD goes as GET */
+    fc_str_t cache_if_modified_since; /* revalidation: sent as If-Modified-Since (or empty) */
+    fc_str_t cache_if_none_match;     /* revalidation: sent as If-None-Match (or empty) */
+    void *cache;                    /* the cache's request state; NULL: no cache involved */
+    unsigned cache_store : 1;       /* the cache is storing this response: read the whole body */
 
     /* ---- engine ---- */
     fc_upstream_pick_t pick;
@@ -235,6 +243,37 @@ struct fc_http_upstream_s {
     unsigned nb_done : 1;           /* the client body is complete and its end framed */
     unsigned finished : 1;
 };
+
+/*
+ * The response cache's hooks into the engine (one set per http{} block,
+ * registered by the cache module; the engine calls them only for a request
+ * whose u->cache the start hook set).
+ *   start    before the request is built: FC_DECLINED goes upstream,
+ *            FC_DONE means the cache answered (it finalized u) or will
+ *            resume with fc_http_upstream_proceed() (a lock wait)
+ *   header   the head arrived, nothing sent yet: FC_DECLINED goes on,
+ *            FC_DONE means the cache answered instead (a 304 that
+ *            revalidated its entry); called before proxy_next_upstream
+ *   store    headers_out is filled, before the header filters: the cache
+ *            decides whether to store and begins its entry
+ *   body     decoded body bytes in order (a memory buffer's [pos, last))
+ *   finish   the trip ends; complete: every body byte went through body
+ *   error    the trip failed for `ft` with nothing sent to the client:
+ *            1 if the cache answered with a stale entry (use_stale)
+ */
+typedef struct {
+    int (*start)(fc_http_upstream_t *u);
+    int (*header)(fc_http_upstream_t *u);
+    int (*store)(fc_http_upstream_t *u);
+    int (*body)(fc_http_upstream_t *u, const fc_buf_t *b);
+    void (*finish)(fc_http_upstream_t *u, int complete);
+    int (*error)(fc_http_upstream_t *u, unsigned ft);
+} fc_http_upstream_cache_ops_t;
+
+/* Registers the cache's hooks for the http{} block being parsed (postconfiguration). */
+void fc_http_upstream_cache_register(fc_conf_t *cf, const fc_http_upstream_cache_ops_t *ops);
+/* After the cache's start hook returned FC_DONE and decided to go upstream: the trip goes on. */
+void fc_http_upstream_proceed(fc_http_upstream_t *u);
 
 /*
  * Creates r's upstream (r->upstream) with the protocol's settings and

@@ -35,6 +35,12 @@ struct fc_http_upstream_body_s {
     unsigned last_sent : 1; /* the end of the body went down */
 };
 
+static const fc_http_upstream_cache_ops_t *
+up_cache(const fc_http_upstream_t *u)
+{
+    return u->cache ? fc_http_core_main(u->r)->upstream_cache : NULL;
+}
+
 static void up_downstream_write(fc_http_request_t *r);
 static void up_process_headers(fc_http_upstream_t *u);
 static int up_downstream(fc_http_upstream_t *u);
@@ -115,8 +121,11 @@ up_test_next(fc_http_upstream_t *u)
     for (size_t i = 0; i < fc_nelems(map); i++) {
         if (map[i].status != u->headers_in.status_n)
             continue;
-        if (u->pick.tries == 0 || !fc_http_upstream_may_retry(u, map[i].ft))
-            return 0; /* the response goes to the client as it is */
+        if (u->pick.tries == 0 || !fc_http_upstream_may_retry(u, map[i].ft)) {
+            /* The response goes to the client as it is, unless a stale entry may answer. */
+            const fc_http_upstream_cache_ops_t *cache = up_cache(u);
+            return cache && cache->error(u, map[i].ft);
+        }
         fc_http_upstream_next(u, map[i].ft);
         return 1;
     }
@@ -292,6 +301,9 @@ up_process_headers(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
     unsigned status = u->headers_in.status_n;
+    const fc_http_upstream_cache_ops_t *cache = up_cache(u);
+    if (cache && cache->header(u) == FC_DONE)
+        return; /* a 304 revalidated the cached entry, which answers */
     if (up_test_next(u) || up_intercept(u))
         return;
     if (status == FC_HTTP_SWITCHING_PROTOCOLS) {
@@ -306,8 +318,8 @@ up_process_headers(fc_http_upstream_t *u)
     }
     u->keepalive = !u->headers_in.connection_close;
     r->connection->log->action = "reading upstream";
-    if (up_copy_headers(u, 0) != FC_OK || u->ops->input_filter_init(u) != FC_OK ||
-        up_body_init(u) != FC_OK) {
+    if (up_copy_headers(u, 0) != FC_OK || (cache && cache->store(u) != FC_OK) ||
+        u->ops->input_filter_init(u) != FC_OK || up_body_init(u) != FC_OK) {
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -431,6 +443,13 @@ up_hand_down(fc_http_upstream_t *u)
     }
     if (out == NULL)
         return FC_OK;
+    if (u->cache_store) {
+        /* Every decoded byte goes down exactly once, from here: the cache copies it now. */
+        const fc_http_upstream_cache_ops_t *cache = up_cache(u);
+        for (fc_chain_t *cl = out; cl && u->cache_store; cl = cl->next)
+            if (cache->body(u, cl->buf) != FC_OK)
+                u->cache_store = 0; /* the entry is dropped; the client still gets the body */
+    }
     return fc_http_output_filter(u->r, out);
 }
 
@@ -535,6 +554,9 @@ up_body_end(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
     u->body->last_sent = 1;
+    const fc_http_upstream_cache_ops_t *cache = up_cache(u);
+    if (cache)
+        cache->finish(u, u->cache_store);
     int rc = r->header_only ? FC_OK : fc_http_send_last(r);
     fc_http_upstream_finalize(u, rc == FC_ERROR ? FC_ERROR : FC_OK);
 }
@@ -604,7 +626,7 @@ fc_http_upstream_body_event(fc_http_upstream_t *u)
         }
         if (u->body_done || u->peer == NULL)
             break;
-        if (r->header_only) {
+        if (r->header_only && !u->cache_store) {
             /* Nothing of a body goes to the client: the upstream's is not read. */
             fc_http_upstream_release_peer(u, 0);
             u->body_done = 1;
