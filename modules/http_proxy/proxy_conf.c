@@ -2,8 +2,9 @@
  * proxy_conf.c: the proxy module's directives (nginx's names, arguments,
  * defaults and inheritance), its create/merge and the module itself.
  *
+ * The proxy_cache* directives belong to the cache module (modules/http_cache/).
  * Not implemented, and rejected rather than ignored:
- * proxy_cache*, proxy_store, proxy_bind, and spooling responses to disk
+ * proxy_store, proxy_bind, and spooling responses to disk
  * (proxy_temp_path; proxy_max_temp_file_size accepts only 0, which is what
  * fulcrum always does: a slow client holds the upstream in proxy_buffers).
  */
@@ -85,14 +86,9 @@ static const fc_command_t proxy_commands[] = {
     PROXY_REJECT("proxy_bind"),
     PROXY_REJECT("proxy_store"),
     PROXY_REJECT("proxy_store_access"),
-    PROXY_REJECT("proxy_cache"),
-    PROXY_REJECT("proxy_cache_path"),
-    PROXY_REJECT("proxy_cache_key"),
-    PROXY_REJECT("proxy_cache_valid"),
     PROXY_REJECT("proxy_limit_rate"),
     PROXY_REJECT("proxy_cookie_domain"),
     PROXY_REJECT("proxy_cookie_path"),
-    PROXY_REJECT("proxy_ignore_headers"),
     fc_null_command};
 
 static const fc_layer_module_ctx_t proxy_ctx = {

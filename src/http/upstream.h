@@ -274,6 +274,10 @@ typedef struct {
 void fc_http_upstream_cache_register(fc_conf_t *cf, const fc_http_upstream_cache_ops_t *ops);
 /* After the cache's start hook returned FC_DONE and decided to go upstream: the trip goes on. */
 void fc_http_upstream_proceed(fc_http_upstream_t *u);
+/* Ends the trip: releases the peer and finalizes r with rc (or returns it from the handler). */
+void fc_http_upstream_finalize(fc_http_upstream_t *u, int rc);
+/* Gives the connection back to the keep-alive pool (keep) or closes it; the pick is done. */
+void fc_http_upstream_release_peer(fc_http_upstream_t *u, int keep);
 
 /*
  * Creates r's upstream (r->upstream) with the protocol's settings and

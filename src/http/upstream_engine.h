@@ -32,10 +32,6 @@ enum {
 int fc_http_upstream_may_retry(const fc_http_upstream_t *u, unsigned ft);
 /* Gives up on the current try for reason `ft` (FC_HTTP_UPSTREAM_FT_*): next peer or an error. */
 void fc_http_upstream_next(fc_http_upstream_t *u, unsigned ft);
-/* Ends the trip: releases the peer and finalizes r with rc (or returns it from the handler). */
-void fc_http_upstream_finalize(fc_http_upstream_t *u, int rc);
-/* Gives the connection back to the keep-alive pool (keep) or closes it; the pick is done. */
-void fc_http_upstream_release_peer(fc_http_upstream_t *u, int keep);
 
 /* upstream_response.c */
 

@@ -1,0 +1,274 @@
+/*
+ * cache.h: the response cache (nginx's proxy_cache), shared by its files.
+ *
+ *   cache_conf.c    directives, inheritance, registration with the engine
+ *   cache_index.c   the keys zone: hash index + LRU of entries in shared memory
+ *   cache_file.c    entry files: names, the header format, temp file + rename
+ *   cache_policy.c  what may be stored and for how long (Cache-Control, ...)
+ *   cache_request.c a request's way through the cache: lookup, HIT, lock,
+ *                   stale, revalidation
+ *   cache_store.c   storing a response: temp file, head, body, rename, index
+ *   cache_manager.c the loader (index from disk at start) and the manager
+ *                   (inactive, max_size, min_free), in bounded slices
+ *   cache_purge.c   proxy_cache_purge
+ *   cache_vars.c    $upstream_cache_status
+ *
+ * Keys and metadata live in a shared zone every worker sees; bodies live in
+ * files under the cache path, named by the MD5 of the key as nginx names
+ * them (levels=1:2 -> PATH/c/29/b7f54b2df7773722d382f4809d65029c). An entry
+ * is written to a temp file next to its final name and renamed into place
+ * only when complete. See docs/internals/cache.md.
+ */
+#ifndef FC_HTTP_CACHE_H
+#define FC_HTTP_CACHE_H
+
+#include "http/upstream.h"
+#include "core/shm.h"
+
+#define CACHE_KEY_LEN 16      /* MD5 */
+#define CACHE_VARY_MAX 128    /* nginx's NGX_HTTP_CACHE_VARY_LEN: a longer Vary is not cached */
+#define CACHE_MAX_LEVELS 3
+
+extern fc_module_t fc_http_cache_module;
+
+/* ---- the shared index (cache_index.c) ------------------------------------------------ */
+
+typedef struct cache_node_s cache_node_t;
+
+struct cache_node_s {
+    unsigned char key[CACHE_KEY_LEN];
+    unsigned char primary[CACHE_KEY_LEN]; /* a variant's main key (Vary); else == key */
+    cache_node_t *hnext;                  /* hash chain */
+    cache_node_t *prev, *next;            /* LRU list: head is the most recently used */
+    time_t expire;       /* inactive deadline: last use + inactive */
+    time_t valid_sec;    /* the stored response is fresh until then */
+    uint64_t fs_size;    /* disk bytes of the entry's file (0: none) */
+    fc_msec_t lock_until; /* a fetch is under way until then (lock, updating) */
+    char *vary;          /* a main key whose responses vary: the Vary names (zone memory) */
+    uint32_t uses;       /* requests for the key (proxy_cache_min_uses) */
+    unsigned exists : 1; /* a complete file is on disk */
+    unsigned updating : 1;
+    unsigned variant : 1; /* key is a variant of primary */
+};
+
+typedef struct {
+    cache_node_t **buckets;
+    size_t nbuckets;     /* a power of two */
+    cache_node_t *lru_head, *lru_tail;
+    uint64_t size;       /* disk bytes of all entries */
+    size_t count;
+    unsigned loaded : 1; /* the loader went through the disk */
+    unsigned loading : 1;
+} cache_sh_t;
+
+/* One proxy_cache_path. */
+typedef struct {
+    fc_str_t name;            /* keys_zone name */
+    fc_str_t path;            /* absolute, NUL-terminated, no trailing '/' */
+    unsigned levels[CACHE_MAX_LEVELS]; /* characters per level, 0: none */
+    unsigned nlevels;
+    fc_shm_zone_t *zone;
+    time_t inactive;          /* 10m */
+    int64_t max_size;         /* 0: unlimited */
+    int64_t min_free;         /* 0: none */
+    size_t loader_files;      /* per slice */
+    fc_msec_t loader_sleep, loader_threshold;
+    size_t manager_files;
+    fc_msec_t manager_sleep, manager_threshold;
+    int use_temp_path;
+    const char *file;
+    unsigned line;
+} cache_path_t;
+
+/* The shared part of a path's zone (zone->data points at it in every process). */
+cache_sh_t *cache_sh(const cache_path_t *cp);
+/* Zone init: the index in a fresh zone, or the running one taken over. */
+int cache_zone_init(fc_shm_zone_t *zone, void *old_data);
+/* Under the zone lock: the node of key, NULL if none. */
+cache_node_t *cache_node_find(cache_sh_t *sh, const unsigned char *key);
+/*
+ * Under the lock: the node of key, created (uses 0, nothing on disk) if
+ * absent; when the zone is full, the least recently used entries that are
+ * not being fetched are dropped (their files unlinked) to make room. NULL
+ * when nothing can be freed.
+ */
+cache_node_t *cache_node_get(cache_path_t *cp, cache_sh_t *sh, const unsigned char *key);
+/* Under the lock: the node becomes the most recently used; expire moves to now + inactive. */
+void cache_node_touch(cache_path_t *cp, cache_sh_t *sh, cache_node_t *n);
+/* Under the lock: unlinks the node's file (if any) and frees it. */
+void cache_node_delete(cache_path_t *cp, cache_sh_t *sh, cache_node_t *n);
+/* Under the lock: the entry's file changed size (a new one was stored: fs_size set). */
+void cache_node_set_size(cache_sh_t *sh, cache_node_t *n, uint64_t fs_size);
+
+/* ---- files (cache_file.c) --------------------------------------------------------------- */
+
+/*
+ * An entry file starts with this header, then the key text, the Vary names,
+ * the stored response head, and the body at body_start. All integers in host
+ * order: the cache is a machine's own.
+ */
+#define CACHE_FILE_MAGIC 0x31434346u /* "FCC1" */
+typedef struct {
+    uint32_t magic;
+    uint32_t header_len;   /* everything before the body */
+    int64_t valid_sec;
+    int64_t date;          /* when it was stored */
+    int64_t last_modified; /* -1: none */
+    uint32_t key_len;
+    uint32_t vary_len;
+    uint32_t head_len;     /* the serialized response head */
+    uint32_t etag_len;     /* the ETag value's length inside the head (0: none) */
+    unsigned char primary[CACHE_KEY_LEN];
+    unsigned char variant[CACHE_KEY_LEN]; /* MD5 of the Vary fields' values; zeros: none */
+    uint16_t status;
+    uint16_t pad;
+    uint32_t etag_off;     /* where the ETag value starts inside the head */
+} cache_file_header_t;
+
+#define FC_CACHE_PATH_MAX 4096
+/* "PATH/c/29/b7f5...": the file name of key into buf. FC_OK, FC_ERROR if too long. */
+int cache_file_path(const cache_path_t *cp, const unsigned char *key, char *buf, size_t size);
+/* The same in pool memory (NULL on failure). */
+char *cache_file_name(fc_pool_t *pool, const cache_path_t *cp, const unsigned char *key);
+/* Hex of a key into out[2 * CACHE_KEY_LEN]. */
+void cache_key_hex(const unsigned char *key, char *out);
+/* MD5 of the concatenation of n strings. */
+void cache_md5(const fc_str_t *parts, size_t n, unsigned char *out);
+/* Rounds a file size up to what it takes on disk (whole 4 KiB blocks). */
+uint64_t cache_disk_size(int64_t bytes);
+/* Creates the path's folder (and its parents) if missing: FC_OK or FC_ERROR (logged). */
+int cache_path_create(const cache_path_t *cp, fc_log_t *log);
+
+/* ---- per-location settings (cache_conf.c) -------------------------------------------- */
+
+typedef struct {
+    unsigned status; /* 0: any */
+    time_t valid;
+} cache_valid_t;
+
+/* proxy_cache_use_stale, over the engine's FC_HTTP_UPSTREAM_FT_* bits. */
+#define CACHE_STALE_UPDATING 0x10000000u
+
+/* proxy_ignore_headers */
+#define CACHE_IGN_X_ACCEL_EXPIRES 0x01u
+#define CACHE_IGN_EXPIRES 0x02u
+#define CACHE_IGN_CACHE_CONTROL 0x04u
+#define CACHE_IGN_SET_COOKIE 0x08u
+#define CACHE_IGN_VARY 0x10u
+#define CACHE_IGN_OTHER 0x20u /* X-Accel-Redirect & co: accepted, nothing to ignore here */
+
+typedef struct {
+    cache_path_t *path;        /* NULL: proxy_cache off */
+    fc_cv_t *path_cv;          /* proxy_cache $var */
+    void *ref;                 /* "proxy_cache NAME" as written, resolved in merge */
+    int off;                   /* "proxy_cache off" was written at this level */
+    fc_cv_t *key;              /* proxy_cache_key; NULL: the default */
+    fc_array_t *valid;         /* cache_valid_t; UNSET_PTR */
+    unsigned methods;          /* FC_HTTP_METHOD_* bits; GET and HEAD always */
+    int64_t min_uses;
+    fc_array_t *bypass;        /* fc_cv_t; UNSET_PTR */
+    fc_array_t *no_cache;      /* fc_cv_t; UNSET_PTR */
+    fc_array_t *purge;         /* fc_cv_t; UNSET_PTR */
+    unsigned use_stale;        /* FT bits | CACHE_STALE_UPDATING; FC_UNSET: inherit */
+    unsigned ignore_headers;   /* CACHE_IGN_*; FC_UNSET: inherit */
+    int background_update;
+    int lock;
+    fc_msec_t lock_timeout;
+    fc_msec_t lock_age;
+    int revalidate;
+    int convert_head;
+} cache_loc_conf_t;
+
+typedef struct {
+    fc_array_t paths;   /* cache_path_t * */
+    fc_cv_t default_key; /* $scheme$proxy_host$request_uri */
+} cache_main_conf_t;
+
+/* The time a status may be cached by proxy_cache_valid (0: not at all). */
+time_t cache_valid_for(const fc_array_t *valid, unsigned status);
+/* 1 if any value of the list is non-empty and not "0" (bypass, no_cache, purge). */
+int cache_test_predicates(fc_http_request_t *r, const fc_array_t *list);
+
+/* ---- the policy (cache_policy.c) ------------------------------------------------------- */
+
+/* What the response's own fields say, as nginx reads them. */
+typedef struct {
+    time_t valid_sec;      /* absolute freshness from the fields; 0: none said */
+    unsigned no_store : 1; /* not cacheable (no-store, private, no-cache, max-age=0, ...) */
+    unsigned vary_star : 1;
+    fc_str_t vary;         /* the Vary value (names), empty: none */
+} cache_policy_t;
+
+/*
+ * Reads X-Accel-Expires, Cache-Control, Expires, Set-Cookie and Vary of a
+ * response's fields (ignore: CACHE_IGN_*), now: the current time.
+ */
+void cache_policy_read(const fc_array_t *fields, unsigned ignore, time_t now,
+                       cache_policy_t *out);
+
+/* ---- request state (cache_request.c) ----------------------------------------------------- */
+
+enum {
+    CACHE_STATUS_NONE = 0,
+    CACHE_STATUS_MISS,
+    CACHE_STATUS_BYPASS,
+    CACHE_STATUS_EXPIRED,
+    CACHE_STATUS_STALE,
+    CACHE_STATUS_UPDATING,
+    CACHE_STATUS_REVALIDATED,
+    CACHE_STATUS_HIT
+};
+
+typedef struct {
+    fc_http_upstream_t *u;
+    cache_path_t *path;
+    cache_loc_conf_t *conf;
+    fc_str_t key_text;
+    unsigned char main_key[CACHE_KEY_LEN];
+    unsigned char key[CACHE_KEY_LEN];   /* main_key or the variant's */
+    unsigned char variant[CACHE_KEY_LEN];
+    unsigned char lock_key[CACHE_KEY_LEN]; /* the node this request marked as updating */
+    unsigned char *vary;          /* the stored response's Vary names (lowercase) */
+    size_t vary_len;
+    char *file_name;
+    int fd;                       /* the entry being served (stale or HIT): -1 none */
+    cache_file_header_t hdr;      /* its header */
+    unsigned char *head;          /* its stored head (key, vary, fields) */
+    char *temp_name;              /* the entry being written */
+    int temp_fd;
+    int64_t written;
+    fc_event_t wait_ev;           /* proxy_cache_lock: polls the node */
+    fc_msec_t wait_until;
+    unsigned status;              /* CACHE_STATUS_* */
+    unsigned fetching : 1;        /* this request set the node's lock/updating */
+    unsigned have_stale : 1;      /* fd holds an expired entry use_stale may answer with */
+    unsigned no_store : 1;        /* the response is not to be stored (no_cache, min_uses, lock timeout) */
+    unsigned done : 1;
+} cache_ctx_t;
+
+/* The engine hooks. */
+extern const fc_http_upstream_cache_ops_t cache_engine_ops;
+/* cache_store.c: the store, body and finish hooks. */
+int cache_store_begin(fc_http_upstream_t *u);
+int cache_store_body(fc_http_upstream_t *u, const fc_buf_t *b);
+void cache_store_finish(fc_http_upstream_t *u, int complete);
+/* The variant the request asks for by these Vary names: ctx->variant and ctx->key. */
+void cache_request_variant(cache_ctx_t *ctx, const unsigned char *names, size_t len);
+/* Lets go of the "being fetched" mark this request set on its entry (if it did). */
+void cache_release_fetch(cache_ctx_t *ctx);
+/* Serves the open entry ctx->fd as the response and finalizes u. */
+void cache_send_entry(cache_ctx_t *ctx);
+/* Reads an entry's header and head from fd (into pool). FC_OK, FC_DECLINED (invalid), FC_ERROR. */
+int cache_file_read_head(fc_pool_t *pool, int fd, cache_file_header_t *hdr, unsigned char **head,
+                         fc_log_t *log, const char *name);
+
+/* cache_purge.c: a purge request (proxy_cache_purge said yes). Returns a status. */
+int cache_purge(cache_ctx_t *ctx);
+/* cache_manager.c: starts the loader and manager timers in worker slot 0. */
+int cache_manager_init_worker(fc_cycle_t *cycle);
+/* cache_manager.c: the master creates the cache folders. */
+int cache_manager_init_module(fc_cycle_t *cycle);
+/* cache_vars.c */
+int cache_variables_add(fc_conf_t *cf);
+
+#endif

@@ -1,0 +1,522 @@
+/*
+ * cache_request.c: one request's way through the cache, as the upstream
+ * engine's hooks (cache.h). Before the request is built: the key, then a
+ * purge, a bypass, a fresh entry (HIT), an entry another request is
+ * fetching (proxy_cache_lock waits, use_stale updating answers stale), or a
+ * fetch (MISS, EXPIRED with revalidation). When the head arrives: a 304 to
+ * a revalidation answers from the entry; a failure may answer stale. When
+ * the response is to be stored, its head and body go to a temp file renamed
+ * into place once complete, and the index learns of it.
+ */
+#include "cache.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CACHE_LOCK_POLL 50 /* ms between looks at an entry another request is fetching */
+
+static cache_loc_conf_t *
+req_conf(fc_http_request_t *r)
+{
+    return fc_http_get_module_loc_conf(r, fc_http_cache_module);
+}
+
+/* The request pool is going away: no descriptor, temp file or lock outlives it. */
+static void
+req_cleanup(void *data)
+{
+    cache_ctx_t *ctx = data;
+    if (ctx->wait_ev.timer_set)
+        fc_event_del_timer(ctx->u->r->connection->loop, &ctx->wait_ev);
+    if (ctx->temp_fd >= 0) {
+        close(ctx->temp_fd);
+        (void) unlink(ctx->temp_name);
+        ctx->temp_fd = -1;
+    }
+    if (ctx->fd >= 0) {
+        close(ctx->fd);
+        ctx->fd = -1;
+    }
+    cache_release_fetch(ctx);
+}
+
+void
+cache_release_fetch(cache_ctx_t *ctx)
+{
+    if (!ctx->fetching)
+        return;
+    ctx->fetching = 0;
+    (void) fc_shm_lock(ctx->path->zone);
+    cache_node_t *n = cache_node_find(cache_sh(ctx->path), ctx->lock_key);
+    if (n)
+        n->updating = 0;
+    fc_shm_unlock(ctx->path->zone);
+}
+
+/* The zone named by a `proxy_cache $var` value; NULL (and logged) if there is none. */
+static cache_path_t *
+req_path(fc_http_request_t *r, cache_loc_conf_t *conf)
+{
+    if (conf->path_cv == NULL)
+        return conf->path;
+    fc_str_t name;
+    if (fc_http_cv_eval(r, conf->path_cv, &name) != FC_OK || name.len == 0 ||
+        fc_str_eq_c(&name, "off"))
+        return NULL;
+    cache_main_conf_t *mcf = fc_http_get_module_main_conf(r, fc_http_cache_module);
+    cache_path_t **p = mcf->paths.elts;
+    for (size_t i = 0; i < mcf->paths.nelts; i++)
+        if (fc_str_eq(&p[i]->name, &name))
+            return p[i];
+    fc_log_error(FC_LOG_ERR, r->connection->log, 0, "cache \"%.*s\" not found", (int) name.len,
+                 name.data);
+    return NULL;
+}
+
+/* MD5 over the main key and the request's values of the Vary names. */
+static void
+req_variant(cache_ctx_t *ctx, const unsigned char *names, size_t len, unsigned char *variant)
+{
+    fc_http_request_t *r = ctx->u->r;
+    fc_str_t parts[2 * 16];
+    size_t n = 0;
+    const unsigned char *p = names, *end = names + len;
+    while (p < end && n + 2 <= fc_nelems(parts)) {
+        while (p < end && (*p == ' ' || *p == ','))
+            p++;
+        const unsigned char *s = p;
+        while (p < end && *p != ' ' && *p != ',')
+            p++;
+        if (p == s)
+            break;
+        fc_http_field_t *f = fc_http_find_header_in(r, (const char *) s, (size_t) (p - s));
+        parts[n].data = (unsigned char *) s;
+        parts[n++].len = (size_t) (p - s);
+        parts[n].data = f ? f->value.data : (unsigned char *) "";
+        parts[n++].len = f ? f->value.len : 0;
+    }
+    cache_md5(parts, n, variant);
+}
+
+/* The key of the variant the request asks for. */
+static void
+req_variant_key(cache_ctx_t *ctx, unsigned char *key)
+{
+    fc_str_t parts[2] = {{CACHE_KEY_LEN, ctx->main_key}, {CACHE_KEY_LEN, ctx->variant}};
+    cache_md5(parts, 2, key);
+}
+
+void
+cache_request_variant(cache_ctx_t *ctx, const unsigned char *names, size_t len)
+{
+    req_variant(ctx, names, len, ctx->variant);
+    req_variant_key(ctx, ctx->key);
+}
+
+/* ---- serving an entry ------------------------------------------------------------------- */
+
+/* The stored head ("status line\ncontent type\nname: value\n...") into headers_out. */
+static int
+req_restore_head(cache_ctx_t *ctx)
+{
+    fc_http_request_t *r = ctx->u->r;
+    fc_http_headers_out_t *ho = &r->headers_out;
+    unsigned char *p = ctx->head + ctx->hdr.key_len + ctx->hdr.vary_len;
+    unsigned char *end = p + ctx->hdr.head_len;
+    fc_http_clear_headers_out(r);
+    if (ho->headers.nalloc == 0 &&
+        fc_array_init(&ho->headers, r->pool, 16, sizeof(fc_http_field_t)) != FC_OK)
+        return FC_ERROR;
+    for (unsigned line = 0; p < end; line++) {
+        unsigned char *nl = memchr(p, '\n', (size_t) (end - p));
+        if (nl == NULL)
+            return FC_ERROR;
+        fc_str_t v = {(size_t) (nl - p), p};
+        if (line == 0) {
+            ho->status_line = v;
+        } else if (line == 1) {
+            ho->content_type = v;
+        } else {
+            unsigned char *colon = memchr(v.data, ':', v.len);
+            if (colon == NULL)
+                return FC_ERROR;
+            size_t nl_len = (size_t) (colon - v.data);
+            fc_http_field_t *f = fc_http_add_header_out(r, (const char *) v.data, nl_len,
+                                                        colon + 2, v.len - nl_len - 2);
+            if (f == NULL)
+                return FC_ERROR;
+            if (nl_len == 4 && fc_strncasecmp(v.data, (const unsigned char *) "etag", 4) == 0)
+                ho->etag = f;
+            else if (nl_len == 8 &&
+                     fc_strncasecmp(v.data, (const unsigned char *) "location", 8) == 0)
+                ho->location = f;
+        }
+        p = nl + 1;
+    }
+    ho->status = ctx->hdr.status;
+    ho->last_modified_time = (time_t) ctx->hdr.last_modified;
+    return FC_OK;
+}
+
+void
+cache_send_entry(cache_ctx_t *ctx)
+{
+    fc_http_upstream_t *u = ctx->u;
+    fc_http_request_t *r = u->r;
+    struct stat st;
+    if (fstat(ctx->fd, &st) < 0 || req_restore_head(ctx) != FC_OK) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    int64_t body = (int64_t) st.st_size - (int64_t) ctx->hdr.header_len;
+    r->headers_out.content_length_n = body;
+    r->allow_ranges = 1;
+    r->allow_conditional = 1;
+    int rc = fc_http_send_header(r);
+    if (rc == FC_ERROR || r->header_only) {
+        fc_http_upstream_finalize(u, rc == FC_ERROR ? FC_ERROR : FC_OK);
+        return;
+    }
+    fc_chain_t *cl = fc_chain_alloc(r->pool);
+    fc_buf_t *b = cl ? fc_pcalloc(r->pool, sizeof(*b)) : NULL;
+    if (b == NULL) {
+        fc_http_upstream_finalize(u, FC_ERROR);
+        return;
+    }
+    b->in_file = body > 0;
+    b->file_fd = ctx->fd;
+    b->file_pos = (int64_t) ctx->hdr.header_len;
+    b->file_last = (int64_t) st.st_size;
+    b->last_buf = 1;
+    cl->buf = b;
+    rc = fc_http_output_filter(r, cl);
+    fc_http_upstream_finalize(u, rc == FC_ERROR ? FC_ERROR : FC_OK);
+}
+
+/* Opens the entry of ctx->key: FC_OK (fd, hdr, head set), FC_DECLINED (none or invalid). */
+static int
+req_open(cache_ctx_t *ctx)
+{
+    fc_http_request_t *r = ctx->u->r;
+    ctx->file_name = cache_file_name(r->pool, ctx->path, ctx->key);
+    if (ctx->file_name == NULL)
+        return FC_ERROR;
+    int fd = open(ctx->file_name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            fc_log_error(FC_LOG_CRIT, r->connection->log, errno, "open() \"%s\" failed",
+                         ctx->file_name);
+        return FC_DECLINED;
+    }
+    int rc = cache_file_read_head(r->pool, fd, &ctx->hdr, &ctx->head, r->connection->log,
+                                  ctx->file_name);
+    if (rc == FC_OK && (ctx->hdr.key_len != ctx->key_text.len ||
+                        memcmp(ctx->head, ctx->key_text.data, ctx->key_text.len) != 0)) {
+        fc_log_error(FC_LOG_CRIT, r->connection->log, 0, "cache file \"%s\" has md5 collision",
+                     ctx->file_name);
+        rc = FC_DECLINED;
+    }
+    if (rc != FC_OK) {
+        close(fd);
+        return rc == FC_ERROR ? FC_ERROR : FC_DECLINED;
+    }
+    ctx->fd = fd;
+    return FC_OK;
+}
+
+/* ---- the lookup ------------------------------------------------------------------------- */
+
+enum { LOOK_MISS = 0, LOOK_FOUND, LOOK_WAIT };
+
+/*
+ * Under the lock: finds (or makes) the node of the request's key, following
+ * a main key to the request's variant; counts the use. What it saw goes to
+ * *seen (a copy: the node may go once the lock is released).
+ */
+static cache_node_t *
+req_find_node(cache_ctx_t *ctx, cache_sh_t *sh)
+{
+    cache_node_t *n = cache_node_find(sh, ctx->main_key);
+    memcpy(ctx->key, ctx->main_key, CACHE_KEY_LEN);
+    if (n && n->vary) {
+        cache_request_variant(ctx, (const unsigned char *) n->vary, strlen(n->vary));
+        cache_node_touch(ctx->path, sh, n);
+    }
+    n = cache_node_get(ctx->path, sh, ctx->key);
+    if (n) {
+        n->uses++;
+        cache_node_touch(ctx->path, sh, n);
+    }
+    return n;
+}
+
+/* An entry on disk the index did not know yet (the loader is still at work): it learns it now. */
+static void
+req_adopt(cache_ctx_t *ctx, cache_sh_t *sh)
+{
+    struct stat st;
+    if (fstat(ctx->fd, &st) < 0)
+        return;
+    cache_node_t *n = cache_node_find(sh, ctx->key);
+    if (n && !n->exists) {
+        n->exists = 1;
+        n->valid_sec = (time_t) ctx->hdr.valid_sec;
+        cache_node_set_size(sh, n, cache_disk_size(st.st_size));
+    }
+}
+
+/* Takes the fetch: others see the entry as being updated until lock_age passes. */
+static void
+req_take_fetch(cache_ctx_t *ctx, cache_node_t *n)
+{
+    n->updating = 1;
+    n->lock_until = fc_current_msec() + ctx->conf->lock_age;
+    memcpy(ctx->lock_key, n->key, CACHE_KEY_LEN);
+    ctx->fetching = 1;
+}
+
+/*
+ * The decision for the request's key, under the lock: LOOK_FOUND (ctx->fd
+ * is an entry: fresh, or expired and kept as stale), LOOK_WAIT (lock), or
+ * LOOK_MISS (go upstream; ctx->no_store says whether to store).
+ */
+static int
+req_lookup(cache_ctx_t *ctx)
+{
+    cache_sh_t *sh = cache_sh(ctx->path);
+    cache_loc_conf_t *conf = ctx->conf;
+    (void) fc_shm_lock(ctx->path->zone);
+    cache_node_t *n = req_find_node(ctx, sh);
+    int exists = n && n->exists, cold = !sh->loaded;
+    int busy = n && n->updating && n->lock_until > fc_current_msec();
+    uint32_t uses = n ? n->uses : 0;
+    fc_shm_unlock(ctx->path->zone);
+    if (n == NULL)
+        return LOOK_MISS; /* the zone is full of entries being fetched: just proxy */
+    if (exists || cold) {
+        int rc = req_open(ctx);
+        if (rc == FC_OK || exists) {
+            /* The index learns what the disk says: a file it did not know, or one gone. */
+            (void) fc_shm_lock(ctx->path->zone);
+            if (rc == FC_OK)
+                req_adopt(ctx, sh);
+            else if ((n = cache_node_find(sh, ctx->key)) != NULL)
+                n->exists = 0;
+            fc_shm_unlock(ctx->path->zone);
+        }
+        if (rc == FC_OK)
+            return LOOK_FOUND;
+    }
+    if (uses < (uint32_t) conf->min_uses) {
+        ctx->no_store = 1;
+        return LOOK_MISS;
+    }
+    if (busy && conf->lock)
+        return LOOK_WAIT;
+    (void) fc_shm_lock(ctx->path->zone);
+    n = cache_node_find(sh, ctx->key);
+    if (n)
+        req_take_fetch(ctx, n);
+    fc_shm_unlock(ctx->path->zone);
+    return LOOK_MISS;
+}
+
+/* An expired entry: answer stale while another request updates it, or fetch (revalidating). */
+static int
+req_expired(cache_ctx_t *ctx)
+{
+    cache_loc_conf_t *conf = ctx->conf;
+    fc_http_upstream_t *u = ctx->u;
+    cache_sh_t *sh = cache_sh(ctx->path);
+    int busy = 0;
+    (void) fc_shm_lock(ctx->path->zone);
+    cache_node_t *n = cache_node_find(sh, ctx->key);
+    if (n && n->updating && n->lock_until > fc_current_msec())
+        busy = 1;
+    else if (n)
+        req_take_fetch(ctx, n);
+    fc_shm_unlock(ctx->path->zone);
+    if (busy && (conf->use_stale & CACHE_STALE_UPDATING)) {
+        ctx->status = CACHE_STATUS_UPDATING;
+        cache_send_entry(ctx);
+        return FC_DONE;
+    }
+    ctx->status = CACHE_STATUS_EXPIRED;
+    ctx->have_stale = 1;
+    if (conf->revalidate) {
+        /* nginx's $upstream_cache_last_modified and $upstream_cache_etag. */
+        if (ctx->hdr.last_modified >= 0) {
+            unsigned char *t = fc_pnalloc(u->r->pool, 32);
+            if (t) {
+                u->cache_if_modified_since.data = t;
+                u->cache_if_modified_since.len =
+                    fc_time_http((time_t) ctx->hdr.last_modified, (char *) t, 32);
+            }
+        }
+        if (ctx->hdr.etag_len && ctx->hdr.etag_off + ctx->hdr.etag_len <= ctx->hdr.head_len) {
+            u->cache_if_none_match.data =
+                ctx->head + ctx->hdr.key_len + ctx->hdr.vary_len + ctx->hdr.etag_off;
+            u->cache_if_none_match.len = ctx->hdr.etag_len;
+        }
+    }
+    return FC_DECLINED;
+}
+
+static void req_wait_event(fc_event_t *ev);
+
+/* What a lookup found, acted on: FC_DECLINED goes upstream, FC_DONE answered or waits. */
+static int
+req_act(cache_ctx_t *ctx)
+{
+    int rc = req_lookup(ctx);
+    if (rc == LOOK_WAIT) {
+        fc_http_request_t *r = ctx->u->r;
+        if (ctx->wait_until == 0)
+            ctx->wait_until = fc_current_msec() + ctx->conf->lock_timeout;
+        ctx->wait_ev.data = ctx;
+        ctx->wait_ev.handler = req_wait_event;
+        ctx->wait_ev.log = r->connection->log;
+        fc_event_add_timer(r->connection->loop, &ctx->wait_ev, CACHE_LOCK_POLL);
+        return FC_DONE;
+    }
+    if (rc == LOOK_MISS) {
+        if (ctx->status == CACHE_STATUS_NONE)
+            ctx->status = CACHE_STATUS_MISS;
+        return FC_DECLINED;
+    }
+    if (ctx->hdr.valid_sec >= (int64_t) time(NULL)) {
+        ctx->status = CACHE_STATUS_HIT;
+        cache_send_entry(ctx);
+        return FC_DONE;
+    }
+    return req_expired(ctx);
+}
+
+/* proxy_cache_lock: another request is fetching the entry; look again, until lock_timeout. */
+static void
+req_wait_event(fc_event_t *ev)
+{
+    cache_ctx_t *ctx = ev->data;
+    fc_http_upstream_t *u = ctx->u;
+    ev->timedout = 0;
+    if (u->finished)
+        return;
+    if (fc_current_msec() >= ctx->wait_until) {
+        /* nginx: the request goes upstream, and its response is not cached. */
+        ctx->no_store = 1;
+        ctx->status = CACHE_STATUS_MISS;
+        fc_http_upstream_proceed(u);
+        return;
+    }
+    if (req_act(ctx) == FC_DECLINED)
+        fc_http_upstream_proceed(u);
+}
+
+/* ---- the engine's hooks ---------------------------------------------------------------- */
+
+static int
+req_start(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
+    cache_loc_conf_t *conf = req_conf(r);
+    if ((conf->path == NULL && conf->path_cv == NULL) || !(conf->methods & (1u << r->method)))
+        return FC_DECLINED;
+    cache_path_t *path = req_path(r, conf);
+    if (path == NULL)
+        return FC_DECLINED;
+    cache_ctx_t *ctx = fc_pcalloc(r->pool, sizeof(*ctx));
+    fc_pool_cleanup_t *cln = ctx ? fc_pool_cleanup_add(r->pool, 0) : NULL;
+    if (cln == NULL) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return FC_DONE;
+    }
+    ctx->u = u;
+    ctx->path = path;
+    ctx->conf = conf;
+    ctx->fd = ctx->temp_fd = -1;
+    cln->handler = req_cleanup;
+    cln->data = ctx;
+    u->cache = ctx;
+    fc_http_set_module_ctx(r, ctx, fc_http_cache_module);
+    u->cache_request = 1;
+    if (r->method == FC_HTTP_METHOD_HEAD && conf->convert_head) {
+        u->cache_head_as_get = 1;
+        u->no_body_expected = 0;
+    }
+    cache_main_conf_t *mcf = fc_http_get_module_main_conf(r, fc_http_cache_module);
+    if (fc_http_cv_eval(r, conf->key ? conf->key : &mcf->default_key, &ctx->key_text) != FC_OK) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return FC_DONE;
+    }
+    cache_md5(&ctx->key_text, 1, ctx->main_key);
+    memcpy(ctx->key, ctx->main_key, CACHE_KEY_LEN);
+    if (cache_test_predicates(r, conf->purge)) {
+        fc_http_upstream_finalize(u, cache_purge(ctx));
+        return FC_DONE;
+    }
+    if (cache_test_predicates(r, conf->bypass)) {
+        ctx->status = CACHE_STATUS_BYPASS;
+        return FC_DECLINED;
+    }
+    return req_act(ctx);
+}
+
+/* A 304 to a revalidation: the entry is fresh again and answers. */
+static int
+req_header(fc_http_upstream_t *u)
+{
+    cache_ctx_t *ctx = u->cache;
+    if (u->headers_in.status_n != FC_HTTP_NOT_MODIFIED || ctx->status != CACHE_STATUS_EXPIRED ||
+        !ctx->conf->revalidate || ctx->fd < 0)
+        return FC_DECLINED;
+    time_t now = time(NULL);
+    cache_policy_t pol;
+    cache_policy_read(&u->headers_in.headers, ctx->conf->ignore_headers, now, &pol);
+    time_t valid = pol.valid_sec;
+    if (valid == 0) {
+        time_t t = cache_valid_for(ctx->conf->valid, ctx->hdr.status);
+        valid = t ? now + t : 0;
+    }
+    if (valid) {
+        /* The new freshness goes into the entry's header and the index. */
+        int wfd = open(ctx->file_name, O_WRONLY | O_CLOEXEC);
+        int64_t v = (int64_t) valid;
+        if (wfd >= 0) {
+            (void) !pwrite(wfd, &v, sizeof(v), offsetof(cache_file_header_t, valid_sec));
+            close(wfd);
+        }
+        (void) fc_shm_lock(ctx->path->zone);
+        cache_node_t *n = cache_node_find(cache_sh(ctx->path), ctx->key);
+        if (n)
+            n->valid_sec = valid;
+        fc_shm_unlock(ctx->path->zone);
+    }
+    fc_http_upstream_release_peer(u, 0);
+    ctx->status = CACHE_STATUS_REVALIDATED;
+    cache_send_entry(ctx);
+    return FC_DONE;
+}
+
+/* use_stale: the trip failed for ft; an expired entry answers if allowed. */
+static int
+req_error(fc_http_upstream_t *u, unsigned ft)
+{
+    cache_ctx_t *ctx = u->cache;
+    if (!ctx->have_stale || ctx->fd < 0 || !(ctx->conf->use_stale & ft) ||
+        u->r->header_sent)
+        return 0;
+    fc_http_upstream_release_peer(u, 0);
+    ctx->status = CACHE_STATUS_STALE;
+    cache_send_entry(ctx);
+    return 1;
+}
+
+const fc_http_upstream_cache_ops_t cache_engine_ops = {
+    .start = req_start,
+    .header = req_header,
+    .store = cache_store_begin,
+    .body = cache_store_body,
+    .finish = cache_store_finish,
+    .error = req_error,
+};

@@ -1,0 +1,307 @@
+/*
+ * cache_store.c: storing a response. Once headers_out holds what the client
+ * will get from the upstream (hidden fields gone, proxy_redirect applied,
+ * before add_header and the other filters), the policy decides; a stored
+ * response's head goes to a temp file next to the entry's final name, each
+ * body byte follows as it goes down to the client, and only a complete body
+ * renames the file into place and tells the index. Anything short of that
+ * unlinks the temp file: a reader never sees a partial entry.
+ */
+#include "cache.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Writes all of iov (a regular file: short writes only on errors). */
+static int
+store_writev(int fd, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        ssize_t w = writev(fd, iov, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return FC_ERROR;
+        }
+        while (n > 0 && (size_t) w >= iov->iov_len) {
+            w -= (ssize_t) iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *) iov->iov_base + w;
+            iov->iov_len -= (size_t) w;
+        }
+    }
+    return FC_OK;
+}
+
+/* Creates the temp file next to the entry's name (making the level folders on the way). */
+static int
+store_open_temp(cache_ctx_t *ctx)
+{
+    fc_http_request_t *r = ctx->u->r;
+    ctx->file_name = cache_file_name(r->pool, ctx->path, ctx->key);
+    size_t len = ctx->file_name ? strlen(ctx->file_name) : 0;
+    ctx->temp_name = ctx->file_name ? fc_pnalloc(r->pool, len + 8) : NULL;
+    if (ctx->temp_name == NULL)
+        return FC_ERROR;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        snprintf(ctx->temp_name, len + 8, "%s.XXXXXX", ctx->file_name);
+        ctx->temp_fd = mkostemp(ctx->temp_name, O_CLOEXEC);
+        if (ctx->temp_fd >= 0)
+            return FC_OK;
+        if (errno != ENOENT || attempt)
+            break;
+        /* The level folders: made on first use, as nginx does. */
+        for (char *p = ctx->file_name + ctx->path->path.len + 1; *p; p++) {
+            if (*p != '/')
+                continue;
+            *p = '\0';
+            int rc = mkdir(ctx->file_name, 0700);
+            *p = '/';
+            if (rc < 0 && errno != EEXIST)
+                break;
+        }
+    }
+    fc_log_error(FC_LOG_CRIT, r->connection->log, errno, "mkostemp() \"%s\" failed",
+                 ctx->temp_name);
+    return FC_ERROR;
+}
+
+/* Appends "name: value\n" of each field to the head text; the ETag's place is noted. */
+static unsigned char *
+store_put_fields(fc_http_request_t *r, unsigned char *p, unsigned char *start,
+                 cache_file_header_t *hdr)
+{
+    const fc_http_field_t *f = r->headers_out.headers.elts;
+    for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
+        if (f[i].hash == 0)
+            continue;
+        p = (unsigned char *) memcpy(p, f[i].name.data, f[i].name.len) + f[i].name.len;
+        *p++ = ':';
+        *p++ = ' ';
+        if (&f[i] == r->headers_out.etag) {
+            hdr->etag_off = (uint32_t) (p - start);
+            hdr->etag_len = (uint32_t) f[i].value.len;
+        }
+        p = (unsigned char *) memcpy(p, f[i].value.data, f[i].value.len) + f[i].value.len;
+        *p++ = '\n';
+    }
+    return p;
+}
+
+/* The stored head: status line, content type, then the fields, one a line. */
+static int
+store_head(cache_ctx_t *ctx, const fc_str_t *vary, time_t valid_sec)
+{
+    fc_http_request_t *r = ctx->u->r;
+    fc_http_headers_out_t *ho = &r->headers_out;
+    size_t len = ho->status_line.len + ho->content_type.len + 2;
+    const fc_http_field_t *f = ho->headers.elts;
+    for (size_t i = 0; i < ho->headers.nelts; i++)
+        len += f[i].name.len + f[i].value.len + 3;
+    unsigned char *head = fc_pnalloc(r->pool, len), *p = head;
+    if (head == NULL)
+        return FC_ERROR;
+    cache_file_header_t *hdr = &ctx->hdr;
+    memset(hdr, 0, sizeof(*hdr));
+    p = (unsigned char *) memcpy(p, ho->status_line.data, ho->status_line.len) +
+        ho->status_line.len;
+    *p++ = '\n';
+    p = (unsigned char *) memcpy(p, ho->content_type.data, ho->content_type.len) +
+        ho->content_type.len;
+    *p++ = '\n';
+    p = store_put_fields(r, p, head, hdr);
+    hdr->magic = CACHE_FILE_MAGIC;
+    hdr->valid_sec = (int64_t) valid_sec;
+    hdr->date = (int64_t) time(NULL);
+    hdr->last_modified = (int64_t) ho->last_modified_time;
+    hdr->key_len = (uint32_t) ctx->key_text.len;
+    hdr->vary_len = (uint32_t) vary->len;
+    hdr->head_len = (uint32_t) (p - head);
+    hdr->header_len = (uint32_t) (sizeof(*hdr) + hdr->key_len + hdr->vary_len + hdr->head_len);
+    hdr->status = (uint16_t) ho->status;
+    memcpy(hdr->primary, ctx->main_key, CACHE_KEY_LEN);
+    if (vary->len)
+        memcpy(hdr->variant, ctx->variant, CACHE_KEY_LEN);
+    struct iovec iov[4] = {{hdr, sizeof(*hdr)},
+                           {ctx->key_text.data, ctx->key_text.len},
+                           {vary->data, vary->len},
+                           {head, hdr->head_len}};
+    return store_writev(ctx->temp_fd, iov, 4);
+}
+
+/* Last-Modified becomes the header writer's time (nginx parses it for cacheable responses). */
+static void
+store_last_modified(fc_http_request_t *r)
+{
+    fc_http_field_t *f = r->headers_out.headers.elts;
+    for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
+        if (f[i].hash == 0 || f[i].name.len != 13 ||
+            fc_strncasecmp(f[i].name.data, (const unsigned char *) "last-modified", 13) != 0)
+            continue;
+        time_t t = fc_time_parse_http(f[i].value.data, f[i].value.len);
+        if (t != -1) {
+            r->headers_out.last_modified_time = t;
+            f[i].hash = 0;
+        }
+    }
+}
+
+/* How long the response may be stored (0: not at all), and its Vary names. */
+static time_t
+store_decide(cache_ctx_t *ctx, fc_str_t *vary)
+{
+    fc_http_upstream_t *u = ctx->u;
+    fc_http_request_t *r = u->r;
+    cache_loc_conf_t *conf = ctx->conf;
+    vary->len = 0;
+    if (ctx->no_store || cache_test_predicates(r, conf->no_cache))
+        return 0;
+    time_t now = time(NULL);
+    cache_policy_t pol;
+    cache_policy_read(&u->headers_in.headers, conf->ignore_headers, now, &pol);
+    if (pol.no_store || pol.vary_star)
+        return 0;
+    time_t valid = pol.valid_sec;
+    if (valid == 0) {
+        time_t t = cache_valid_for(conf->valid, u->headers_in.status_n);
+        if (t == 0)
+            return 0;
+        valid = now + t;
+    }
+    *vary = pol.vary;
+    return valid;
+}
+
+int
+cache_store_begin(fc_http_upstream_t *u)
+{
+    cache_ctx_t *ctx = u->cache;
+    fc_http_request_t *r = u->r;
+    fc_str_t vary;
+    time_t valid = store_decide(ctx, &vary);
+    if (valid == 0)
+        return FC_OK;
+    if (vary.len) {
+        /* Stored under the variant's key; the main key will point at the Vary names. */
+        char *names = fc_pnalloc(r->pool, vary.len);
+        if (names == NULL)
+            return FC_ERROR;
+        for (size_t i = 0; i < vary.len; i++)
+            names[i] = (char) fc_tolower(vary.data[i]);
+        vary.data = (unsigned char *) names;
+        cache_request_variant(ctx, vary.data, vary.len);
+    } else {
+        memcpy(ctx->key, ctx->main_key, CACHE_KEY_LEN);
+    }
+    store_last_modified(r);
+    if (store_open_temp(ctx) != FC_OK)
+        return FC_OK; /* logged: the response still goes to the client */
+    if (store_head(ctx, &vary, valid) != FC_OK) {
+        fc_log_error(FC_LOG_CRIT, r->connection->log, errno, "write() \"%s\" failed",
+                     ctx->temp_name);
+        close(ctx->temp_fd);
+        (void) unlink(ctx->temp_name);
+        ctx->temp_fd = -1;
+        return FC_OK;
+    }
+    ctx->vary_len = vary.len;
+    ctx->vary = vary.data;
+    u->cache_store = 1;
+    r->allow_ranges = 1;
+    r->allow_conditional = 1;
+    return FC_OK;
+}
+
+int
+cache_store_body(fc_http_upstream_t *u, const fc_buf_t *b)
+{
+    cache_ctx_t *ctx = u->cache;
+    size_t n = (size_t) (b->last - b->pos);
+    if (b->in_file || n == 0 || ctx->temp_fd < 0)
+        return b->in_file ? FC_ERROR : FC_OK;
+    struct iovec iov = {b->pos, n};
+    if (store_writev(ctx->temp_fd, &iov, 1) != FC_OK) {
+        fc_log_error(FC_LOG_CRIT, u->r->connection->log, errno, "write() \"%s\" failed",
+                     ctx->temp_name);
+        close(ctx->temp_fd);
+        (void) unlink(ctx->temp_name);
+        ctx->temp_fd = -1;
+        return FC_ERROR;
+    }
+    return FC_OK;
+}
+
+/* Under the lock: the index learns of the entry just renamed into place. */
+static void
+store_index(cache_ctx_t *ctx, uint64_t disk)
+{
+    cache_sh_t *sh = cache_sh(ctx->path);
+    cache_node_t *n = cache_node_get(ctx->path, sh, ctx->key);
+    if (n == NULL)
+        return;
+    n->exists = 1;
+    n->valid_sec = (time_t) ctx->hdr.valid_sec;
+    n->variant = ctx->vary_len > 0;
+    memcpy(n->primary, ctx->main_key, CACHE_KEY_LEN);
+    cache_node_set_size(sh, n, disk);
+    cache_node_touch(ctx->path, sh, n);
+    if (ctx->vary_len == 0)
+        return;
+    cache_node_t *m = cache_node_get(ctx->path, sh, ctx->main_key);
+    if (m == NULL || m == n)
+        return;
+    if (m->vary == NULL || strlen(m->vary) != ctx->vary_len ||
+        memcmp(m->vary, ctx->vary, ctx->vary_len) != 0) {
+        char *v = fc_shm_alloc_locked(ctx->path->zone, ctx->vary_len + 1);
+        if (v == NULL)
+            return;
+        memcpy(v, ctx->vary, ctx->vary_len);
+        v[ctx->vary_len] = '\0';
+        fc_shm_free_locked(ctx->path->zone, m->vary);
+        m->vary = v;
+    }
+    if (m->exists) {
+        /* A response without Vary stored before: the variants replace it. */
+        char name[FC_CACHE_PATH_MAX];
+        if (cache_file_path(ctx->path, m->key, name, sizeof(name)) == FC_OK)
+            (void) unlink(name);
+        m->exists = 0;
+        cache_node_set_size(sh, m, 0);
+    }
+    cache_node_touch(ctx->path, sh, m);
+}
+
+void
+cache_store_finish(fc_http_upstream_t *u, int complete)
+{
+    cache_ctx_t *ctx = u->cache;
+    fc_http_request_t *r = u->r;
+    if (ctx->done)
+        return;
+    ctx->done = 1;
+    if (ctx->temp_fd >= 0) {
+        struct stat st;
+        int ok = complete && u->cache_store && fstat(ctx->temp_fd, &st) == 0;
+        if (ok && rename(ctx->temp_name, ctx->file_name) < 0) {
+            fc_log_error(FC_LOG_CRIT, r->connection->log, errno, "rename() \"%s\" to \"%s\" failed",
+                         ctx->temp_name, ctx->file_name);
+            ok = 0;
+        }
+        close(ctx->temp_fd);
+        ctx->temp_fd = -1;
+        if (!ok) {
+            (void) unlink(ctx->temp_name);
+        } else {
+            (void) fc_shm_lock(ctx->path->zone);
+            store_index(ctx, cache_disk_size(st.st_size));
+            fc_shm_unlock(ctx->path->zone);
+        }
+    }
+    cache_release_fetch(ctx);
+}
