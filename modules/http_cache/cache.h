@@ -177,6 +177,7 @@ typedef struct {
     fc_msec_t lock_age;
     int revalidate;
     int convert_head;
+    fc_str_t temp_path;        /* proxy_temp_path (absolute); empty: unset */
 } cache_loc_conf_t;
 
 typedef struct {
@@ -250,6 +251,8 @@ typedef struct {
 extern const fc_http_upstream_cache_ops_t cache_engine_ops;
 /* cache_store.c: the store, body and finish hooks. */
 int cache_store_begin(fc_http_upstream_t *u);
+/* 1 if the response head has Accept-Ranges (nginx serves ranges of cached responses only then). */
+int cache_accept_ranges(fc_http_request_t *r);
 int cache_store_body(fc_http_upstream_t *u, const fc_buf_t *b);
 void cache_store_finish(fc_http_upstream_t *u, int complete);
 /* The variant the request asks for by these Vary names: ctx->variant and ctx->key. */

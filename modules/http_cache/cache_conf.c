@@ -17,6 +17,7 @@ static char *cache_set_key(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *cache_set_valid(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *cache_set_methods(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *cache_set_predicates(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+static char *cache_set_temp_path(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 
 #define CACHE_LOC (FC_HTTP_MAIN_CONF | FC_HTTP_SRV_CONF | FC_HTTP_LOC_CONF)
 
@@ -79,6 +80,8 @@ static const fc_command_t cache_commands[] = {
      LOC_OFF(lock_age), NULL},
     {"proxy_cache_revalidate", CACHE_LOC | FC_CONF_FLAG, fc_conf_set_flag_slot, FC_CONF_LOC_OFFSET,
      LOC_OFF(revalidate), NULL},
+    {"proxy_temp_path", CACHE_LOC | FC_CONF_TAKE1234, cache_set_temp_path, FC_CONF_LOC_OFFSET, 0,
+     NULL},
     {"proxy_cache_convert_head", CACHE_LOC | FC_CONF_FLAG, fc_conf_set_flag_slot,
      FC_CONF_LOC_OFFSET, LOC_OFF(convert_head), NULL},
     fc_null_command};
@@ -199,6 +202,13 @@ cache_merge_loc_conf(fc_conf_t *cf, void *parent, void *child)
     fc_conf_merge_msec(c->lock_age, prev->lock_age, 5000);
     fc_conf_merge_value(c->revalidate, prev->revalidate, 0);
     fc_conf_merge_value(c->convert_head, prev->convert_head, 1);
+    if (c->temp_path.data == NULL)
+        c->temp_path = prev->temp_path;
+    if (c->temp_path.data == NULL) {
+        fc_str_set(&c->temp_path, "proxy_temp");
+        if (fc_conf_full_name(cf->pool, &cf->cycle->prefix, &c->temp_path) != FC_OK)
+            return FC_CONF_ERROR;
+    }
     return FC_CONF_OK;
 }
 
@@ -276,8 +286,13 @@ cache_path_param(fc_conf_t *cf, const fc_str_t *v, cache_path_t *cp, size_t *zon
 {
     fc_str_t val;
     int64_t n = 0;
-    if (cache_param(v, "levels=", &val))
-        return cache_parse_levels(&val, cp) == FC_OK ? FC_OK : FC_DECLINED;
+    if (cache_param(v, "levels=", &val)) {
+        if (cache_parse_levels(&val, cp) == FC_OK)
+            return FC_OK;
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid \"levels\" \"%.*s\"", (int) v->len,
+                          v->data);
+        return FC_ERROR;
+    }
     if (cache_param(v, "keys_zone=", &val))
         return cache_parse_zone(cf, &val, cp, zone_size);
     if (cache_param(v, "use_temp_path=", &val)) {
@@ -517,6 +532,33 @@ cache_set_predicates(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
             return FC_CONF_ERROR;
     }
     return FC_CONF_OK;
+}
+
+/*
+ * proxy_temp_path PATH [L1 [L2 [L3]]]: where cache entries are written while
+ * incomplete (use_temp_path=on). The level arguments are checked and
+ * accepted; temp files are few and short-lived, so they sit in PATH itself.
+ */
+static char *
+cache_set_temp_path(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    cache_loc_conf_t *c = conf;
+    const fc_str_t *args = fc_conf_args(cf);
+    (void) cmd;
+    if (c->temp_path.data)
+        return "is duplicate";
+    for (size_t i = 2; i < fc_conf_nargs(cf); i++) {
+        if (args[i].len != 1 || args[i].data[0] < '1' || args[i].data[0] > '2') {
+            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid value \"%.*s\"", (int) args[i].len,
+                              args[i].data);
+            return FC_CONF_ERROR;
+        }
+    }
+    c->temp_path = args[1];
+    while (c->temp_path.len > 1 && c->temp_path.data[c->temp_path.len - 1] == '/')
+        c->temp_path.len--;
+    return fc_conf_full_name(cf->pool, &cf->cycle->prefix, &c->temp_path) == FC_OK ? FC_CONF_OK
+                                                                                   : FC_CONF_ERROR;
 }
 
 /* ---- run-time helpers on the settings --------------------------------------------------- */

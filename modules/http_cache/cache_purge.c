@@ -1,8 +1,8 @@
 /*
  * cache_purge.c: proxy_cache_purge, as NGINX Plus defines it: when one of
  * its values is non-empty and not "0" the request removes the entry of its
- * cache key (and the variants of a key whose responses vary) and gets 204;
- * 404 when there was none. A key ending in "*" removes every entry whose key
+ * cache key (and the variants of a key whose responses vary) and gets 204,
+ * whether there was one or not (the key is not cached afterwards either way). A key ending in "*" removes every entry whose key
  * starts with the rest: the index holds only MD5s, so each entry's file
  * tells its key. allow/deny (the access phase) decide who may purge.
  */
@@ -98,5 +98,7 @@ cache_purge(cache_ctx_t *ctx)
     (void) fc_shm_lock(ctx->path->zone);
     int found = purge_key(ctx->path, cache_sh(ctx->path), ctx->main_key);
     fc_shm_unlock(ctx->path->zone);
-    return found ? FC_HTTP_NO_CONTENT : FC_HTTP_NOT_FOUND;
+    fc_log_error(FC_LOG_INFO, r->connection->log, 0, "cache purge of \"%.*s\"%s", (int) key->len,
+                 key->data, found ? "" : ": not cached");
+    return FC_HTTP_NO_CONTENT;
 }

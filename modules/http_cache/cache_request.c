@@ -159,39 +159,70 @@ req_restore_head(cache_ctx_t *ctx)
     return FC_OK;
 }
 
-void
-cache_send_entry(cache_ctx_t *ctx)
+/* The open entry ctx->fd down the output filters: FC_OK, FC_AGAIN (flushing) or FC_ERROR. */
+static int
+req_output_entry(cache_ctx_t *ctx)
 {
-    fc_http_upstream_t *u = ctx->u;
-    fc_http_request_t *r = u->r;
+    fc_http_request_t *r = ctx->u->r;
     struct stat st;
-    if (fstat(ctx->fd, &st) < 0 || req_restore_head(ctx) != FC_OK) {
-        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    if (fstat(ctx->fd, &st) < 0 || req_restore_head(ctx) != FC_OK)
+        return FC_ERROR;
     int64_t body = (int64_t) st.st_size - (int64_t) ctx->hdr.header_len;
     r->headers_out.content_length_n = body;
-    r->allow_ranges = 1;
+    r->allow_ranges = cache_accept_ranges(r);
+    r->single_range = 0;
     r->allow_conditional = 1;
     int rc = fc_http_send_header(r);
-    if (rc == FC_ERROR || r->header_only) {
-        fc_http_upstream_finalize(u, rc == FC_ERROR ? FC_ERROR : FC_OK);
-        return;
-    }
+    if (rc == FC_ERROR || r->header_only)
+        return rc;
     fc_chain_t *cl = fc_chain_alloc(r->pool);
     fc_buf_t *b = cl ? fc_pcalloc(r->pool, sizeof(*b)) : NULL;
-    if (b == NULL) {
-        fc_http_upstream_finalize(u, FC_ERROR);
-        return;
-    }
+    if (b == NULL)
+        return FC_ERROR;
     b->in_file = body > 0;
     b->file_fd = ctx->fd;
     b->file_pos = (int64_t) ctx->hdr.header_len;
     b->file_last = (int64_t) st.st_size;
     b->last_buf = 1;
     cl->buf = b;
-    rc = fc_http_output_filter(r, cl);
-    fc_http_upstream_finalize(u, rc == FC_ERROR ? FC_ERROR : FC_OK);
+    return fc_http_output_filter(r, cl);
+}
+
+void
+cache_send_entry(cache_ctx_t *ctx)
+{
+    fc_http_upstream_t *u = ctx->u;
+    int rc = req_output_entry(ctx);
+    if (rc == FC_ERROR && !u->r->header_sent)
+        rc = FC_HTTP_INTERNAL_SERVER_ERROR;
+    fc_http_upstream_finalize(u, rc == FC_AGAIN ? FC_OK : rc);
+}
+
+/* While a background update runs, the stale answer goes on flushing to the client. */
+static void
+req_background_flush(fc_http_request_t *r)
+{
+    if (r->connection->write->timedout) {
+        r->connection->write->timedout = 0;
+        return; /* the trip ends on its own; the connection closes with the request */
+    }
+    (void) fc_http_output_filter(r, NULL);
+}
+
+/* proxy_cache_background_update: the client gets the stale entry now; the trip updates it. */
+static int
+req_background(cache_ctx_t *ctx)
+{
+    fc_http_upstream_t *u = ctx->u;
+    ctx->status = CACHE_STATUS_STALE;
+    int rc = req_output_entry(ctx);
+    if (rc == FC_ERROR) {
+        fc_http_upstream_finalize(u, u->r->header_sent ? FC_ERROR : FC_HTTP_INTERNAL_SERVER_ERROR);
+        return FC_DONE;
+    }
+    u->background = 1;
+    u->r->write_event_handler = req_background_flush;
+    return FC_DECLINED;
 }
 
 /* Opens the entry of ctx->key: FC_OK (fd, hdr, head set), FC_DECLINED (none or invalid). */
@@ -344,6 +375,7 @@ req_expired(cache_ctx_t *ctx)
     }
     ctx->status = CACHE_STATUS_EXPIRED;
     ctx->have_stale = 1;
+    int background = !busy && conf->background_update && (conf->use_stale & CACHE_STALE_UPDATING);
     if (conf->revalidate) {
         /* nginx's $upstream_cache_last_modified and $upstream_cache_etag. */
         if (ctx->hdr.last_modified >= 0) {
@@ -360,7 +392,7 @@ req_expired(cache_ctx_t *ctx)
             u->cache_if_none_match.len = ctx->hdr.etag_len;
         }
     }
-    return FC_DECLINED;
+    return background ? req_background(ctx) : FC_DECLINED;
 }
 
 static void req_wait_event(fc_event_t *ev);
@@ -420,7 +452,10 @@ req_start(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
     cache_loc_conf_t *conf = req_conf(r);
-    if ((conf->path == NULL && conf->path_cv == NULL) || !(conf->methods & (1u << r->method)))
+    if (conf->path == NULL && conf->path_cv == NULL)
+        return FC_DECLINED;
+    int purge = cache_test_predicates(r, conf->purge);
+    if (!purge && !(conf->methods & (1u << r->method)))
         return FC_DECLINED;
     cache_path_t *path = req_path(r, conf);
     if (path == NULL)
@@ -451,7 +486,7 @@ req_start(fc_http_upstream_t *u)
     }
     cache_md5(&ctx->key_text, 1, ctx->main_key);
     memcpy(ctx->key, ctx->main_key, CACHE_KEY_LEN);
-    if (cache_test_predicates(r, conf->purge)) {
+    if (purge) {
         fc_http_upstream_finalize(u, cache_purge(ctx));
         return FC_DONE;
     }
@@ -493,6 +528,10 @@ req_header(fc_http_upstream_t *u)
         fc_shm_unlock(ctx->path->zone);
     }
     fc_http_upstream_release_peer(u, 0);
+    if (u->background) {
+        fc_http_upstream_finalize(u, FC_OK); /* the client had the entry already */
+        return FC_DONE;
+    }
     ctx->status = CACHE_STATUS_REVALIDATED;
     cache_send_entry(ctx);
     return FC_DONE;

@@ -39,37 +39,67 @@ store_writev(int fd, struct iovec *iov, int n)
     return FC_OK;
 }
 
-/* Creates the temp file next to the entry's name (making the level folders on the way). */
+/* Makes the folders of `name` below its first `from` bytes (mkdir -p, in place). */
+static void
+store_mkdirs(char *name, size_t from)
+{
+    for (char *p = name + from + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir(name, 0700);
+        *p = '/';
+        if (rc < 0 && errno != EEXIST)
+            return;
+    }
+}
+
+/*
+ * Creates the temp file: next to the entry's name (use_temp_path=off), or in
+ * proxy_temp_path, as nginx does. Folders are made on first use.
+ */
 static int
 store_open_temp(cache_ctx_t *ctx)
 {
     fc_http_request_t *r = ctx->u->r;
+    const fc_str_t *dir = ctx->path->use_temp_path ? &ctx->conf->temp_path : NULL;
     ctx->file_name = cache_file_name(r->pool, ctx->path, ctx->key);
-    size_t len = ctx->file_name ? strlen(ctx->file_name) : 0;
-    ctx->temp_name = ctx->file_name ? fc_pnalloc(r->pool, len + 8) : NULL;
+    if (ctx->file_name == NULL)
+        return FC_ERROR;
+    size_t len = dir ? dir->len + sizeof("/cache.XXXXXX") : strlen(ctx->file_name) + 8;
+    ctx->temp_name = fc_pnalloc(r->pool, len);
     if (ctx->temp_name == NULL)
         return FC_ERROR;
     for (int attempt = 0; attempt < 2; attempt++) {
-        snprintf(ctx->temp_name, len + 8, "%s.XXXXXX", ctx->file_name);
+        if (dir)
+            snprintf(ctx->temp_name, len, "%s/cache.XXXXXX", (const char *) dir->data);
+        else
+            snprintf(ctx->temp_name, len, "%s.XXXXXX", ctx->file_name);
         ctx->temp_fd = mkostemp(ctx->temp_name, O_CLOEXEC);
         if (ctx->temp_fd >= 0)
             return FC_OK;
         if (errno != ENOENT || attempt)
             break;
-        /* The level folders: made on first use, as nginx does. */
-        for (char *p = ctx->file_name + ctx->path->path.len + 1; *p; p++) {
-            if (*p != '/')
-                continue;
-            *p = '\0';
-            int rc = mkdir(ctx->file_name, 0700);
-            *p = '/';
-            if (rc < 0 && errno != EEXIST)
-                break;
-        }
+        store_mkdirs(ctx->temp_name, dir ? 0 : ctx->path->path.len);
     }
     fc_log_error(FC_LOG_CRIT, r->connection->log, errno, "mkostemp() \"%s\" failed",
                  ctx->temp_name);
     return FC_ERROR;
+}
+
+/* Moves the complete temp file to the entry's name (its level folders made on first use). */
+static int
+store_rename(cache_ctx_t *ctx)
+{
+    int rc = rename(ctx->temp_name, ctx->file_name);
+    if (rc < 0 && errno == ENOENT) {
+        store_mkdirs(ctx->file_name, ctx->path->path.len);
+        rc = rename(ctx->temp_name, ctx->file_name);
+    }
+    if (rc < 0)
+        fc_log_error(FC_LOG_CRIT, ctx->u->r->connection->log, errno,
+                     "rename() \"%s\" to \"%s\" failed", ctx->temp_name, ctx->file_name);
+    return rc < 0 ? FC_ERROR : FC_OK;
 }
 
 /* Appends "name: value\n" of each field to the head text; the ETag's place is noted. */
@@ -133,6 +163,17 @@ store_head(cache_ctx_t *ctx, const fc_str_t *vary, time_t valid_sec)
                            {vary->data, vary->len},
                            {head, hdr->head_len}};
     return store_writev(ctx->temp_fd, iov, 4);
+}
+
+int
+cache_accept_ranges(fc_http_request_t *r)
+{
+    const fc_http_field_t *f = r->headers_out.headers.elts;
+    for (size_t i = 0; i < r->headers_out.headers.nelts; i++)
+        if (f[i].hash && f[i].name.len == 13 &&
+            fc_strncasecmp(f[i].name.data, (const unsigned char *) "accept-ranges", 13) == 0)
+            return 1;
+    return 0;
 }
 
 /* Last-Modified becomes the header writer's time (nginx parses it for cacheable responses). */
@@ -213,7 +254,9 @@ cache_store_begin(fc_http_upstream_t *u)
     ctx->vary_len = vary.len;
     ctx->vary = vary.data;
     u->cache_store = 1;
-    r->allow_ranges = 1;
+    /* nginx: ranges of a response being stored when the upstream allows them, one at most. */
+    r->allow_ranges = cache_accept_ranges(r);
+    r->single_range = 1;
     r->allow_conditional = 1;
     return FC_OK;
 }
@@ -281,18 +324,14 @@ void
 cache_store_finish(fc_http_upstream_t *u, int complete)
 {
     cache_ctx_t *ctx = u->cache;
-    fc_http_request_t *r = u->r;
     if (ctx->done)
         return;
     ctx->done = 1;
     if (ctx->temp_fd >= 0) {
         struct stat st;
         int ok = complete && u->cache_store && fstat(ctx->temp_fd, &st) == 0;
-        if (ok && rename(ctx->temp_name, ctx->file_name) < 0) {
-            fc_log_error(FC_LOG_CRIT, r->connection->log, errno, "rename() \"%s\" to \"%s\" failed",
-                         ctx->temp_name, ctx->file_name);
+        if (ok && store_rename(ctx) != FC_OK)
             ok = 0;
-        }
         close(ctx->temp_fd);
         ctx->temp_fd = -1;
         if (!ok) {

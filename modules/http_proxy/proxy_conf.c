@@ -2,7 +2,8 @@
  * proxy_conf.c: the proxy module's directives (nginx's names, arguments,
  * defaults and inheritance), its create/merge and the module itself.
  *
- * The proxy_cache* directives belong to the cache module (modules/http_cache/).
+ * The proxy_cache* directives and proxy_temp_path (where cache entries are
+ * written) belong to the cache module (modules/http_cache/).
  * Not implemented, and rejected rather than ignored:
  * proxy_store, proxy_bind, and spooling responses to disk
  * (proxy_temp_path; proxy_max_temp_file_size accepts only 0, which is what
@@ -81,7 +82,6 @@ static const fc_command_t proxy_commands[] = {
      PROXY_SLOT(FC_CONF_TAKE1, proxy_temp_file_size, max_temp_file_size), NULL},
     FC_TLS_CLIENT_COMMANDS(PROXY_ANY, FC_CONF_LOC_OFFSET, offsetof(proxy_loc_conf_t, ssl)),
     {"proxy_ssl_name", PROXY_SLOT(FC_CONF_TAKE1, proxy_cv_slot, ssl_name), NULL},
-    PROXY_REJECT("proxy_temp_path"),
     PROXY_REJECT("proxy_temp_file_write_size"),
     PROXY_REJECT("proxy_bind"),
     PROXY_REJECT("proxy_store"),

@@ -246,12 +246,14 @@ struct fc_http_request_s {
     unsigned blocked_write : 1;  /* the write filter waits for the socket */
     unsigned upgraded : 1;       /* 101: the connection became a tunnel */
     /*
-     * The response is a complete, known entity (a cached one, as nginx's
-     * r->allow_ranges): the range filter may answer a Range from it, and the
-     * not-modified filter may answer conditional requests with 304/412
-     * (nginx does both only for static files and cacheable proxied responses).
+     * The response is a complete, known entity (a cached one whose upstream
+     * sent Accept-Ranges, as nginx's r->allow_ranges): the range filter may
+     * answer a Range from it; the not-modified filter may answer conditional
+     * requests with 304/412 (cacheable responses: nginx's
+     * r->disable_not_modified = !u->cacheable).
      */
     unsigned allow_ranges : 1;
+    unsigned single_range : 1;   /* only one range may be cut (the body streams: a MISS) */
     unsigned allow_conditional : 1;
 };
 

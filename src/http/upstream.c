@@ -638,8 +638,8 @@ up_check_broken(fc_http_request_t *r)
     c->read->eof = 1;
     if (n < 0)
         c->read->error = 1;
-    if (u->conf->ignore_client_abort)
-        return;
+    if (u->conf->ignore_client_abort || u->background)
+        return; /* a background update finishes for the cache's sake */
     fc_log_error(FC_LOG_INFO, c->log, err, "client prematurely closed connection");
     fc_http_upstream_finalize(u, FC_HTTP_CLIENT_CLOSED_REQUEST);
 }
@@ -777,6 +777,8 @@ fc_http_upstream_finalize(fc_http_upstream_t *u, int rc)
     r->connection->log->action = r->header_sent ? "sending to client" : NULL;
     if (r->read_event_handler == up_check_broken)
         r->read_event_handler = fc_http_block_reading;
+    if (u->background)
+        rc = FC_OK; /* the client's answer (a stale entry) was complete before the trip began */
     if (u->in_handler) {
         u->sync_rc = rc;
         return;

@@ -318,12 +318,22 @@ up_process_headers(fc_http_upstream_t *u)
     }
     u->keepalive = !u->headers_in.connection_close;
     r->connection->log->action = "reading upstream";
+    if (u->background) {
+        /* The client has its answer: the new head is only for the cache to store. */
+        fc_http_clear_headers_out(r);
+        r->headers_out.content_type.len = 0;
+        r->headers_out.last_modified_time = -1;
+    }
     if (up_copy_headers(u, 0) != FC_OK || (cache && cache->store(u) != FC_OK) ||
         u->ops->input_filter_init(u) != FC_OK || up_body_init(u) != FC_OK) {
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
     u->state_machine = FC_UP_BODY;
+    if (u->background) {
+        fc_http_upstream_body_event(u);
+        return;
+    }
     r->write_event_handler = up_downstream_write;
     if (fc_http_send_header(r) == FC_ERROR) {
         fc_http_upstream_finalize(u, FC_ERROR);
@@ -450,6 +460,11 @@ up_hand_down(fc_http_upstream_t *u)
             if (cache->body(u, cl->buf) != FC_OK)
                 u->cache_store = 0; /* the entry is dropped; the client still gets the body */
     }
+    if (u->background) {
+        for (fc_chain_t *cl = out; cl; cl = cl->next)
+            cl->buf->pos = cl->buf->last; /* the cache had them: nobody else wants them */
+        return FC_OK;
+    }
     return fc_http_output_filter(u->r, out);
 }
 
@@ -557,7 +572,7 @@ up_body_end(fc_http_upstream_t *u)
     const fc_http_upstream_cache_ops_t *cache = up_cache(u);
     if (cache)
         cache->finish(u, u->cache_store);
-    int rc = r->header_only ? FC_OK : fc_http_send_last(r);
+    int rc = r->header_only || u->background ? FC_OK : fc_http_send_last(r);
     fc_http_upstream_finalize(u, rc == FC_ERROR ? FC_ERROR : FC_OK);
 }
 
