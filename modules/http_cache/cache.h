@@ -80,7 +80,9 @@ typedef struct {
     unsigned line;
 } cache_path_t;
 
-/* The shared part of a path's zone (zone->data points at it in every process). */
+/* Takes the zone's lock (rebuilding an empty index after a reset). */
+void cache_index_lock(cache_path_t *cp);
+/* The index of a path's zone: the zone's root (read under the lock). */
 cache_sh_t *cache_sh(const cache_path_t *cp);
 /* Zone init: the index in a fresh zone, or the running one taken over. */
 int cache_zone_init(fc_shm_zone_t *zone, void *old_data);

@@ -12,36 +12,56 @@
 cache_sh_t *
 cache_sh(const cache_path_t *cp)
 {
-    return cp->zone->data;
+    return fc_shm_root_get(cp->zone);
 }
 
-/* A fresh zone: the index is built here; a zone taken over keeps the running one. */
-int
-cache_zone_init(fc_shm_zone_t *zone, void *old_data)
+/* A fresh index in the zone (at start, or after a holder of the lock died and it was reset). */
+static cache_sh_t *
+index_build(fc_shm_zone_t *zone)
 {
-    if (old_data) {
-        zone->data = old_data;
-        return FC_OK;
-    }
-    cache_sh_t *sh = fc_shm_alloc(zone, sizeof(*sh));
+    cache_sh_t *sh = fc_shm_alloc_locked(zone, sizeof(*sh));
     if (sh == NULL)
-        return FC_ERROR;
+        return NULL;
     memset(sh, 0, sizeof(*sh));
     /* About one bucket per eight 128-byte nodes the zone can hold. */
     size_t n = 64;
     while (n * 8 * 128 < zone->size && n < ((size_t) 1 << 20))
         n <<= 1;
     size_t bytes = n * sizeof(cache_node_t *);
-    sh->buckets = fc_shm_alloc(zone, bytes);
+    sh->buckets = fc_shm_alloc_locked(zone, bytes);
     if (sh->buckets == NULL) {
-        fc_log_error(FC_LOG_EMERG, zone->log, 0, "keys zone \"%s\" is too small", zone->name.data);
-        return FC_ERROR;
+        fc_shm_free_locked(zone, sh);
+        return NULL;
     }
     memset(sh->buckets, 0, bytes);
     sh->nbuckets = n;
     fc_shm_root_set(zone, sh);
+    return sh;
+}
+
+/* The index is the zone's root, found under the lock by every process. */
+int
+cache_zone_init(fc_shm_zone_t *zone, void *old_data)
+{
+    if (old_data)
+        return FC_OK; /* the running index, taken over with its mapping */
+    (void) fc_shm_lock(zone);
+    cache_sh_t *sh = index_build(zone);
+    fc_shm_unlock(zone);
+    if (sh == NULL) {
+        fc_log_error(FC_LOG_EMERG, zone->log, 0, "keys zone \"%s\" is too small", zone->name.data);
+        return FC_ERROR;
+    }
     zone->data = sh;
     return FC_OK;
+}
+
+void
+cache_index_lock(cache_path_t *cp)
+{
+    /* FC_DONE: a holder died and the zone was emptied; the index starts over, cold. */
+    if (fc_shm_lock(cp->zone) == FC_DONE || fc_shm_root_get(cp->zone) == NULL)
+        (void) index_build(cp->zone);
 }
 
 static size_t

@@ -88,7 +88,7 @@ loader_file(manager_t *m, const char *name, const char *path)
     unsigned char key[CACHE_KEY_LEN];
     manager_hex_key(name, key);
     cache_sh_t *sh = cache_sh(cp);
-    (void) fc_shm_lock(cp->zone);
+    cache_index_lock(cp);
     cache_node_t *n = cache_node_get(cp, sh, key);
     if (n && !n->exists) {
         n->exists = 1;
@@ -158,7 +158,7 @@ loader_event(fc_event_t *ev)
     for (size_t i = 0; i < cp->loader_files; i++) {
         if (!loader_step(m)) {
             m->walk = NULL;
-            (void) fc_shm_lock(cp->zone);
+            cache_index_lock(cp);
             cache_sh(cp)->loaded = 1;
             size_t count = cache_sh(cp)->count;
             uint64_t size = cache_sh(cp)->size;
@@ -201,7 +201,7 @@ manager_run(manager_t *m)
     fc_msec_t msec = fc_current_msec();
     size_t done = 0;
     int low_disk = manager_low_disk(cp);
-    (void) fc_shm_lock(cp->zone);
+    cache_index_lock(cp);
     cache_node_t *n = sh->lru_tail;
     while (n && done < cp->manager_files) {
         cache_node_t *prev = n->prev;
@@ -245,7 +245,7 @@ manager_start(fc_worker_t *w, cache_path_t *cp)
     m->manager_ev.log = w->log;
     m->loader_ev = m->manager_ev;
     m->loader_ev.handler = loader_event;
-    (void) fc_shm_lock(cp->zone);
+    cache_index_lock(cp);
     int loaded = cache_sh(cp)->loaded;
     fc_shm_unlock(cp->zone);
     if (!loaded) {

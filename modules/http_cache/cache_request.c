@@ -47,7 +47,7 @@ cache_release_fetch(cache_ctx_t *ctx)
     if (!ctx->fetching)
         return;
     ctx->fetching = 0;
-    (void) fc_shm_lock(ctx->path->zone);
+    cache_index_lock(ctx->path);
     cache_node_t *n = cache_node_find(cache_sh(ctx->path), ctx->lock_key);
     if (n)
         n->updating = 0;
@@ -317,7 +317,7 @@ req_lookup(cache_ctx_t *ctx)
 {
     cache_sh_t *sh = cache_sh(ctx->path);
     cache_loc_conf_t *conf = ctx->conf;
-    (void) fc_shm_lock(ctx->path->zone);
+    cache_index_lock(ctx->path);
     cache_node_t *n = req_find_node(ctx, sh);
     int exists = n && n->exists, cold = !sh->loaded;
     int busy = n && n->updating && n->lock_until > fc_current_msec();
@@ -329,7 +329,7 @@ req_lookup(cache_ctx_t *ctx)
         int rc = req_open(ctx);
         if (rc == FC_OK || exists) {
             /* The index learns what the disk says: a file it did not know, or one gone. */
-            (void) fc_shm_lock(ctx->path->zone);
+            cache_index_lock(ctx->path);
             if (rc == FC_OK)
                 req_adopt(ctx, sh);
             else if ((n = cache_node_find(sh, ctx->key)) != NULL)
@@ -345,7 +345,7 @@ req_lookup(cache_ctx_t *ctx)
     }
     if (busy && conf->lock)
         return LOOK_WAIT;
-    (void) fc_shm_lock(ctx->path->zone);
+    cache_index_lock(ctx->path);
     n = cache_node_find(sh, ctx->key);
     if (n)
         req_take_fetch(ctx, n);
@@ -361,7 +361,7 @@ req_expired(cache_ctx_t *ctx)
     fc_http_upstream_t *u = ctx->u;
     cache_sh_t *sh = cache_sh(ctx->path);
     int busy = 0;
-    (void) fc_shm_lock(ctx->path->zone);
+    cache_index_lock(ctx->path);
     cache_node_t *n = cache_node_find(sh, ctx->key);
     if (n && n->updating && n->lock_until > fc_current_msec())
         busy = 1;
@@ -521,7 +521,7 @@ req_header(fc_http_upstream_t *u)
             (void) !pwrite(wfd, &v, sizeof(v), offsetof(cache_file_header_t, valid_sec));
             close(wfd);
         }
-        (void) fc_shm_lock(ctx->path->zone);
+        cache_index_lock(ctx->path);
         cache_node_t *n = cache_node_find(cache_sh(ctx->path), ctx->key);
         if (n)
             n->valid_sec = valid;

@@ -337,7 +337,7 @@ cache_store_finish(fc_http_upstream_t *u, int complete)
         if (!ok) {
             (void) unlink(ctx->temp_name);
         } else {
-            (void) fc_shm_lock(ctx->path->zone);
+            cache_index_lock(ctx->path);
             store_index(ctx, cache_disk_size(st.st_size));
             fc_shm_unlock(ctx->path->zone);
         }
