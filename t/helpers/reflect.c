@@ -18,10 +18,19 @@
  *   delay_ms=N   wait N ms before sending the response
  *   close=1      send "Connection: close" and close afterwards
  *   hdr=Name:Val add a response header (%XX decoded; may repeat)
+ *   etag=VALUE   send "ETag: VALUE" (verbatim, %XX decoded: etag=%22v1%22) and
+ *                answer 304 with no body when the request's If-None-Match
+ *                is "*" or lists VALUE - a real conditional backend
+ *   lm=DATE      send "Last-Modified: DATE" and answer 304 with no body when
+ *                the request has no If-None-Match and its If-Modified-Since
+ *                is exactly DATE
+ *   die_after=N  send the head with the full Content-Length, then only N
+ *                body bytes, then close (a backend that dies mid-body)
  * -s STATUS answers STATUS unless the query says otherwise (a backend that
  * always fails, for failover tests).
- * Log lines: "accept N 127.0.0.1:PORT" per connection and
- * "req N M METHOD URI" per request, to stderr or the -l file.
+ * Log lines: "accept N 127.0.0.1:PORT" per connection,
+ * "req N M METHOD URI" per request and "notmod N M URI" after it when the
+ * answer is a conditional 304 (etag=/lm=), to stderr or the -l file.
  */
 #define PROG "reflect"
 #include "helpers.h"
@@ -226,7 +235,9 @@ chunked_len(const char *p, size_t len)
 typedef struct {
     int status, chunked, eof, close;
     long long size, delay_ms; /* size -1: reflect the request */
+    long long die_after;      /* -1: send the whole body */
     buf_t hdrs;               /* extra header lines, CRLF-terminated */
+    char etag[256], lm[128];  /* validators to send and to match, "" none */
 } opts_t;
 
 static size_t
@@ -256,6 +267,7 @@ parse_query(opts_t *o, const char *uri, int len)
     memset(o, 0, sizeof(*o));
     o->status = default_status;
     o->size = -1;
+    o->die_after = -1;
     for (q = q ? q + 1 : end; q < end; q = amp + 1) {
         amp = memchr(q, '&', (size_t)(end - q));
         if (amp == NULL)
@@ -280,6 +292,12 @@ parse_query(opts_t *o, const char *uri, int len)
             o->delay_ms = atoll(val);
         else if (KEY("hdr") && strchr(val, ':') != NULL)
             buf_printf(&o->hdrs, "%s\r\n", val);
+        else if (KEY("etag") && n > 0 && n < sizeof(o->etag))
+            memcpy(o->etag, val, n + 1);
+        else if (KEY("lm") && n > 0 && n < sizeof(o->lm))
+            memcpy(o->lm, val, n + 1);
+        else if (KEY("die_after"))
+            o->die_after = atoll(val);
 #undef KEY
     }
     if (o->status < 100 || o->status > 999)
@@ -334,6 +352,66 @@ gen_fill(conn_t *c)
     }
 }
 
+/* The value of header NAME in the request head (hdr_len bytes at raw), its
+ * length in *len with trailing blanks trimmed; NULL when absent. */
+static const char *
+req_header(const char *raw, size_t hdr_len, const char *name, size_t *len)
+{
+    const char *line, *eol, *end = raw + hdr_len, *v;
+
+    line = memmem(raw, hdr_len, "\r\n", 2);
+    for (line = line ? line + 2 : end; line < end; line = eol + 2) {
+        eol = memmem(line, (size_t)(end - line), "\r\n", 2);
+        if (eol == NULL || eol == line)
+            break;
+        if (header_is(line, (size_t)(eol - line), name, &v)) {
+            for (*len = (size_t)(eol - v); *len > 0 && (v[*len - 1] == ' ' || v[*len - 1] == '\t');
+                 (*len)--)
+                ;
+            return v;
+        }
+    }
+    return NULL;
+}
+
+/* If-None-Match: "*" or a comma-separated list naming tag exactly. */
+static int
+inm_matches(const char *v, size_t len, const char *tag)
+{
+    const char *end = v + len, *comma;
+    size_t n = strlen(tag), l;
+
+    for (; v < end; v = comma + 1) {
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        comma = memchr(v, ',', (size_t)(end - v));
+        if (comma == NULL)
+            comma = end;
+        for (l = (size_t)(comma - v); l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\t'); l--)
+            ;
+        if ((l == 1 && *v == '*') || (l == n && memcmp(v, tag, n) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether the request's validators match etag=/lm=: then the answer is 304.
+ * If-None-Match, when present, decides alone (RFC 9110 13.2.2). */
+static int
+not_modified(const opts_t *o, const char *raw, size_t hdr_len)
+{
+    const char *v;
+    size_t len;
+
+    if (o->etag[0] == '\0' && o->lm[0] == '\0')
+        return 0;
+    if ((v = req_header(raw, hdr_len, "if-none-match", &len)) != NULL)
+        return o->etag[0] != '\0' && inm_matches(v, len, o->etag);
+    if (o->lm[0] == '\0' || (v = req_header(raw, hdr_len, "if-modified-since", &len)) == NULL)
+        return 0;
+    return len == strlen(o->lm) && memcmp(v, o->lm, len) == 0;
+}
+
 static void
 respond(conn_t *c, const char *raw, size_t total)
 {
@@ -347,7 +425,15 @@ respond(conn_t *c, const char *raw, size_t total)
     dprintf(log_fd, "req %lu %lu %.*s %.*s\n", c->id, c->nreq, r->method_len, raw, r->uri_len,
             raw + r->uri_off);
     head = r->method_len == 4 && memcmp(raw, "HEAD", 4) == 0;
+    if (not_modified(&o, raw, r->hdr_len)) {
+        o.status = 304;
+        dprintf(log_fd, "notmod %lu %lu %.*s\n", c->id, c->nreq, r->uri_len, raw + r->uri_off);
+    }
     nobody = o.status < 200 || o.status == 204 || o.status == 304;
+    if (o.die_after >= 0 && !nobody && !head) {
+        o.chunked = o.eof = 0; /* Content-Length framing, so the cut shows */
+        c->closing = 1;
+    }
     if (!r->keepalive || o.close || (o.eof && !nobody))
         c->closing = 1;
     blen = o.size >= 0 ? (unsigned long long)o.size : total;
@@ -356,6 +442,10 @@ respond(conn_t *c, const char *raw, size_t total)
                "X-Conn: %lu\r\nX-Req: %lu\r\nX-Framing: %s\r\n",
                o.status, reason(o.status), backend_id, c->id, c->nreq,
                r->chunked ? "chunked" : r->clen >= 0 ? "length" : "none");
+    if (o.etag[0])
+        buf_printf(&c->out, "ETag: %s\r\n", o.etag);
+    if (o.lm[0])
+        buf_printf(&c->out, "Last-Modified: %s\r\n", o.lm);
     if (o.hdrs.len)
         buf_add(&c->out, o.hdrs.p, o.hdrs.len);
     free(o.hdrs.p);
@@ -369,6 +459,8 @@ respond(conn_t *c, const char *raw, size_t total)
         buf_printf(&c->out, "Connection: keep-alive\r\n");
     buf_add(&c->out, "\r\n", 2);
     if (!nobody && !head) {
+        if (o.die_after >= 0 && (unsigned long long)o.die_after < blen)
+            blen = total = (size_t)o.die_after; /* the head already has the full length */
         if (o.size >= 0) {
             c->gen_left = blen;
             c->gen_off = 0;
