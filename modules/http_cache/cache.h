@@ -128,6 +128,14 @@ typedef struct {
 } cache_file_header_t;
 
 #define FC_CACHE_PATH_MAX 4096
+/* What cache_file_read() got: the header, and data[0, len) from the file's start. */
+typedef struct {
+    cache_file_header_t hdr;
+    unsigned char *data;
+    size_t len;
+    unsigned char *head; /* the key text, then the Vary names, then the stored head */
+} cache_file_read_t;
+
 /* "PATH/c/29/b7f5...": the file name of key into buf. FC_OK, FC_ERROR if too long. */
 int cache_file_path(const cache_path_t *cp, const unsigned char *key, char *buf, size_t size);
 /* The same in pool memory (NULL on failure). */
@@ -235,8 +243,11 @@ typedef struct {
     size_t vary_len;
     char *file_name;
     int fd;                       /* the entry being served (stale or HIT): -1 none */
-    cache_file_header_t hdr;      /* its header */
+    int64_t file_size;
+    cache_file_header_t hdr;      /* its header (or the one being written) */
     unsigned char *head;          /* its stored head (key, vary, fields) */
+    unsigned char *data;          /* the file's first bytes as read: [0, data_len) */
+    size_t data_len;
     char *temp_name;              /* the entry being written */
     int temp_fd;
     int64_t written;
@@ -263,9 +274,14 @@ void cache_request_variant(cache_ctx_t *ctx, const unsigned char *names, size_t 
 void cache_release_fetch(cache_ctx_t *ctx);
 /* Serves the open entry ctx->fd as the response and finalizes u. */
 void cache_send_entry(cache_ctx_t *ctx);
-/* Reads an entry's header and head from fd (into pool). FC_OK, FC_DECLINED (invalid), FC_ERROR. */
-int cache_file_read_head(fc_pool_t *pool, int fd, cache_file_header_t *hdr, unsigned char **head,
-                         fc_log_t *log, const char *name);
+/*
+ * Reads the first `want` bytes of an entry (at least its whole header and
+ * head, more when the file has them: a small entry comes in one read) into
+ * pool memory and checks the header. FC_OK, FC_DECLINED (not an entry:
+ * logged), FC_ERROR.
+ */
+int cache_file_read(fc_pool_t *pool, int fd, size_t want, cache_file_read_t *out, fc_log_t *log,
+                    const char *name);
 
 /* cache_purge.c: a purge request (proxy_cache_purge said yes). Returns a status. */
 int cache_purge(cache_ctx_t *ctx);

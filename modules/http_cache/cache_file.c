@@ -103,29 +103,45 @@ cache_path_create(const cache_path_t *cp, fc_log_t *log)
 }
 
 int
-cache_file_read_head(fc_pool_t *pool, int fd, cache_file_header_t *hdr, unsigned char **head,
-                     fc_log_t *log, const char *name)
+cache_file_read(fc_pool_t *pool, int fd, size_t want, cache_file_read_t *out, fc_log_t *log,
+                const char *name)
 {
-    ssize_t n = pread(fd, hdr, sizeof(*hdr), 0);
+    cache_file_header_t *hdr = &out->hdr;
+    want = fc_max(want, (size_t) 1024);
+    unsigned char *buf = fc_pnalloc(pool, want);
+    if (buf == NULL)
+        return FC_ERROR;
+    ssize_t n = pread(fd, buf, want, 0);
     if (n < 0) {
         fc_log_error(FC_LOG_CRIT, log, errno, "pread() \"%s\" failed", name);
         return FC_ERROR;
     }
+    if ((size_t) n < sizeof(*hdr)) {
+        fc_log_error(FC_LOG_CRIT, log, 0, "cache file \"%s\" is too small", name);
+        return FC_DECLINED;
+    }
+    memcpy(hdr, buf, sizeof(*hdr));
     size_t rest = (size_t) hdr->key_len + hdr->vary_len + hdr->head_len;
-    if ((size_t) n != sizeof(*hdr) || hdr->magic != CACHE_FILE_MAGIC ||
-        hdr->header_len != sizeof(*hdr) + rest || rest > (1u << 20)) {
+    if (hdr->magic != CACHE_FILE_MAGIC || hdr->header_len != sizeof(*hdr) + rest ||
+        rest > (1u << 20)) {
         fc_log_error(FC_LOG_CRIT, log, 0, "cache file \"%s\" has an invalid header", name);
         return FC_DECLINED;
     }
-    unsigned char *p = fc_pnalloc(pool, rest + 1);
-    if (p == NULL)
-        return FC_ERROR;
-    n = pread(fd, p, rest, (off_t) sizeof(*hdr));
-    if (n != (ssize_t) rest) {
-        fc_log_error(FC_LOG_CRIT, log, n < 0 ? errno : 0, "cache file \"%s\" is truncated", name);
-        return FC_DECLINED;
+    if ((size_t) n < hdr->header_len) {
+        /* A head longer than the first read: read it whole (rare). */
+        unsigned char *big = fc_pnalloc(pool, hdr->header_len);
+        if (big == NULL)
+            return FC_ERROR;
+        n = pread(fd, big, hdr->header_len, 0);
+        if (n != (ssize_t) hdr->header_len) {
+            fc_log_error(FC_LOG_CRIT, log, n < 0 ? errno : 0, "cache file \"%s\" is truncated",
+                         name);
+            return FC_DECLINED;
+        }
+        buf = big;
     }
-    p[rest] = '\0';
-    *head = p;
+    out->data = buf;
+    out->len = (size_t) n;
+    out->head = buf + sizeof(*hdr);
     return FC_OK;
 }

@@ -74,13 +74,12 @@ loader_file(manager_t *m, const char *name, const char *path)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
-    cache_file_header_t hdr;
-    unsigned char *head;
+    cache_file_read_t rd;
     struct stat st;
-    int rc = fstat(fd, &st) == 0 ? cache_file_read_head(m->pool, fd, &hdr, &head, m->worker->log,
-                                                        path)
+    int rc = fstat(fd, &st) == 0 ? cache_file_read(m->pool, fd, 0, &rd, m->worker->log, path)
                                  : FC_ERROR;
     close(fd);
+    const cache_file_header_t *hdr = &rd.hdr;
     if (rc == FC_DECLINED)
         (void) unlink(path);
     if (rc != FC_OK)
@@ -92,17 +91,17 @@ loader_file(manager_t *m, const char *name, const char *path)
     cache_node_t *n = cache_node_get(cp, sh, key);
     if (n && !n->exists) {
         n->exists = 1;
-        n->valid_sec = (time_t) hdr.valid_sec;
-        n->variant = hdr.vary_len > 0;
-        memcpy(n->primary, hdr.primary, CACHE_KEY_LEN);
+        n->valid_sec = (time_t) hdr->valid_sec;
+        n->variant = hdr->vary_len > 0;
+        memcpy(n->primary, hdr->primary, CACHE_KEY_LEN);
         cache_node_set_size(sh, n, cache_disk_size(st.st_size));
     }
-    cache_node_t *main_node = n && hdr.vary_len ? cache_node_get(cp, sh, hdr.primary) : NULL;
+    cache_node_t *main_node = n && hdr->vary_len ? cache_node_get(cp, sh, hdr->primary) : NULL;
     if (main_node && main_node->vary == NULL) {
-        char *v = fc_shm_alloc_locked(cp->zone, hdr.vary_len + 1);
+        char *v = fc_shm_alloc_locked(cp->zone, hdr->vary_len + 1);
         if (v) {
-            memcpy(v, head + hdr.key_len, hdr.vary_len);
-            v[hdr.vary_len] = '\0';
+            memcpy(v, rd.head + hdr->key_len, hdr->vary_len);
+            v[hdr->vary_len] = '\0';
             main_node->vary = v;
         }
     }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define CACHE_LOCK_POLL 50 /* ms between looks at an entry another request is fetching */
+#define CACHE_READ_AHEAD 16384 /* an entry this small is read at once and sent from memory */
 
 static cache_loc_conf_t *
 req_conf(fc_http_request_t *r)
@@ -159,15 +160,41 @@ req_restore_head(cache_ctx_t *ctx)
     return FC_OK;
 }
 
-/* The open entry ctx->fd down the output filters: FC_OK, FC_AGAIN (flushing) or FC_ERROR. */
+/*
+ * The body as one buffer (the range filter cuts several ranges only from
+ * one, as nginx's): memory when the first read brought all of it, else the
+ * file part (sendfile).
+ */
+static fc_chain_t *
+req_entry_body(cache_ctx_t *ctx, int64_t body)
+{
+    fc_http_request_t *r = ctx->u->r;
+    fc_chain_t *cl = fc_chain_alloc(r->pool);
+    fc_buf_t *b = cl ? fc_pcalloc(r->pool, sizeof(*b)) : NULL;
+    if (b == NULL)
+        return NULL;
+    if ((int64_t) ctx->data_len - (int64_t) ctx->hdr.header_len >= body) {
+        b->start = b->pos = ctx->data + ctx->hdr.header_len;
+        b->end = b->last = b->pos + body;
+    } else {
+        b->in_file = 1;
+        b->file_fd = ctx->fd;
+        b->file_pos = (int64_t) ctx->hdr.header_len;
+        b->file_last = ctx->file_size;
+    }
+    b->last_buf = 1;
+    cl->buf = b;
+    return cl;
+}
+
+/* The open entry down the output filters: FC_OK, FC_AGAIN (flushing) or FC_ERROR. */
 static int
 req_output_entry(cache_ctx_t *ctx)
 {
     fc_http_request_t *r = ctx->u->r;
-    struct stat st;
-    if (fstat(ctx->fd, &st) < 0 || req_restore_head(ctx) != FC_OK)
+    if (req_restore_head(ctx) != FC_OK)
         return FC_ERROR;
-    int64_t body = (int64_t) st.st_size - (int64_t) ctx->hdr.header_len;
+    int64_t body = ctx->file_size - (int64_t) ctx->hdr.header_len;
     r->headers_out.content_length_n = body;
     r->allow_ranges = cache_accept_ranges(r);
     r->single_range = 0;
@@ -175,17 +202,8 @@ req_output_entry(cache_ctx_t *ctx)
     int rc = fc_http_send_header(r);
     if (rc == FC_ERROR || r->header_only)
         return rc;
-    fc_chain_t *cl = fc_chain_alloc(r->pool);
-    fc_buf_t *b = cl ? fc_pcalloc(r->pool, sizeof(*b)) : NULL;
-    if (b == NULL)
-        return FC_ERROR;
-    b->in_file = body > 0;
-    b->file_fd = ctx->fd;
-    b->file_pos = (int64_t) ctx->hdr.header_len;
-    b->file_last = (int64_t) st.st_size;
-    b->last_buf = 1;
-    cl->buf = b;
-    return fc_http_output_filter(r, cl);
+    fc_chain_t *cl = req_entry_body(ctx, body);
+    return cl ? fc_http_output_filter(r, cl) : FC_ERROR;
 }
 
 void
@@ -240,8 +258,20 @@ req_open(cache_ctx_t *ctx)
                          ctx->file_name);
         return FC_DECLINED;
     }
-    int rc = cache_file_read_head(r->pool, fd, &ctx->hdr, &ctx->head, r->connection->log,
-                                  ctx->file_name);
+    /* One fstat and, for an entry up to CACHE_READ_AHEAD bytes, one read: head and body. */
+    struct stat st;
+    cache_file_read_t rd;
+    int rc = fstat(fd, &st) < 0 ? FC_ERROR
+                                : cache_file_read(r->pool, fd,
+                                                  (size_t) fc_min(st.st_size, CACHE_READ_AHEAD),
+                                                  &rd, r->connection->log, ctx->file_name);
+    if (rc == FC_OK) {
+        ctx->hdr = rd.hdr;
+        ctx->head = rd.head;
+        ctx->data = rd.data;
+        ctx->data_len = rd.len;
+        ctx->file_size = (int64_t) st.st_size;
+    }
     if (rc == FC_OK && (ctx->hdr.key_len != ctx->key_text.len ||
                         memcmp(ctx->head, ctx->key_text.data, ctx->key_text.len) != 0)) {
         fc_log_error(FC_LOG_CRIT, r->connection->log, 0, "cache file \"%s\" has md5 collision",
@@ -286,14 +316,11 @@ req_find_node(cache_ctx_t *ctx, cache_sh_t *sh)
 static void
 req_adopt(cache_ctx_t *ctx, cache_sh_t *sh)
 {
-    struct stat st;
-    if (fstat(ctx->fd, &st) < 0)
-        return;
     cache_node_t *n = cache_node_find(sh, ctx->key);
     if (n && !n->exists) {
         n->exists = 1;
         n->valid_sec = (time_t) ctx->hdr.valid_sec;
-        cache_node_set_size(sh, n, cache_disk_size(st.st_size));
+        cache_node_set_size(sh, n, cache_disk_size(ctx->file_size));
     }
 }
 
@@ -327,7 +354,7 @@ req_lookup(cache_ctx_t *ctx)
         return LOOK_MISS; /* the zone is full of entries being fetched: just proxy */
     if (exists || cold) {
         int rc = req_open(ctx);
-        if (rc == FC_OK || exists) {
+        if ((rc == FC_OK) != exists) {
             /* The index learns what the disk says: a file it did not know, or one gone. */
             cache_index_lock(ctx->path);
             if (rc == FC_OK)
