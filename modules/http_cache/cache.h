@@ -264,7 +264,10 @@ typedef struct {
 extern const fc_http_upstream_cache_ops_t cache_engine_ops;
 /* cache_store.c: the store, body and finish hooks. */
 int cache_store_begin(fc_http_upstream_t *u);
-/* 1 if the response head has Accept-Ranges (nginx serves ranges of cached responses only then). */
+/*
+ * 1 if the response head has Accept-Ranges: nginx cuts ranges from a cached
+ * response only then, and drops the field (the range filter adds its own).
+ */
 int cache_accept_ranges(fc_http_request_t *r);
 int cache_store_body(fc_http_upstream_t *u, const fc_buf_t *b);
 void cache_store_finish(fc_http_upstream_t *u, int complete);

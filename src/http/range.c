@@ -12,7 +12,6 @@
  * in one buffer (a cache hit's file part); docs/internals/range.md says why.
  */
 #include "http/range.h"
-#include "http/upstream.h"
 
 #include <inttypes.h>
 
@@ -533,17 +532,12 @@ range_requested(fc_http_request_t *r)
                                   r->headers_out.last_modified_time);
 }
 
-/*
- * nginx's r->single_range: a response the cache stores while sending it (a
- * miss) comes in many buffers, so only one range may be cut from it; more
- * are answered with the whole entity.
- */
+/* r->single_range (nginx's): a body that streams (a MISS being stored) gives one range at most. */
 static int64_t
 range_max(fc_http_request_t *r)
 {
     range_loc_conf_t *rlcf = fc_http_get_module_loc_conf(r, fc_http_range_module);
-    fc_http_upstream_t *u = r->upstream;
-    return u && u->cache_store ? 1 : rlcf->max_ranges;
+    return r->single_range ? 1 : rlcf->max_ranges;
 }
 
 /* Parses the Range: FC_OK with the answer set up, FC_DECLINED (the whole entity), FC_ERROR. */
@@ -567,32 +561,10 @@ range_answer(fc_http_request_t *r)
     return rc;
 }
 
-/*
- * nginx's ngx_http_upstream_copy_allow_ranges: a cached proxied response may
- * be cut only if its upstream sent Accept-Ranges (whatever its value), and
- * that field is not passed on (ours replaces it). 1 when ranges are allowed.
- */
-static int
-range_upstream_allows(fc_http_request_t *r)
-{
-    int found = 0;
-    fc_http_field_t *f = r->headers_out.headers.elts;
-    for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
-        if (f[i].hash && f[i].name.len == 13 &&
-            fc_strncasecmp(f[i].name.data, (const unsigned char *) "accept-ranges", 13) == 0) {
-            f[i].hash = 0;
-            found = 1;
-        }
-    }
-    return found;
-}
-
 static int
 range_header_filter(fc_http_request_t *r)
 {
     range_loc_conf_t *rlcf = fc_http_get_module_loc_conf(r, fc_http_range_module);
-    if (r->allow_ranges && r->upstream && !range_upstream_allows(r))
-        r->allow_ranges = 0;
     if (r->http_version < 1000 || r->headers_out.status != FC_HTTP_OK ||
         r->headers_out.content_length_n < 0 || !r->allow_ranges || rlcf->max_ranges == 0)
         return fc_http_next_header_filter(r, &fc_http_range_module);
