@@ -45,6 +45,7 @@ struct cache_node_s {
     uint64_t fs_size;    /* disk bytes of the entry's file (0: none) */
     fc_msec_t lock_until; /* a fetch is under way until then (lock, updating) */
     char *vary;          /* a main key whose responses vary: the Vary names (zone memory) */
+    uint64_t gen;        /* which file: new for each one the index learns (0: none) */
     uint32_t uses;       /* requests for the key (proxy_cache_min_uses) */
     unsigned exists : 1; /* a complete file is on disk */
     unsigned updating : 1;
@@ -56,10 +57,14 @@ typedef struct {
     size_t nbuckets;     /* a power of two */
     cache_node_t *lru_head, *lru_tail;
     uint64_t size;       /* disk bytes of all entries */
+    uint64_t gen;        /* the last file generation handed out */
     size_t count;
     unsigned loaded : 1; /* the loader went through the disk */
     unsigned loading : 1;
 } cache_sh_t;
+
+typedef struct cache_mem_s cache_mem_t;
+typedef struct cache_mem_entry_s cache_mem_entry_t;
 
 /* One proxy_cache_path. */
 typedef struct {
@@ -78,6 +83,7 @@ typedef struct {
     int use_temp_path;
     const char *file;
     unsigned line;
+    cache_mem_t *mem;         /* a worker's copies of small entries (cache_mem.c), lazily */
 } cache_path_t;
 
 /* Takes the zone's lock (rebuilding an empty index after a reset). */
@@ -101,6 +107,22 @@ void cache_node_touch(cache_path_t *cp, cache_sh_t *sh, cache_node_t *n);
 void cache_node_delete(cache_path_t *cp, cache_sh_t *sh, cache_node_t *n);
 /* Under the lock: the entry's file changed size (a new one was stored: fs_size set). */
 void cache_node_set_size(cache_sh_t *sh, cache_node_t *n, uint64_t fs_size);
+/* Under the lock: the node now has a complete file of this size and freshness (a new generation). */
+void cache_node_set_file(cache_sh_t *sh, cache_node_t *n, uint64_t fs_size, time_t valid_sec);
+
+/* ---- a worker's copies of small entries (cache_mem.c) ------------------------------------ */
+
+#define CACHE_MEM_MAX_ENTRY 16384 /* an entry file this small is read at once and may be kept */
+
+/* The copy of key's file of generation gen, referenced (NULL: none, or an older one). */
+cache_mem_entry_t *cache_mem_get(cache_path_t *cp, const unsigned char *key, uint64_t gen);
+/* The copy's bytes (the whole entry file). */
+const unsigned char *cache_mem_data(const cache_mem_entry_t *e, size_t *len);
+/* Drops a reference cache_mem_get() took. */
+void cache_mem_release(cache_mem_entry_t *e);
+/* Keeps a copy of key's file of generation gen (the least recently used copies make room). */
+void cache_mem_put(cache_path_t *cp, const unsigned char *key, uint64_t gen,
+                   const unsigned char *data, size_t len);
 
 /* ---- files (cache_file.c) --------------------------------------------------------------- */
 
@@ -243,6 +265,9 @@ typedef struct {
     size_t vary_len;
     char *file_name;
     int fd;                       /* the entry being served (stale or HIT): -1 none */
+    cache_mem_entry_t *mem;       /* ... or this worker's copy of it */
+    uint64_t gen;                 /* the entry's generation, as the index said */
+    time_t valid_sec;             /* its freshness, as the index said */
     int64_t file_size;
     cache_file_header_t hdr;      /* its header (or the one being written) */
     unsigned char *head;          /* its stored head (key, vary, fields) */

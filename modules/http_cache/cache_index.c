@@ -126,6 +126,15 @@ cache_node_set_size(cache_sh_t *sh, cache_node_t *n, uint64_t fs_size)
 }
 
 void
+cache_node_set_file(cache_sh_t *sh, cache_node_t *n, uint64_t fs_size, time_t valid_sec)
+{
+    n->exists = 1;
+    n->valid_sec = valid_sec;
+    n->gen = ++sh->gen;
+    cache_node_set_size(sh, n, fs_size);
+}
+
+void
 cache_node_delete(cache_path_t *cp, cache_sh_t *sh, cache_node_t *n)
 {
     cache_node_t **pp = &sh->buckets[index_bucket(sh, n->key)];

@@ -90,11 +90,9 @@ loader_file(manager_t *m, const char *name, const char *path)
     cache_index_lock(cp);
     cache_node_t *n = cache_node_get(cp, sh, key);
     if (n && !n->exists) {
-        n->exists = 1;
-        n->valid_sec = (time_t) hdr->valid_sec;
+        cache_node_set_file(sh, n, cache_disk_size(st.st_size), (time_t) hdr->valid_sec);
         n->variant = hdr->vary_len > 0;
         memcpy(n->primary, hdr->primary, CACHE_KEY_LEN);
-        cache_node_set_size(sh, n, cache_disk_size(st.st_size));
     }
     cache_node_t *main_node = n && hdr->vary_len ? cache_node_get(cp, sh, hdr->primary) : NULL;
     if (main_node && main_node->vary == NULL) {

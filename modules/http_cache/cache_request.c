@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #define CACHE_LOCK_POLL 50 /* ms between looks at an entry another request is fetching */
-#define CACHE_READ_AHEAD 16384 /* an entry this small is read at once and sent from memory */
 
 static cache_loc_conf_t *
 req_conf(fc_http_request_t *r)
@@ -38,6 +37,10 @@ req_cleanup(void *data)
     if (ctx->fd >= 0) {
         close(ctx->fd);
         ctx->fd = -1;
+    }
+    if (ctx->mem) {
+        cache_mem_release(ctx->mem);
+        ctx->mem = NULL;
     }
     cache_release_fetch(ctx);
 }
@@ -243,6 +246,36 @@ req_background(cache_ctx_t *ctx)
     return FC_DECLINED;
 }
 
+/* The entry's key text is the request's (no MD5 collision). */
+static int
+req_key_matches(const cache_ctx_t *ctx)
+{
+    return ctx->hdr.key_len == ctx->key_text.len &&
+           memcmp(ctx->head, ctx->key_text.data, ctx->key_text.len) == 0;
+}
+
+/* The worker's copy of the entry, when it has the generation the index names. 1 if used. */
+static int
+req_use_copy(cache_ctx_t *ctx)
+{
+    cache_mem_entry_t *e = cache_mem_get(ctx->path, ctx->key, ctx->gen);
+    if (e == NULL)
+        return 0;
+    size_t len;
+    const unsigned char *data = cache_mem_data(e, &len);
+    memcpy(&ctx->hdr, data, sizeof(ctx->hdr));
+    ctx->head = (unsigned char *) data + sizeof(ctx->hdr);
+    if (!req_key_matches(ctx)) {
+        cache_mem_release(e);
+        return 0;
+    }
+    ctx->mem = e;
+    ctx->data = (unsigned char *) data;
+    ctx->data_len = len;
+    ctx->file_size = (int64_t) len;
+    return 1;
+}
+
 /* Opens the entry of ctx->key: FC_OK (fd, hdr, head set), FC_DECLINED (none or invalid). */
 static int
 req_open(cache_ctx_t *ctx)
@@ -258,12 +291,12 @@ req_open(cache_ctx_t *ctx)
                          ctx->file_name);
         return FC_DECLINED;
     }
-    /* One fstat and, for an entry up to CACHE_READ_AHEAD bytes, one read: head and body. */
+    /* One fstat and, for an entry up to CACHE_MEM_MAX_ENTRY bytes, one read: head and body. */
     struct stat st;
     cache_file_read_t rd;
     int rc = fstat(fd, &st) < 0 ? FC_ERROR
                                 : cache_file_read(r->pool, fd,
-                                                  (size_t) fc_min(st.st_size, CACHE_READ_AHEAD),
+                                                  (size_t) fc_min(st.st_size, CACHE_MEM_MAX_ENTRY),
                                                   &rd, r->connection->log, ctx->file_name);
     if (rc == FC_OK) {
         ctx->hdr = rd.hdr;
@@ -272,8 +305,7 @@ req_open(cache_ctx_t *ctx)
         ctx->data_len = rd.len;
         ctx->file_size = (int64_t) st.st_size;
     }
-    if (rc == FC_OK && (ctx->hdr.key_len != ctx->key_text.len ||
-                        memcmp(ctx->head, ctx->key_text.data, ctx->key_text.len) != 0)) {
+    if (rc == FC_OK && !req_key_matches(ctx)) {
         fc_log_error(FC_LOG_CRIT, r->connection->log, 0, "cache file \"%s\" has md5 collision",
                      ctx->file_name);
         rc = FC_DECLINED;
@@ -317,11 +349,10 @@ static void
 req_adopt(cache_ctx_t *ctx, cache_sh_t *sh)
 {
     cache_node_t *n = cache_node_find(sh, ctx->key);
-    if (n && !n->exists) {
-        n->exists = 1;
-        n->valid_sec = (time_t) ctx->hdr.valid_sec;
-        cache_node_set_size(sh, n, cache_disk_size(ctx->file_size));
-    }
+    if (n && !n->exists)
+        cache_node_set_file(sh, n, cache_disk_size(ctx->file_size), (time_t) ctx->hdr.valid_sec);
+    ctx->gen = n ? n->gen : 0;
+    ctx->valid_sec = n ? n->valid_sec : (time_t) ctx->hdr.valid_sec;
 }
 
 /* Takes the fetch: others see the entry as being updated until lock_age passes. */
@@ -349,9 +380,13 @@ req_lookup(cache_ctx_t *ctx)
     int exists = n && n->exists, cold = !sh->loaded;
     int busy = n && n->updating && n->lock_until > fc_current_msec();
     uint32_t uses = n ? n->uses : 0;
+    ctx->gen = exists ? n->gen : 0;
+    ctx->valid_sec = exists ? n->valid_sec : 0;
     fc_shm_unlock(ctx->path->zone);
     if (n == NULL)
         return LOOK_MISS; /* the zone is full of entries being fetched: just proxy */
+    if (exists && req_use_copy(ctx))
+        return LOOK_FOUND;
     if (exists || cold) {
         int rc = req_open(ctx);
         if ((rc == FC_OK) != exists) {
@@ -360,11 +395,14 @@ req_lookup(cache_ctx_t *ctx)
             if (rc == FC_OK)
                 req_adopt(ctx, sh);
             else if ((n = cache_node_find(sh, ctx->key)) != NULL)
-                n->exists = 0;
+                n->exists = 0, n->gen = 0;
             fc_shm_unlock(ctx->path->zone);
         }
-        if (rc == FC_OK)
+        if (rc == FC_OK) {
+            if (ctx->data_len == (size_t) ctx->file_size)
+                cache_mem_put(ctx->path, ctx->key, ctx->gen, ctx->data, ctx->data_len);
             return LOOK_FOUND;
+        }
     }
     if (uses < (uint32_t) conf->min_uses) {
         ctx->no_store = 1;
@@ -444,7 +482,7 @@ req_act(cache_ctx_t *ctx)
             ctx->status = CACHE_STATUS_MISS;
         return FC_DECLINED;
     }
-    if (ctx->hdr.valid_sec >= (int64_t) time(NULL)) {
+    if (ctx->valid_sec >= time(NULL)) {
         ctx->status = CACHE_STATUS_HIT;
         cache_send_entry(ctx);
         return FC_DONE;
@@ -530,7 +568,7 @@ req_header(fc_http_upstream_t *u)
 {
     cache_ctx_t *ctx = u->cache;
     if (u->headers_in.status_n != FC_HTTP_NOT_MODIFIED || ctx->status != CACHE_STATUS_EXPIRED ||
-        !ctx->conf->revalidate || ctx->fd < 0)
+        !ctx->conf->revalidate || ctx->data == NULL)
         return FC_DECLINED;
     time_t now = time(NULL);
     cache_policy_t pol;
@@ -542,7 +580,9 @@ req_header(fc_http_upstream_t *u)
     }
     if (valid) {
         /* The new freshness goes into the entry's header and the index. */
-        int wfd = open(ctx->file_name, O_WRONLY | O_CLOEXEC);
+        if (ctx->file_name == NULL)
+            ctx->file_name = cache_file_name(u->r->pool, ctx->path, ctx->key);
+        int wfd = ctx->file_name ? open(ctx->file_name, O_WRONLY | O_CLOEXEC) : -1;
         int64_t v = (int64_t) valid;
         if (wfd >= 0) {
             (void) !pwrite(wfd, &v, sizeof(v), offsetof(cache_file_header_t, valid_sec));
@@ -569,7 +609,7 @@ static int
 req_error(fc_http_upstream_t *u, unsigned ft)
 {
     cache_ctx_t *ctx = u->cache;
-    if (!ctx->have_stale || ctx->fd < 0 || !(ctx->conf->use_stale & ft) ||
+    if (!ctx->have_stale || ctx->data == NULL || !(ctx->conf->use_stale & ft) ||
         u->r->header_sent)
         return 0;
     fc_http_upstream_release_peer(u, 0);

@@ -292,11 +292,9 @@ store_index(cache_ctx_t *ctx, uint64_t disk)
     cache_node_t *n = cache_node_get(ctx->path, sh, ctx->key);
     if (n == NULL)
         return;
-    n->exists = 1;
-    n->valid_sec = (time_t) ctx->hdr.valid_sec;
+    cache_node_set_file(sh, n, disk, (time_t) ctx->hdr.valid_sec);
     n->variant = ctx->vary_len > 0;
     memcpy(n->primary, ctx->main_key, CACHE_KEY_LEN);
-    cache_node_set_size(sh, n, disk);
     cache_node_touch(ctx->path, sh, n);
     if (ctx->vary_len == 0)
         return;
@@ -319,6 +317,7 @@ store_index(cache_ctx_t *ctx, uint64_t disk)
         if (cache_file_path(ctx->path, m->key, name, sizeof(name)) == FC_OK)
             (void) unlink(name);
         m->exists = 0;
+        m->gen = 0;
         cache_node_set_size(sh, m, 0);
     }
     cache_node_touch(ctx->path, sh, m);
