@@ -1,7 +1,7 @@
 #!/bin/bash
 # scripts/bench.sh - fulcrum against Debian's nginx, same config, same backends.
 #
-#   scripts/bench.sh [SECTION...]      sections: l4 l7 reload tls, or all (default)
+#   scripts/bench.sh [SECTION...]      sections: l4 l7 reload tls gzip cache, or all (default)
 #
 # Puts objs/fulcrum and /usr/sbin/nginx in turn in front of the same backends
 # with the same config text (scripts/bench/SECTION.conf; only the pid/log
@@ -25,7 +25,11 @@
 #           cache, no tickets) for an ECDSA P-256 and an RSA 2048
 #           certificate; keep-alive requests over TLS answered by the proxy
 #           (return 200) and proxied to okd through a keep-alive pool
-# A later section (cache) is a section_NAME function plus its config.
+#   gzip    a 100 KB text/plain response (reflect, keep-alive pool) to clients
+#           that accept gzip, at gzip_comp_level 1 and 6 (scripts/bench/gzip.conf)
+#   cache   cache hits: every request for one hot key, proxy_cache in front of
+#           okd (scripts/bench/cache.conf); a fulcrum without proxy_cache
+#           fails the section, and the run's exit status says so
 #
 # Environment (defaults in brackets):
 #   SECTIONS [all]      sections to run when none is given as an argument
@@ -60,7 +64,7 @@ PARALLEL=${PARALLEL:-4}
 IPERF_OPTS=${IPERF_OPTS:-}
 PROXY_CPU=${PROXY_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-ALL_SECTIONS="l4 l7 reload tls"
+ALL_SECTIONS="l4 l7 reload tls gzip cache"
 SECTIONS=${SECTIONS:-all}
 RELOAD_ROUNDS=${RELOAD_ROUNDS:-2}
 RELOADS=${RELOADS:-20}
@@ -74,6 +78,7 @@ PROXIES="fulcrum nginx"
 W=                # work directory
 PIDS=()           # every process we started, stopped by the exit trap
 ANOMALIES=()      # anything odd seen during the run, printed at the end
+FAILED=()         # sections that could not be measured at all: the exit status is 1
 HZ=$(getconf CLK_TCK)
 
 log() { printf '%s\n' "$*" >&2; }
@@ -88,7 +93,7 @@ on_client() { taskset -c "$CLIENT_CPU" "$@"; }
 
 install_deps() {
     local missing=() cmd
-    for cmd in wrk iperf3 jq taskset ss "${CC:-cc}"; do
+    for cmd in wrk iperf3 jq taskset ss curl "${CC:-cc}"; do
         command -v "$cmd" >/dev/null 2>&1 && continue
         case $cmd in
         "${CC:-cc}") missing+=(gcc libc6-dev) ;;
@@ -883,9 +888,141 @@ section_tls() {
     done
 }
 
-# A later section NAME (cache) adds: scripts/bench/NAME.conf (its
-# @PLACEHOLDERS@ are shell variables), metric lines, section_NAME(), and NAME
-# in ALL_SECTIONS.
+# ------------------------------------------------------------------ gzip section
+
+# Two wrk tests per round (gzip.conf), clients sending "Accept-Encoding: gzip"
+# for a 100 KB text/plain response from reflect through a keep-alive pool:
+#   l1   gzip_comp_level 1
+#   l6   gzip_comp_level 6
+# Before each run one response is fetched and checked: gzip'ed, and gunzip
+# gives the GZIP_SIZE bytes back (a proxy that does not compress is not
+# measured: its figures would compare nothing).
+GZIP_TESTS="l1 l6"
+GZIP_SIZE=102400
+declare -A GZIP_NAME=([l1]="gzip level 1, 100 KB text" [l6]="gzip level 6, 100 KB text")
+for t in $GZIP_TESTS; do
+    metric "gzip_${t}_rps"             higher "req/s"      "${GZIP_NAME[$t]}"
+    metric "gzip_${t}_mbps"            higher "MB/s"       "${GZIP_NAME[$t]}, before compression"
+    metric "gzip_${t}_p99_ms"          lower  ms           "${GZIP_NAME[$t]}, p99"
+    metric "gzip_${t}_cpu_us_per_req"  lower  "cpu us/req" "${GZIP_NAME[$t]}, proxy CPU"
+    metric "gzip_${t}_rps_cpu_util"    info   "%"          "${GZIP_NAME[$t]}, proxy CPU busy"
+    metric "gzip_${t}_rps_client_busy" info   "%"          "${GZIP_NAME[$t]}, client core busy"
+    metric "gzip_${t}_rps_proxy_other" info   "%"          "${GZIP_NAME[$t]}, proxy core, not worker"
+    metric "gzip_${t}_ratio"           info   "x"          "${GZIP_NAME[$t]}, size / gzip'ed size"
+done
+unset t
+
+# gzip_check PROXY ROUND TEST URL: one response, checked; records its ratio.
+gzip_check() {
+    local p=$1 r=$2 t=$3 url=$4 enc zsize plain
+    curl -q -s --max-time 10 -H "Accept-Encoding: gzip" -D "$W/gzip-$p.head" \
+        -o "$W/gzip-$p.body" "$url"
+    enc=$(tr -d '\r' <"$W/gzip-$p.head" | sed -n 's/^[Cc]ontent-[Ee]ncoding: *//p')
+    zsize=$(wc -c <"$W/gzip-$p.body")
+    plain=$(gzip -dc <"$W/gzip-$p.body" 2>/dev/null | wc -c)
+    if [ "$enc" != gzip ] || [ "$plain" != "$GZIP_SIZE" ]; then
+        note "$p round $r: $t: the response is not a gzip of $GZIP_SIZE bytes (Content-Encoding: ${enc:-none}, $zsize bytes, $plain after gunzip): not measured"
+        record "gzip_${t}_rps" "$p" "$r" NA
+        FAILED+=("gzip: $p round $r: $t: no gzip response to measure")
+        return 1
+    fi
+    record "gzip_${t}_ratio" "$p" "$r" "$(awk -v a="$GZIP_SIZE" -v b="$zsize" 'BEGIN { print a / b }')"
+}
+
+gzip_test() {
+    local p=$1 r=$2 t=$3 url="http://127.0.0.1:$GZIP_PORT/$3/text?size=$GZIP_SIZE" rps
+    gzip_check "$p" "$r" "$t" "$url" || return
+    wrk_measure "gzip_$t" "$p" "$r" "$url" -H "Accept-Encoding: gzip" || return
+    rps=$(awk -v m="gzip_${t}_rps" -v p="$p" -v r="$r" '$1 == m && $2 == p && $3 == r { v = $4 }
+        END { print v }' "$W/results")
+    record "gzip_${t}_mbps" "$p" "$r" "$(awk -v n="$rps" -v b="$GZIP_SIZE" 'BEGIN { print n * b / 1e6 }')"
+}
+
+section_gzip() {
+    command -v gzip >/dev/null 2>&1 || die "the gzip section needs gzip(1)"
+    ports GZIP_REFLECT_PORT GZIP_PORT
+    taskset -c "$CLIENT_CPU" "$HELPERS/reflect" -p "$GZIP_REFLECT_PORT" -l /dev/null \
+        2>"$W/gzip-reflect.log" &
+    local back=$! p r t
+    track "$back"
+    wait_until 5 listening "$GZIP_REFLECT_PORT" || die "reflect (gzip section) did not start"
+    for p in $PROXIES; do write_conf gzip "$p"; done
+    if check_same_config gzip; then
+        log "== gzip: $ROUNDS rounds x (wrk -c $WRK_CONNS: $GZIP_TESTS) x ${DURATION}s"
+        for ((r = 1; r <= ROUNDS; r++)); do
+            for t in $GZIP_TESTS; do
+                for p in $(order "$r"); do
+                    proxy_start gzip "$p" "$GZIP_PORT"
+                    gzip_test "$p" "$r" "$t"
+                    proxy_stop "$p"
+                done
+            done
+        done
+    else
+        FAILED+=("gzip: a proxy rejects scripts/bench/gzip.conf (see the anomalies)")
+    fi
+    stop_pid "$back"
+}
+
+# ------------------------------------------------------------------ cache section
+
+metric cache_hit_rps             higher "req/s"      "cache hit, one hot key" ">=1.2"
+metric cache_hit_p99_ms          lower  ms           "cache hit, one hot key, p99"
+metric cache_hit_cpu_us_per_req  lower  "cpu us/req" "cache hit, one hot key, proxy CPU" "<=0.8"
+metric cache_hit_rps_cpu_util    info   "%"          "cache hit, one hot key, proxy CPU busy"
+metric cache_hit_rps_client_busy info   "%"          "cache hit, one hot key, client core busy"
+metric cache_hit_rps_proxy_other info   "%"          "cache hit, one hot key, proxy core, not worker"
+metric cache_hit_upstream_reqs   info   requests     "cache hit, requests that reached okd"
+
+# cache_test PROXY ROUND: warm the key (a MISS), check it is now a HIT, then wrk.
+cache_test() {
+    local p=$1 r=$2 url="http://127.0.0.1:$CACHE_PORT/hot" st s0 s1 reqs
+    curl -q -s --max-time 10 -o /dev/null "$url"
+    st=$(curl -q -s --max-time 10 -D - -o /dev/null "$url" | tr -d '\r' |
+        sed -n 's/^[Xx]-[Cc]ache: *//p')
+    if [ "$st" != HIT ]; then
+        note "$p round $r: the hot key is not served from the cache (X-Cache: ${st:-none}): not measured"
+        record cache_hit_rps "$p" "$r" NA
+        FAILED+=("cache: $p round $r: the hot key was not a cache HIT")
+        return
+    fi
+    s0=$(okd_stats)
+    wrk_measure cache_hit "$p" "$r" "$url" || return
+    s1=$(okd_stats)
+    reqs=$(awk -v a="$s0" -v b="$s1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+        print (x[2] == "NA" || y[2] == "NA") ? "NA" : y[2] - x[2] }')
+    record cache_hit_upstream_reqs "$p" "$r" "$reqs"
+    [ "$reqs" = 0 ] || note "$p round $r: $reqs requests reached okd during the cache-hit run"
+}
+
+section_cache() {
+    start_okd || return 0
+    ports CACHE_PORT
+    # shellcheck disable=SC2034 # @CACHE_DIR@ in cache.conf
+    CACHE_DIR=$W/cache
+    # nginx's workers run as nobody: they must get through $W to the cache
+    # folder (which the master creates for them).
+    chmod 711 "$W"
+    local p r
+    for p in $PROXIES; do write_conf cache "$p"; done
+    if ! check_same_config cache; then
+        FAILED+=("cache: a proxy rejects scripts/bench/cache.conf (see the anomalies): no cache-hit figures")
+        return 0
+    fi
+    log "== cache: $ROUNDS rounds x wrk -c $WRK_CONNS on one hot key x ${DURATION}s"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for p in $(order "$r"); do
+            rm -rf "$CACHE_DIR" # each proxy starts cold, with its own file format
+            proxy_start cache "$p" "$CACHE_PORT"
+            cache_test "$p" "$r"
+            proxy_stop "$p"
+        done
+    done
+}
+
+# A later section NAME adds: scripts/bench/NAME.conf (its @PLACEHOLDERS@
+# are shell variables), metric lines, section_NAME(), and NAME in
+# ALL_SECTIONS.
 
 # ------------------------------------------------------------------ main
 
@@ -932,6 +1069,10 @@ main() {
     for s in $SECTIONS; do "section_$s"; done
     report
     echo "(total $((SECONDS - started)) s; load average at start: $load0, at end: $(cut -d' ' -f1-3 /proc/loadavg))"
+    if ((${#FAILED[@]})); then
+        printf 'bench: FAILED: %s\n' "${FAILED[@]}" >&2
+        return 1
+    fi
 }
 
 # One line, read whole before it runs: editing this file during a run
