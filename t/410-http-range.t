@@ -48,7 +48,7 @@ EOF
 # Until the response cache exists the config cannot load: nothing to test yet.
 if ! fc_run -t -c range.conf; then
     grep -q 'proxy_cache\|upstream_cache_status' "$T/fc_run.out" &&
-        skip_all "no response cache yet: $(head -n 1 "$T/fc_run.out")"
+        skip_all "built without the cache (--without-http_cache?): $(head -n 1 "$T/fc_run.out")"
     cat "$T/fc_run.out"
     t_bail "the config is rejected"
 fi

@@ -3,7 +3,7 @@
 # more request goes upstream), and a keys zone too small for the keys asked
 # (the least recently used keys make room: every request is answered, the
 # oldest keys are fetched again, the newest stay HITs).
-# Skips while fulcrum lacks the cache.
+# Skips in a build without the cache (./configure --without-http_cache).
 . "$(dirname "$0")/lib.sh"
 t_init
 need_fc
@@ -40,7 +40,7 @@ EOF2
 NO_CACHE='unknown directive "proxy_(cache|no_cache|temp_path)|"proxy_(cache|no_cache|temp_path)[a-z_]*" is not implemented|unknown "upstream_cache_status" variable'
 if ! fc_run -t -c "$T/limits.conf" &&
     grep -Eq "$NO_CACHE" "$T/fc_run.out"; then
-    skip_all "no response cache yet: $(grep -m1 -E "$NO_CACHE" "$T/fc_run.out" |
+    skip_all "built without the cache (--without-http_cache?): $(grep -m1 -E "$NO_CACHE" "$T/fc_run.out" |
         sed 's/^.*\] //; s/ in [^ ]*$//')"
 fi
 
