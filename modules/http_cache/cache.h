@@ -86,10 +86,11 @@ typedef struct {
     cache_mem_t *mem;         /* a worker's copies of small entries (cache_mem.c), lazily */
 } cache_path_t;
 
-/* Takes the zone's lock (rebuilding an empty index after a reset). */
-void cache_index_lock(cache_path_t *cp);
-/* The index of a path's zone: the zone's root (read under the lock). */
-cache_sh_t *cache_sh(const cache_path_t *cp);
+/*
+ * Takes the zone's lock and returns its index, the zone's root (rebuilt empty
+ * after a reset: a pointer into the zone from before the lock is not valid).
+ */
+cache_sh_t *cache_index_lock(cache_path_t *cp);
 /* Zone init: the index in a fresh zone, or the running one taken over. */
 int cache_zone_init(fc_shm_zone_t *zone, void *old_data);
 /* Under the zone lock: the node of key, NULL if none. */
@@ -280,6 +281,7 @@ typedef struct {
     fc_msec_t wait_until;
     unsigned status;              /* CACHE_STATUS_* */
     unsigned fetching : 1;        /* this request set the node's lock/updating */
+    unsigned counted : 1;         /* its use of the key was counted (min_uses) */
     unsigned have_stale : 1;      /* fd holds an expired entry use_stale may answer with */
     unsigned no_store : 1;        /* the response is not to be stored (no_cache, min_uses, lock timeout) */
     unsigned done : 1;

@@ -9,12 +9,6 @@
 
 #include <unistd.h>
 
-cache_sh_t *
-cache_sh(const cache_path_t *cp)
-{
-    return fc_shm_root_get(cp->zone);
-}
-
 /* A fresh index in the zone (at start, or after a holder of the lock died and it was reset). */
 static cache_sh_t *
 index_build(fc_shm_zone_t *zone)
@@ -23,6 +17,8 @@ index_build(fc_shm_zone_t *zone)
     if (sh == NULL)
         return NULL;
     memset(sh, 0, sizeof(*sh));
+    /* Generations never repeat, even across a rebuild: workers' copies name them. */
+    sh->gen = (uint64_t) time(NULL) << 20;
     /* About one bucket per eight 128-byte nodes the zone can hold. */
     size_t n = 64;
     while (n * 8 * 128 < zone->size && n < ((size_t) 1 << 20))
@@ -56,12 +52,18 @@ cache_zone_init(fc_shm_zone_t *zone, void *old_data)
     return FC_OK;
 }
 
-void
+cache_sh_t *
 cache_index_lock(cache_path_t *cp)
 {
-    /* FC_DONE: a holder died and the zone was emptied; the index starts over, cold. */
-    if (fc_shm_lock(cp->zone) == FC_DONE || fc_shm_root_get(cp->zone) == NULL)
-        (void) index_build(cp->zone);
+    /*
+     * FC_DONE: a holder died and the zone was emptied; the index starts over,
+     * cold (it fits: the empty zone held it at start). Any index pointer taken
+     * before this call may be gone: callers use only the one returned.
+     */
+    cache_sh_t *sh = NULL;
+    if (fc_shm_lock(cp->zone) != FC_DONE)
+        sh = fc_shm_root_get(cp->zone);
+    return sh ? sh : index_build(cp->zone);
 }
 
 static size_t

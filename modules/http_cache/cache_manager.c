@@ -86,8 +86,7 @@ loader_file(manager_t *m, const char *name, const char *path)
         return;
     unsigned char key[CACHE_KEY_LEN];
     manager_hex_key(name, key);
-    cache_sh_t *sh = cache_sh(cp);
-    cache_index_lock(cp);
+    cache_sh_t *sh = cache_index_lock(cp);
     cache_node_t *n = cache_node_get(cp, sh, key);
     if (n && !n->exists) {
         cache_node_set_file(sh, n, cache_disk_size(st.st_size), (time_t) hdr->valid_sec);
@@ -155,10 +154,10 @@ loader_event(fc_event_t *ev)
     for (size_t i = 0; i < cp->loader_files; i++) {
         if (!loader_step(m)) {
             m->walk = NULL;
-            cache_index_lock(cp);
-            cache_sh(cp)->loaded = 1;
-            size_t count = cache_sh(cp)->count;
-            uint64_t size = cache_sh(cp)->size;
+            cache_sh_t *sh = cache_index_lock(cp);
+            sh->loaded = 1;
+            size_t count = sh->count;
+            uint64_t size = sh->size;
             fc_shm_unlock(cp->zone);
             fc_log_error(FC_LOG_NOTICE, m->worker->log, 0,
                          "http file cache: %s %.3fM, bsize: 4096 (%zu entries)", cp->path.data,
@@ -193,12 +192,11 @@ static int
 manager_run(manager_t *m)
 {
     cache_path_t *cp = m->cp;
-    cache_sh_t *sh = cache_sh(cp);
     time_t now = time(NULL);
     fc_msec_t msec = fc_current_msec();
     size_t done = 0;
     int low_disk = manager_low_disk(cp);
-    cache_index_lock(cp);
+    cache_sh_t *sh = cache_index_lock(cp);
     cache_node_t *n = sh->lru_tail;
     while (n && done < cp->manager_files) {
         cache_node_t *prev = n->prev;
@@ -242,8 +240,7 @@ manager_start(fc_worker_t *w, cache_path_t *cp)
     m->manager_ev.log = w->log;
     m->loader_ev = m->manager_ev;
     m->loader_ev.handler = loader_event;
-    cache_index_lock(cp);
-    int loaded = cache_sh(cp)->loaded;
+    int loaded = cache_index_lock(cp)->loaded;
     fc_shm_unlock(cp->zone);
     if (!loaded) {
         m->walk = fc_pcalloc(w->pool, sizeof(*m->walk));

@@ -63,8 +63,7 @@ purge_prefix(cache_ctx_t *ctx, const fc_str_t *prefix)
 {
     fc_http_request_t *r = ctx->u->r;
     cache_path_t *cp = ctx->path;
-    cache_sh_t *sh = cache_sh(cp);
-    cache_index_lock(cp);
+    cache_sh_t *sh = cache_index_lock(cp);
     size_t count = sh->count;
     unsigned char(*keys)[CACHE_KEY_LEN] = fc_pnalloc(r->pool, count * CACHE_KEY_LEN + 1);
     size_t n = 0;
@@ -75,7 +74,7 @@ purge_prefix(cache_ctx_t *ctx, const fc_str_t *prefix)
     for (size_t i = 0; i < n; i++) {
         if (!purge_file_matches(cp, keys[i], prefix))
             continue;
-        cache_index_lock(cp);
+        sh = cache_index_lock(cp);
         cache_node_t *node = cache_node_find(sh, keys[i]);
         if (node)
             cache_node_delete(cp, sh, node);
@@ -95,8 +94,7 @@ cache_purge(cache_ctx_t *ctx)
                      key->data);
         return FC_HTTP_NO_CONTENT;
     }
-    cache_index_lock(ctx->path);
-    int found = purge_key(ctx->path, cache_sh(ctx->path), ctx->main_key);
+    int found = purge_key(ctx->path, cache_index_lock(ctx->path), ctx->main_key);
     fc_shm_unlock(ctx->path->zone);
     fc_log_error(FC_LOG_INFO, r->connection->log, 0, "cache purge of \"%.*s\"%s", (int) key->len,
                  key->data, found ? "" : ": not cached");

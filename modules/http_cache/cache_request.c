@@ -51,8 +51,7 @@ cache_release_fetch(cache_ctx_t *ctx)
     if (!ctx->fetching)
         return;
     ctx->fetching = 0;
-    cache_index_lock(ctx->path);
-    cache_node_t *n = cache_node_find(cache_sh(ctx->path), ctx->lock_key);
+    cache_node_t *n = cache_node_find(cache_index_lock(ctx->path), ctx->lock_key);
     if (n)
         n->updating = 0;
     fc_shm_unlock(ctx->path->zone);
@@ -338,7 +337,8 @@ req_find_node(cache_ctx_t *ctx, cache_sh_t *sh)
     }
     n = cache_node_get(ctx->path, sh, ctx->key);
     if (n) {
-        n->uses++;
+        n->uses += !ctx->counted; /* a request is one use, however often it looks (lock) */
+        ctx->counted = 1;
         cache_node_touch(ctx->path, sh, n);
     }
     return n;
@@ -355,12 +355,16 @@ req_adopt(cache_ctx_t *ctx, cache_sh_t *sh)
     ctx->valid_sec = n ? n->valid_sec : (time_t) ctx->hdr.valid_sec;
 }
 
-/* Takes the fetch: others see the entry as being updated until lock_age passes. */
+/*
+ * Takes the fetch. A new entry's lock holds for lock_age; an update of an
+ * expired one holds until it ends, as nginx's (the hour only guards against a
+ * worker that died fetching).
+ */
 static void
-req_take_fetch(cache_ctx_t *ctx, cache_node_t *n)
+req_take_fetch(cache_ctx_t *ctx, cache_node_t *n, int update)
 {
     n->updating = 1;
-    n->lock_until = fc_current_msec() + ctx->conf->lock_age;
+    n->lock_until = fc_current_msec() + (update ? 3600000 : ctx->conf->lock_age);
     memcpy(ctx->lock_key, n->key, CACHE_KEY_LEN);
     ctx->fetching = 1;
 }
@@ -373,9 +377,8 @@ req_take_fetch(cache_ctx_t *ctx, cache_node_t *n)
 static int
 req_lookup(cache_ctx_t *ctx)
 {
-    cache_sh_t *sh = cache_sh(ctx->path);
     cache_loc_conf_t *conf = ctx->conf;
-    cache_index_lock(ctx->path);
+    cache_sh_t *sh = cache_index_lock(ctx->path);
     cache_node_t *n = req_find_node(ctx, sh);
     int exists = n && n->exists, cold = !sh->loaded;
     int busy = n && n->updating && n->lock_until > fc_current_msec();
@@ -391,7 +394,7 @@ req_lookup(cache_ctx_t *ctx)
         int rc = req_open(ctx);
         if ((rc == FC_OK) != exists) {
             /* The index learns what the disk says: a file it did not know, or one gone. */
-            cache_index_lock(ctx->path);
+            sh = cache_index_lock(ctx->path);
             if (rc == FC_OK)
                 req_adopt(ctx, sh);
             else if ((n = cache_node_find(sh, ctx->key)) != NULL)
@@ -410,10 +413,9 @@ req_lookup(cache_ctx_t *ctx)
     }
     if (busy && conf->lock)
         return LOOK_WAIT;
-    cache_index_lock(ctx->path);
-    n = cache_node_find(sh, ctx->key);
+    n = cache_node_find(cache_index_lock(ctx->path), ctx->key);
     if (n)
-        req_take_fetch(ctx, n);
+        req_take_fetch(ctx, n, 0);
     fc_shm_unlock(ctx->path->zone);
     return LOOK_MISS;
 }
@@ -424,14 +426,12 @@ req_expired(cache_ctx_t *ctx)
 {
     cache_loc_conf_t *conf = ctx->conf;
     fc_http_upstream_t *u = ctx->u;
-    cache_sh_t *sh = cache_sh(ctx->path);
     int busy = 0;
-    cache_index_lock(ctx->path);
-    cache_node_t *n = cache_node_find(sh, ctx->key);
+    cache_node_t *n = cache_node_find(cache_index_lock(ctx->path), ctx->key);
     if (n && n->updating && n->lock_until > fc_current_msec())
         busy = 1;
     else if (n)
-        req_take_fetch(ctx, n);
+        req_take_fetch(ctx, n, 1);
     fc_shm_unlock(ctx->path->zone);
     if (busy && (conf->use_stale & CACHE_STALE_UPDATING)) {
         ctx->status = CACHE_STATUS_UPDATING;
@@ -519,11 +519,13 @@ req_start(fc_http_upstream_t *u)
     cache_loc_conf_t *conf = req_conf(r);
     if (conf->path == NULL && conf->path_cv == NULL)
         return FC_DECLINED;
-    int purge = cache_test_predicates(r, conf->purge);
-    if (!purge && !(conf->methods & (1u << r->method)))
-        return FC_DECLINED;
     cache_path_t *path = req_path(r, conf);
     if (path == NULL)
+        return FC_DECLINED;
+    /* nginx: with a cache in the location, no request passes Range or If-* upstream. */
+    u->cache_request = 1;
+    int purge = cache_test_predicates(r, conf->purge);
+    if (!purge && !(conf->methods & (1u << r->method)))
         return FC_DECLINED;
     cache_ctx_t *ctx = fc_pcalloc(r->pool, sizeof(*ctx));
     fc_pool_cleanup_t *cln = ctx ? fc_pool_cleanup_add(r->pool, 0) : NULL;
@@ -539,7 +541,6 @@ req_start(fc_http_upstream_t *u)
     cln->data = ctx;
     u->cache = ctx;
     fc_http_set_module_ctx(r, ctx, fc_http_cache_module);
-    u->cache_request = 1;
     if (r->method == FC_HTTP_METHOD_HEAD && conf->convert_head) {
         u->cache_head_as_get = 1;
         u->no_body_expected = 0;
@@ -562,12 +563,12 @@ req_start(fc_http_upstream_t *u)
     return req_act(ctx);
 }
 
-/* A 304 to a revalidation: the entry is fresh again and answers. */
+/* A 304 to a revalidation (EXPIRED, or a background update): the entry is fresh again. */
 static int
 req_header(fc_http_upstream_t *u)
 {
     cache_ctx_t *ctx = u->cache;
-    if (u->headers_in.status_n != FC_HTTP_NOT_MODIFIED || ctx->status != CACHE_STATUS_EXPIRED ||
+    if (u->headers_in.status_n != FC_HTTP_NOT_MODIFIED || !ctx->have_stale ||
         !ctx->conf->revalidate || ctx->data == NULL)
         return FC_DECLINED;
     time_t now = time(NULL);
@@ -588,8 +589,7 @@ req_header(fc_http_upstream_t *u)
             (void) !pwrite(wfd, &v, sizeof(v), offsetof(cache_file_header_t, valid_sec));
             close(wfd);
         }
-        cache_index_lock(ctx->path);
-        cache_node_t *n = cache_node_find(cache_sh(ctx->path), ctx->key);
+        cache_node_t *n = cache_node_find(cache_index_lock(ctx->path), ctx->key);
         if (n)
             n->valid_sec = valid;
         fc_shm_unlock(ctx->path->zone);

@@ -286,9 +286,8 @@ cache_store_body(fc_http_upstream_t *u, const fc_buf_t *b)
 
 /* Under the lock: the index learns of the entry just renamed into place. */
 static void
-store_index(cache_ctx_t *ctx, uint64_t disk)
+store_index(cache_ctx_t *ctx, cache_sh_t *sh, uint64_t disk)
 {
-    cache_sh_t *sh = cache_sh(ctx->path);
     cache_node_t *n = cache_node_get(ctx->path, sh, ctx->key);
     if (n == NULL)
         return;
@@ -296,8 +295,12 @@ store_index(cache_ctx_t *ctx, uint64_t disk)
     n->variant = ctx->vary_len > 0;
     memcpy(n->primary, ctx->main_key, CACHE_KEY_LEN);
     cache_node_touch(ctx->path, sh, n);
-    if (ctx->vary_len == 0)
+    if (ctx->vary_len == 0) {
+        /* The main key's response no longer varies: lookups stop at it (nginx). */
+        fc_shm_free_locked(ctx->path->zone, n->vary);
+        n->vary = NULL;
         return;
+    }
     cache_node_t *m = cache_node_get(ctx->path, sh, ctx->main_key);
     if (m == NULL || m == n)
         return;
@@ -340,8 +343,7 @@ cache_store_finish(fc_http_upstream_t *u, int complete)
         if (!ok) {
             (void) unlink(ctx->temp_name);
         } else {
-            cache_index_lock(ctx->path);
-            store_index(ctx, cache_disk_size(st.st_size));
+            store_index(ctx, cache_index_lock(ctx->path), cache_disk_size(st.st_size));
             fc_shm_unlock(ctx->path->zone);
         }
     }

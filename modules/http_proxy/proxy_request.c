@@ -259,6 +259,18 @@ proxy_framing_line(fc_http_request_t *r, proxy_ctx_t *ctx, const fc_str_t *set_b
     return snprintf(buf, size, "Content-Length: %" PRId64 "\r\n", len);
 }
 
+/* 1 if proxy_set_header names the field. */
+static int
+proxy_name_set(const fc_array_t *headers, const char *name)
+{
+    size_t n = strlen(name);
+    const proxy_header_t *h = headers->elts;
+    for (size_t i = 0; i < headers->nelts; i++)
+        if (h[i].name.len == n && fc_strncasecmp(h[i].name.data, (const unsigned char *) name, n) == 0)
+            return 1;
+    return 0;
+}
+
 /* "Name: value\r\n" when value is not empty. */
 static unsigned char *
 proxy_put_field(unsigned char *p, const char *name, const fc_str_t *value)
@@ -293,8 +305,11 @@ proxy_put_fields(fc_http_request_t *r, unsigned char *p, const fc_array_t *heade
         *p++ = '\n';
     }
     fc_http_upstream_t *u = r->upstream;
-    p = proxy_put_field(p, "If-Modified-Since", &u->cache_if_modified_since);
-    p = proxy_put_field(p, "If-None-Match", &u->cache_if_none_match);
+    /* The cache's revalidation fields, unless proxy_set_header says them (nginx's order). */
+    if (!proxy_name_set(headers, "If-Modified-Since"))
+        p = proxy_put_field(p, "If-Modified-Since", &u->cache_if_modified_since);
+    if (!proxy_name_set(headers, "If-None-Match"))
+        p = proxy_put_field(p, "If-None-Match", &u->cache_if_none_match);
     if (!plcf->pass_request_headers)
         return p;
     const fc_http_field_t *f = r->headers_in.headers.elts;

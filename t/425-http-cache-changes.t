@@ -1,0 +1,91 @@
+# 425-http-cache-changes: an entry whose upstream changes its answer.
+# A key whose responses stopped varying is cached under its main key again
+# (lookups stop following variants); a background update that revalidates
+# (304) makes the entry fresh again and keeps its body. Passes on nginx 1.22.
+# Skips in a build without the cache (./configure --without-http_cache).
+. "$(dirname "$0")/lib.sh"
+t_init
+need_fc
+
+fc_conf changes.conf <<'EOF2'
+@PRELUDE@
+http {
+    access_log off;
+    proxy_cache_path @T@/c levels=1:2 keys_zone=z:1m;
+    server {
+        listen 127.0.0.1:@PORT1@;
+        add_header X-Cache $upstream_cache_status always;
+        proxy_cache z;
+        proxy_cache_key $uri;
+        location /v/ {
+            proxy_cache_valid 1s;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+        location /bg/ {
+            proxy_cache_revalidate on;
+            proxy_cache_use_stale updating;
+            proxy_cache_background_update on;
+            proxy_cache_valid 200 1s;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+        location /bgany/ {
+            proxy_cache_revalidate on;
+            proxy_cache_use_stale updating;
+            proxy_cache_background_update on;
+            proxy_cache_valid 200 1s;
+            proxy_cache_valid any 1m;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+    }
+}
+EOF2
+
+NO_CACHE='unknown directive "proxy_(cache|no_cache|temp_path)|"proxy_(cache|no_cache|temp_path)[a-z_]*" is not implemented|unknown "upstream_cache_status" variable'
+if ! fc_run -t -c "$T/changes.conf" &&
+    grep -Eq "$NO_CACHE" "$T/fc_run.out"; then
+    skip_all "built without the cache (--without-http_cache?): $(grep -m1 -E "$NO_CACHE" "$T/fc_run.out" |
+        sed 's/^.*\] //; s/ in [^ ]*$//')"
+fi
+
+backend_start reflect "$PORT9" || t_bail "reflect backend"
+FC_WAIT_PORTS=$PORT1 fc_start changes.conf
+ok $? "starts" || t_bail "cannot start"
+
+get() {
+    hreq "http://127.0.0.1:$PORT1$@"
+    X=$(hhdr X-Cache)
+}
+
+# ------------------------------------------------- Vary, then no Vary any more
+get '/v/a?hdr=Vary:Accept-Encoding' -H 'Accept-Encoding: gzip'
+is "$H_STATUS $X" "200 MISS" "a response with Vary is stored"
+for l in bg bgany; do
+    get "/$l/e?etag=%22v1%22"
+    is "$H_STATUS $X" "200 MISS" "$l: stored with an ETag"
+done
+sleep 2.1 # 1s validity counts whole seconds, in nginx too
+get /v/a -H 'Accept-Encoding: gzip'
+is "$H_STATUS $X" "200 EXPIRED" "expired; the backend answers without Vary now"
+get /v/a -H 'Accept-Encoding: gzip'
+is "$H_STATUS $X" "200 HIT" "the answer without Vary is a HIT"
+get /v/a -H 'Accept-Encoding: br'
+is "$H_STATUS $X" "200 HIT" "... for any Accept-Encoding"
+
+# --------------------------------------- background update that revalidates
+for l in bg bgany; do
+    get "/$l/e?etag=%22v1%22"
+    is "$H_STATUS $X" "200 STALE" "$l: expired: STALE, revalidated in the background"
+done
+wait_304() { [ "$(backend_count "$PORT9" notmod)" -ge 2 ]; }
+wait_for 3 wait_304
+ok $? "the backend answered both revalidations with 304"
+sleep 0.2
+for l in bg bgany; do
+    get "/$l/e?etag=%22v1%22"
+    is "$H_STATUS $X" "200 HIT" "$l: the 304 made the entry fresh again"
+    like "$H_BODY" '^GET /'"$l"'/e' "$l: with the entry's body, not the 304's"
+done
+
+fc_stop
+ok $? "graceful stop"
+done_testing
