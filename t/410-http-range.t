@@ -45,13 +45,7 @@ http {
 }
 EOF
 
-# Until the response cache exists the config cannot load: nothing to test yet.
-if ! fc_run -t -c range.conf; then
-    grep -q 'proxy_cache\|upstream_cache_status' "$T/fc_run.out" &&
-        skip_all "built without the cache (--without-http_cache?): $(head -n 1 "$T/fc_run.out")"
-    cat "$T/fc_run.out"
-    t_bail "the config is rejected"
-fi
+need_cache "$T/range.conf" || t_bail "the config is rejected"
 
 backend_start reflect "$PORT9"
 FC_WAIT_PORTS=$PORT1 fc_start range.conf

@@ -58,13 +58,7 @@ http {
 }
 EOF
 
-# A build without the cache (--without-http_cache) skips the file instead of failing.
-NO_CACHE='unknown directive "proxy_(cache|no_cache|temp_path)|"proxy_(cache|no_cache|temp_path)[a-z_]*" is not implemented|unknown "upstream_cache_status" variable'
-if ! fc_run -t -c "$T/disk.conf" &&
-    grep -Eq "$NO_CACHE" "$T/fc_run.out"; then
-    skip_all "built without the cache (--without-http_cache?): $(grep -m1 -E "$NO_CACHE" "$T/fc_run.out" |
-        sed 's/^.*\] //; s/ in [^ ]*$//')"
-fi
+need_cache "$T/disk.conf"
 
 backend_start reflect "$PORT9" || t_bail "reflect backend"
 backend_start slow "$PORT8" -t 20 \

@@ -369,6 +369,17 @@ fc_conf() {
 
 # ------------------------------------------------------- the binary itself
 
+# need_cache CONF: skips the file when the binary was built without the
+# response cache (./configure --without-http_cache): CONF is then rejected for
+# one of the cache's directives or variables. Other errors are the test's.
+need_cache() {
+    fc_run -t -c "$1" && return 0
+    _nc_re='unknown directive "proxy_(cache|no_cache|temp_path)|unknown "upstream_cache_status" variable'
+    grep -Eq "$_nc_re" "$T/fc_run.out" &&
+        skip_all "built without the cache (./configure --without-http_cache): $(grep -m1 -Eo "($_nc_re)[^ ]*" "$T/fc_run.out")"
+    return 1
+}
+
 # fc_run ARGS: runs $FC_BIN -p $T/ ARGS in the foreground (for -t, -v, ...);
 # its stdout+stderr go to $T/fc_run.out; returns its exit status.
 fc_run() {

@@ -79,13 +79,6 @@ int gzip_type_listed(const fc_array_t *types, const unsigned char *type, size_t 
  */
 int gzip_cc_has(const fc_str_t *value, const char *name);
 
-/*
- * An HTTP date (RFC 1123 "Sun, 06 Nov 1994 08:49:37 GMT", RFC 850
- * "Sunday, 06-Nov-94 08:49:37 GMT" or asctime "Sun Nov  6 08:49:37 1994")
- * as seconds since the epoch; -1 when it is not one.
- */
-time_t gzip_parse_http_time(const unsigned char *p, size_t len);
-
 /* What gzip_proxied looks at in a proxied request's response. */
 typedef struct {
     const fc_str_t *expires; /* the Expires field, NULL if none */

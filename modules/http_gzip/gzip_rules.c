@@ -163,125 +163,6 @@ gzip_cc_has(const fc_str_t *value, const char *name)
     return 0;
 }
 
-/* ---- HTTP dates --------------------------------------------------------------------- */
-
-static int
-gzip_digits(const unsigned char *p, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        v = v * 10 + (p[i] - '0');
-    }
-    return v;
-}
-
-/* "Jan".."Dec" -> 0..11, -1 if none. */
-static int
-gzip_month(const unsigned char *p)
-{
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    for (int m = 0; m < 12; m++)
-        if (memcmp(p, months + 3 * m, 3) == 0)
-            return m;
-    return -1;
-}
-
-/* Days since 1970-01-01 of a Gregorian date (month 0..11; years from 1970 on). */
-static int64_t
-gzip_days(int64_t year, int month, int day)
-{
-    /* Counted in 400-year eras from March 1, so the leap day ends the year. */
-    int64_t m = month + 1, y = year - (m <= 2);
-    int64_t era = y / 400, yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-typedef struct {
-    int year, month, day, hour, min, sec;
-} gzip_tm_t;
-
-/* "hh:mm:ss" */
-static int
-gzip_clock(const unsigned char *p, gzip_tm_t *tm)
-{
-    if (p[2] != ':' || p[5] != ':')
-        return FC_ERROR;
-    tm->hour = gzip_digits(p, 2);
-    tm->min = gzip_digits(p + 3, 2);
-    tm->sec = gzip_digits(p + 6, 2);
-    return tm->hour < 0 || tm->min < 0 || tm->sec < 0 ? FC_ERROR : FC_OK;
-}
-
-/*
- * The fields after the day name: "06 Nov 1994 hh:mm:ss", "06-Nov-94
- * hh:mm:ss" or, for asctime (isoc), "Nov  6 hh:mm:ss 1994".
- */
-static int
-gzip_date_fields(const unsigned char *p, const unsigned char *end, int isoc, gzip_tm_t *tm)
-{
-    if (end - p < 18)
-        return FC_ERROR;
-    if (isoc) {
-        if ((tm->month = gzip_month(p)) < 0 || p[3] != ' ')
-            return FC_ERROR;
-        p += 4;
-        if (*p == ' ')
-            p++;
-        int one = p[1] == ' ';
-        if (end - p < (one ? 15 : 16) || (tm->day = gzip_digits(p, one ? 1 : 2)) < 0)
-            return FC_ERROR;
-        p += one ? 2 : 3;
-        if (gzip_clock(p, tm) != FC_OK || p[8] != ' ')
-            return FC_ERROR;
-        tm->year = gzip_digits(p + 9, 4);
-        return tm->year < 0 ? FC_ERROR : FC_OK;
-    }
-    if ((tm->day = gzip_digits(p, 2)) < 0 || (p[2] != ' ' && p[2] != '-'))
-        return FC_ERROR;
-    int rfc850 = p[2] == '-';
-    if ((tm->month = gzip_month(p + 3)) < 0 || p[6] != p[2])
-        return FC_ERROR;
-    p += 7;
-    tm->year = gzip_digits(p, rfc850 ? 2 : 4);
-    if (tm->year < 0)
-        return FC_ERROR;
-    if (rfc850)
-        tm->year += tm->year < 70 ? 2000 : 1900;
-    p += rfc850 ? 2 : 4;
-    if (end - p < 9 || *p != ' ')
-        return FC_ERROR;
-    return gzip_clock(p + 1, tm);
-}
-
-time_t
-gzip_parse_http_time(const unsigned char *p, size_t len)
-{
-    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const unsigned char *end = p + len;
-    /* The day name ends at ',' (RFC 1123, RFC 850) or ' ' (asctime). */
-    while (p < end && *p != ',' && *p != ' ')
-        p++;
-    if (p == end)
-        return -1;
-    int isoc = *p == ' ';
-    for (p++; p < end && *p == ' ';)
-        p++;
-    gzip_tm_t tm;
-    if (gzip_date_fields(p, end, isoc, &tm) != FC_OK)
-        return -1;
-    if (tm.hour > 23 || tm.min > 59 || tm.sec > 59 || tm.day < 1 || tm.day > mdays[tm.month])
-        return -1;
-    int leap = (tm.year % 4 == 0 && tm.year % 100 != 0) || tm.year % 400 == 0;
-    if (tm.month == 1 && tm.day == 29 && !leap)
-        return -1;
-    int64_t t =
-        gzip_days(tm.year, tm.month, tm.day) * 86400 + tm.hour * 3600 + tm.min * 60 + tm.sec;
-    return t < 0 ? -1 : (time_t) t;
-}
-
 /* ---- gzip_proxied, $gzip_ratio ---------------------------------------------------------- */
 
 int
@@ -296,8 +177,8 @@ gzip_proxied_allows(unsigned p, const gzip_proxied_facts_t *f)
     if (f->expires) {
         if (!(p & GZIP_PROXIED_EXPIRED))
             return 0;
-        time_t expires = gzip_parse_http_time(f->expires->data, f->expires->len);
-        time_t date = f->date ? gzip_parse_http_time(f->date->data, f->date->len) : f->now;
+        time_t expires = fc_time_parse_http(f->expires->data, f->expires->len);
+        time_t date = f->date ? fc_time_parse_http(f->date->data, f->date->len) : f->now;
         return expires != -1 && date != -1 && expires < date;
     }
     if (f->cache_control) {

@@ -28,21 +28,9 @@ fc_time_http(time_t t, char *buf, size_t size)
 }
 
 static int
-time_month(const unsigned char *p)
-{
-    for (int i = 0; i < 12; i++)
-        if (memcmp(p, months[i], 3) == 0)
-            return i;
-    return -1;
-}
-
-/* Reads n digits; -1 if any is not one. */
-static int
-time_digits(const unsigned char *p, const unsigned char *end, int n)
+time_digits(const unsigned char *p, int n)
 {
     int v = 0;
-    if (end - p < n)
-        return -1;
     for (int i = 0; i < n; i++) {
         if (p[i] < '0' || p[i] > '9')
             return -1;
@@ -51,61 +39,108 @@ time_digits(const unsigned char *p, const unsigned char *end, int n)
     return v;
 }
 
-/* "08:49:37" into tm; 1 on success. */
+/* "Jan".."Dec" -> 0..11, -1 if none. */
 static int
-time_hms(const unsigned char *p, const unsigned char *end, struct tm *tm)
+time_month(const unsigned char *p)
 {
-    if (end - p < 8 || p[2] != ':' || p[5] != ':')
-        return 0;
-    tm->tm_hour = time_digits(p, end, 2);
-    tm->tm_min = time_digits(p + 3, end, 2);
-    tm->tm_sec = time_digits(p + 6, end, 2);
-    return tm->tm_hour >= 0 && tm->tm_hour < 24 && tm->tm_min >= 0 && tm->tm_min < 60 &&
-           tm->tm_sec >= 0 && tm->tm_sec <= 60;
+    for (int m = 0; m < 12; m++)
+        if (memcmp(p, months[m], 3) == 0)
+            return m;
+    return -1;
+}
+
+/* Days since 1970-01-01 of a Gregorian date (month 0..11; years from 1970 on). */
+static int64_t
+time_days(int64_t year, int month, int day)
+{
+    /* Counted in 400-year eras from March 1, so the leap day ends the year. */
+    int64_t m = month + 1, y = year - (m <= 2);
+    int64_t era = y / 400, yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+typedef struct {
+    int year, month, day, hour, min, sec;
+} time_tm_t;
+
+/* "hh:mm:ss" */
+static int
+time_clock(const unsigned char *p, time_tm_t *tm)
+{
+    if (p[2] != ':' || p[5] != ':')
+        return FC_ERROR;
+    tm->hour = time_digits(p, 2);
+    tm->min = time_digits(p + 3, 2);
+    tm->sec = time_digits(p + 6, 2);
+    return tm->hour < 0 || tm->min < 0 || tm->sec < 0 ? FC_ERROR : FC_OK;
+}
+
+/*
+ * The fields after the day name: "06 Nov 1994 hh:mm:ss", "06-Nov-94
+ * hh:mm:ss" or, for asctime (isoc), "Nov  6 hh:mm:ss 1994".
+ */
+static int
+time_date_fields(const unsigned char *p, const unsigned char *end, int isoc, time_tm_t *tm)
+{
+    if (end - p < 18)
+        return FC_ERROR;
+    if (isoc) {
+        if ((tm->month = time_month(p)) < 0 || p[3] != ' ')
+            return FC_ERROR;
+        p += 4;
+        if (*p == ' ')
+            p++;
+        int one = p[1] == ' ';
+        if (end - p < (one ? 15 : 16) || (tm->day = time_digits(p, one ? 1 : 2)) < 0)
+            return FC_ERROR;
+        p += one ? 2 : 3;
+        if (time_clock(p, tm) != FC_OK || p[8] != ' ')
+            return FC_ERROR;
+        tm->year = time_digits(p + 9, 4);
+        return tm->year < 0 ? FC_ERROR : FC_OK;
+    }
+    if ((tm->day = time_digits(p, 2)) < 0 || (p[2] != ' ' && p[2] != '-'))
+        return FC_ERROR;
+    int rfc850 = p[2] == '-';
+    if ((tm->month = time_month(p + 3)) < 0 || p[6] != p[2])
+        return FC_ERROR;
+    p += 7;
+    tm->year = time_digits(p, rfc850 ? 2 : 4);
+    if (tm->year < 0)
+        return FC_ERROR;
+    if (rfc850)
+        tm->year += tm->year < 70 ? 2000 : 1900;
+    p += rfc850 ? 2 : 4;
+    if (end - p < 9 || *p != ' ')
+        return FC_ERROR;
+    return time_clock(p + 1, tm);
 }
 
 time_t
 fc_time_parse_http(const unsigned char *p, size_t len)
 {
-    const unsigned char *end = p + len, *q = p;
-    struct tm tm = {0};
-    while (q < end && *q != ' ' && *q != ',')
-        q++; /* the weekday, whatever it says */
-    int comma = q < end && *q == ',';
-    q += comma;
-    while (q < end && *q == ' ')
-        q++;
-    if (end - q < 3)
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const unsigned char *end = p + len;
+    /* The day name ends at ',' (RFC 1123, RFC 850) or ' ' (asctime). */
+    while (p < end && *p != ',' && *p != ' ')
+        p++;
+    if (p == end)
         return -1;
-    if (!comma) {
-        /* asctime: "Nov  6 08:49:37 1994" */
-        if ((tm.tm_mon = time_month(q)) < 0 || end - q < 20)
-            return -1;
-        q += 4;
-        tm.tm_mday = *q == ' ' ? time_digits(q + 1, end, 1) : time_digits(q, end, 2);
-        if (!time_hms(q + 3, end, &tm) || (tm.tm_year = time_digits(q + 12, end, 4)) < 0)
-            return -1;
-    } else if (end - q >= 20 && q[2] == ' ') {
-        /* RFC 1123: "06 Nov 1994 08:49:37 GMT" */
-        tm.tm_mday = time_digits(q, end, 2);
-        if ((tm.tm_mon = time_month(q + 3)) < 0 || (tm.tm_year = time_digits(q + 7, end, 4)) < 0 ||
-            q[11] != ' ' || !time_hms(q + 12, end, &tm))
-            return -1;
-    } else if (end - q >= 18 && q[2] == '-') {
-        /* RFC 850: "06-Nov-94 08:49:37 GMT" */
-        tm.tm_mday = time_digits(q, end, 2);
-        if ((tm.tm_mon = time_month(q + 3)) < 0 || q[6] != '-' ||
-            (tm.tm_year = time_digits(q + 7, end, 2)) < 0 || q[9] != ' ' ||
-            !time_hms(q + 10, end, &tm))
-            return -1;
-        tm.tm_year += tm.tm_year < 70 ? 2000 : 1900;
-    } else {
+    int isoc = *p == ' ';
+    for (p++; p < end && *p == ' ';)
+        p++;
+    time_tm_t tm;
+    if (time_date_fields(p, end, isoc, &tm) != FC_OK)
         return -1;
-    }
-    if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_year < 1970)
+    if (tm.hour > 23 || tm.min > 59 || tm.sec > 59 || tm.day < 1 || tm.day > mdays[tm.month])
         return -1;
-    tm.tm_year -= 1900;
-    return timegm(&tm);
+    int leap = (tm.year % 4 == 0 && tm.year % 100 != 0) || tm.year % 400 == 0;
+    if (tm.month == 1 && tm.day == 29 && !leap)
+        return -1;
+    int64_t t =
+        time_days(tm.year, tm.month, tm.day) * 86400 + tm.hour * 3600 + tm.min * 60 + tm.sec;
+    return t < 0 ? -1 : (time_t) t;
 }
 
 static void

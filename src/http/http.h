@@ -334,6 +334,11 @@ int fc_http_set_location(fc_http_request_t *r, unsigned status, const fc_str_t *
 /* Adds an output header field (copies nothing: strings must live as long as r). */
 fc_http_field_t *fc_http_add_header_out(fc_http_request_t *r, const char *name, size_t name_len,
                                         const unsigned char *value, size_t value_len);
+/*
+ * nginx's default error page for status into body (r's pool); 494-497 are
+ * shown as 400 with their own line. Returns the status shown, 0 on no memory.
+ */
+unsigned fc_http_error_page_text(fc_http_request_t *r, unsigned status, fc_str_t *body);
 /* Drops every output header field and the shortcuts into them. */
 void fc_http_clear_headers_out(fc_http_request_t *r);
 /* The first request header named `name` (any case), NULL if absent. */

@@ -170,20 +170,11 @@ nm_clear_accept_ranges(fc_http_request_t *r)
 fc_chain_t *
 fc_http_status_page_set(fc_http_request_t *r, unsigned status)
 {
-    /* The text of src/http/special.c's default page. */
-    fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
-    const char *reason = fc_http_status_reason(status);
-    const char *tail = clcf->server_tokens ? "fulcrum/" FC_VERSION : "fulcrum";
-    size_t size = 256 + 2 * strlen(reason);
-    char *page = fc_pnalloc(r->pool, size);
-    if (page == NULL)
+    fc_str_t page;
+    if (fc_http_error_page_text(r, status, &page) == 0)
         return NULL;
-    int n = snprintf(page, size,
-                     "<html>\r\n<head><title>%u %s</title></head>\r\n<body>\r\n"
-                     "<center><h1>%u %s</h1></center>\r\n<hr><center>%s</center>\r\n"
-                     "</body>\r\n</html>\r\n",
-                     status, reason, status, reason, tail);
-    fc_chain_t *cl = fc_chain_str(r->pool, (unsigned char *) page, (size_t) n);
+    size_t n = page.len;
+    fc_chain_t *cl = fc_chain_str(r->pool, page.data, page.len);
     if (cl == NULL)
         return NULL;
     cl->buf->last_buf = 1;

@@ -139,33 +139,44 @@ special_400_detail(int status)
     }
 }
 
-static int
-special_default_page(fc_http_request_t *r, int status)
+unsigned
+fc_http_error_page_text(fc_http_request_t *r, unsigned status, fc_str_t *body)
 {
     fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
-    if (!special_is_redirect(status))
-        fc_http_clear_headers_out(r);
-    r->headers_out.status_line.len = 0;
-    r->headers_out.content_length_n = -1;
-    r->headers_out.last_modified_time = -1;
-    const char *detail = special_400_detail(status);
-    unsigned shown = detail ? FC_HTTP_BAD_REQUEST : (unsigned) status;
-    if (status < 300 || status == FC_HTTP_NOT_MODIFIED)
-        return fc_http_send_response(r, (unsigned) status, NULL, NULL);
+    const char *detail = special_400_detail((int) status);
+    unsigned shown = detail ? FC_HTTP_BAD_REQUEST : status;
     const char *reason = fc_http_status_reason(shown);
     const char *title = detail ? detail : reason;
     const char *tail = clcf->server_tokens ? "fulcrum/" FC_VERSION : "fulcrum";
     size_t size = 256 + 3 * strlen(title);
     char *page = fc_pnalloc(r->pool, size);
     if (page == NULL)
-        return FC_ERROR;
+        return 0;
     int n = snprintf(page, size,
                      "<html>\r\n<head><title>%u %s</title></head>\r\n<body>\r\n"
                      "<center><h1>%u %s</h1></center>\r\n%s%s%s<hr><center>%s</center>\r\n"
                      "</body>\r\n</html>\r\n",
                      shown, title, shown, reason, detail ? "<center>" : "", detail ? detail : "",
                      detail ? "</center>\r\n" : "", tail);
-    fc_str_t body = {(size_t) n, (unsigned char *) page};
+    body->data = (unsigned char *) page;
+    body->len = (size_t) n;
+    return shown;
+}
+
+static int
+special_default_page(fc_http_request_t *r, int status)
+{
+    if (!special_is_redirect(status))
+        fc_http_clear_headers_out(r);
+    r->headers_out.status_line.len = 0;
+    r->headers_out.content_length_n = -1;
+    r->headers_out.last_modified_time = -1;
+    if (status < 300 || status == FC_HTTP_NOT_MODIFIED)
+        return fc_http_send_response(r, (unsigned) status, NULL, NULL);
+    fc_str_t body;
+    unsigned shown = fc_http_error_page_text(r, (unsigned) status, &body);
+    if (shown == 0)
+        return FC_ERROR;
     static const fc_str_t html = {9, (unsigned char *) "text/html"};
     r->err_status = (int) shown;
     return fc_http_send_response(r, (unsigned) status, &html, &body);

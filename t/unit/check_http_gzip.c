@@ -186,7 +186,7 @@ static const struct {
 START_TEST(test_http_time)
 {
     const char *d = date_cases[_i].date;
-    int64_t got = (int64_t) gzip_parse_http_time((const unsigned char *) d, strlen(d));
+    int64_t got = (int64_t) fc_time_parse_http((const unsigned char *) d, strlen(d));
     ck_assert_msg(got == date_cases[_i].want, "\"%s\": %" PRId64, d, got);
 }
 END_TEST
