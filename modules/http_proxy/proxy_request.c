@@ -306,9 +306,9 @@ proxy_put_fields(fc_http_request_t *r, unsigned char *p, const fc_array_t *heade
     }
     fc_http_upstream_t *u = r->upstream;
     /* The cache's revalidation fields, unless proxy_set_header says them (nginx's order). */
-    if (!proxy_name_set(headers, "If-Modified-Since"))
+    if (u->cache_if_modified_since.len && !proxy_name_set(headers, "If-Modified-Since"))
         p = proxy_put_field(p, "If-Modified-Since", &u->cache_if_modified_since);
-    if (!proxy_name_set(headers, "If-None-Match"))
+    if (u->cache_if_none_match.len && !proxy_name_set(headers, "If-None-Match"))
         p = proxy_put_field(p, "If-None-Match", &u->cache_if_none_match);
     if (!plcf->pass_request_headers)
         return p;

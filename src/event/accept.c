@@ -5,12 +5,13 @@
  * and resumes as soon as one is returned.
  */
 #include "core/fc_core.h"
+#include "event/events.h"
 #include "core/cycle.h"
 #include "core/worker.h"
 
 #include <netinet/tcp.h>
 
-#define ACCEPT_BATCH 64
+#define ACCEPT_BATCH 64 /* multi_accept on: at most this many per readiness (fairness) */
 #define UDP_TABLE_SIZE 1024
 
 typedef struct {
@@ -57,8 +58,10 @@ fc_event_accept(fc_event_t *ev)
     fc_connection_t *lc = ev->data;
     fc_worker_t *w = lc->data;
     fc_listening_t *ls = lc->listening;
+    /* multi_accept off (nginx's default): one; the level-triggered socket reports the rest. */
+    int batch = fc_events_multi_accept(w->cycle) ? ACCEPT_BATCH : 1;
 
-    for (int i = 0; i < ACCEPT_BATCH; i++) {
+    for (int i = 0; i < batch; i++) {
         if (fc_conn_free_count(w->conns) == 0) {
             fc_log_error(FC_LOG_ALERT, w->log, 0, "%zu worker_connections are not enough",
                          fc_conn_used(w->conns));

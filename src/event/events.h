@@ -9,6 +9,8 @@ typedef struct {
     fc_str_t use;
 } fc_events_conf_t;
 
+/* multi_accept of the cycle: 1 when on (nginx's default is off). */
+int fc_events_multi_accept(fc_cycle_t *cycle);
 /* worker_connections of the cycle (nginx's default 512). */
 size_t fc_events_worker_connections(fc_cycle_t *cycle);
 

@@ -1,9 +1,12 @@
 /*
  * events_module.c: the events{} block. worker_connections bounds each
  * worker's connection array (listeners and upstream connections count, as
- * in nginx). `use epoll`, `multi_accept` and `accept_mutex` are accepted so
- * nginx configs run unchanged: epoll is the only method, accepting is always
- * batched, and per-worker SO_REUSEPORT queues make an accept mutex moot.
+ * in nginx). `multi_accept` is nginx's: off (the default) accepts one
+ * connection per readiness of a listening socket, so accepting interleaves
+ * with the work of the connections already there (a burst of TLS handshakes
+ * is not run back to back); on accepts a batch. `use epoll` and
+ * `accept_mutex` are accepted so nginx configs run unchanged: epoll is the
+ * only method, and per-worker SO_REUSEPORT queues make an accept mutex moot.
  */
 #include "core/fc_core.h"
 #include "core/cycle.h"
@@ -86,6 +89,8 @@ events_init_conf(fc_cycle_t *cycle, void *conf)
     fc_events_conf_t *ecf = fc_layer_main_conf(holder->ctx, fc_event_core_module);
     if (ecf->connections == FC_UNSET)
         ecf->connections = 512;
+    if (ecf->multi_accept == FC_UNSET)
+        ecf->multi_accept = 0;
     return FC_CONF_OK;
 }
 
@@ -110,6 +115,14 @@ events_set_use(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         return FC_CONF_ERROR;
     }
     return FC_CONF_OK;
+}
+
+int
+fc_events_multi_accept(fc_cycle_t *cycle)
+{
+    fc_conf_ctx_t *ctx = fc_layer_cycle_ctx(cycle, &fc_events_module);
+    fc_events_conf_t *ecf = fc_layer_main_conf(ctx, fc_event_core_module);
+    return ecf->multi_accept == 1;
 }
 
 size_t
