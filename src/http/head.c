@@ -94,30 +94,39 @@ head_connection_type(const fc_str_t *v)
     return type;
 }
 
+/*
+ * How a second line of a known field is taken, as nginx 1.22 takes it:
+ * most keep the first (ngx_http_process_header_line), Connection the last
+ * (its value is what counts), and the ones that make no sense twice are a
+ * 400 (ngx_http_process_unique_header_line, and Host).
+ */
+enum { HEAD_FIRST = 0, HEAD_LAST, HEAD_UNIQUE };
+
 typedef struct {
     fc_str_t name;
     size_t offset; /* of the fc_http_field_t * in fc_http_headers_in_t */
+    unsigned twice; /* HEAD_* */
 } head_known_t;
 
-#define HEAD_KNOWN(n, f) {fc_string(n), offsetof(fc_http_headers_in_t, f)}
+#define HEAD_KNOWN(n, f, t) {fc_string(n), offsetof(fc_http_headers_in_t, f), t}
 static const head_known_t head_known[] = {
-    HEAD_KNOWN("host", host),
-    HEAD_KNOWN("connection", connection),
-    HEAD_KNOWN("upgrade", upgrade),
-    HEAD_KNOWN("expect", expect),
-    HEAD_KNOWN("user-agent", user_agent),
-    HEAD_KNOWN("referer", referer),
-    HEAD_KNOWN("content-type", content_type),
-    HEAD_KNOWN("content-length", content_length),
-    HEAD_KNOWN("transfer-encoding", transfer_encoding),
-    HEAD_KNOWN("accept-encoding", accept_encoding),
-    HEAD_KNOWN("if-modified-since", if_modified_since),
-    HEAD_KNOWN("if-none-match", if_none_match),
-    HEAD_KNOWN("if-match", if_match),
-    HEAD_KNOWN("if-unmodified-since", if_unmodified_since),
-    HEAD_KNOWN("range", range),
-    HEAD_KNOWN("if-range", if_range),
-    HEAD_KNOWN("via", via),
+    HEAD_KNOWN("host", host, HEAD_UNIQUE),
+    HEAD_KNOWN("connection", connection, HEAD_LAST),
+    HEAD_KNOWN("upgrade", upgrade, HEAD_FIRST),
+    HEAD_KNOWN("expect", expect, HEAD_UNIQUE),
+    HEAD_KNOWN("user-agent", user_agent, HEAD_FIRST),
+    HEAD_KNOWN("referer", referer, HEAD_FIRST),
+    HEAD_KNOWN("content-type", content_type, HEAD_FIRST),
+    HEAD_KNOWN("content-length", content_length, HEAD_LAST), /* the framing parser judges */
+    HEAD_KNOWN("transfer-encoding", transfer_encoding, HEAD_LAST),
+    HEAD_KNOWN("accept-encoding", accept_encoding, HEAD_FIRST),
+    HEAD_KNOWN("if-modified-since", if_modified_since, HEAD_UNIQUE),
+    HEAD_KNOWN("if-none-match", if_none_match, HEAD_UNIQUE),
+    HEAD_KNOWN("if-match", if_match, HEAD_UNIQUE),
+    HEAD_KNOWN("if-unmodified-since", if_unmodified_since, HEAD_UNIQUE),
+    HEAD_KNOWN("range", range, HEAD_FIRST),
+    HEAD_KNOWN("if-range", if_range, HEAD_UNIQUE),
+    HEAD_KNOWN("via", via, HEAD_FIRST),
 };
 
 /* Turns the recorded offsets into pointers and notes the known fields (names in any case). */
@@ -147,11 +156,21 @@ head_fix_fields(fc_http_request_t *r)
         if (k == head_known + fc_nelems(head_known))
             continue;
         fc_http_field_t **slot = (fc_http_field_t **) ((char *) in + k->offset);
-        if (*slot && k == head_known) {
-            fc_log_error(FC_LOG_INFO, r->connection->log, 0, "client sent duplicate host header");
+        if (*slot && k->twice == HEAD_UNIQUE) {
+            if (k == head_known)
+                fc_log_error(FC_LOG_INFO, r->connection->log, 0,
+                             "client sent duplicate host header");
+            else
+                fc_log_error(FC_LOG_INFO, r->connection->log, 0,
+                             "client sent duplicate header line: \"%.*s: %.*s\", previous value: "
+                             "\"%.*s: %.*s\"",
+                             (int) f[i].name.len, f[i].name.data, (int) f[i].value.len,
+                             f[i].value.data, (int) (*slot)->name.len, (*slot)->name.data,
+                             (int) (*slot)->value.len, (*slot)->value.data);
             return FC_HTTP_BAD_REQUEST;
         }
-        *slot = &f[i];
+        if (*slot == NULL || k->twice == HEAD_LAST)
+            *slot = &f[i];
     }
     return FC_OK;
 }
