@@ -287,6 +287,19 @@ direct=$(curl -q -s --max-time 60 "http://127.0.0.1:$PORT9/d?size=$N" | cksum)
 got=$(curl -q -s --max-time 60 $A "$UA/up/d?size=$N" | cksum)
 is "$got" "$direct" "5 MB GET from the backend through TLS: intact"
 
+# A TLS client that sends close_notify and leaves while the upstream is slow:
+# the proxy notices at once (the shut-down side, though the alert is unread),
+# gives up the upstream and logs 499, as nginx does with EPOLLRDHUP.
+t0=$(t_now_ms)
+printf 'GET /up/slow?delay_ms=4000 HTTP/1.1\r\nHost: a.test\r\n\r\n' |
+    timeout 10 openssl s_client -connect "127.0.0.1:$PORT1" -servername a.test -no_ign_eof \
+        -nocommands >/dev/null 2>&1
+gone() { grep -q 'client prematurely closed connection' "$T/error.log"; }
+wait_for 3 gone
+ok $? "a client gone with close_notify is noticed while the upstream works"
+[ $(($(t_now_ms) - t0)) -lt 3500 ]
+ok $? "... before the upstream answered"
+
 fc_stop
 is $? 0 "graceful stop exits 0"
 unlike "$(cat "$T/error.log")" 'exited on signal' "no worker crashed"

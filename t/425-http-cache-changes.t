@@ -1,7 +1,9 @@
 # 425-http-cache-changes: an entry whose upstream changes its answer.
 # A key whose responses stopped varying is cached under its main key again
 # (lookups stop following variants); a background update that revalidates
-# (304) makes the entry fresh again and keeps its body. Passes on nginx 1.22.
+# (304) makes the entry fresh again and keeps its body; a client that leaves
+# while its answer is being stored does not cut the entry short. Passes on
+# nginx 1.22.
 # Skips in a build without the cache (./configure --without-http_cache).
 . "$(dirname "$0")/lib.sh"
 t_init
@@ -28,6 +30,10 @@ http {
             proxy_cache_valid 200 1s;
             proxy_pass http://127.0.0.1:@PORT9@;
         }
+        location /abort/ {
+            proxy_cache_valid 1m;
+            proxy_pass http://127.0.0.1:@PORT8@;
+        }
         location /bgany/ {
             proxy_cache_revalidate on;
             proxy_cache_use_stale updating;
@@ -43,6 +49,10 @@ EOF2
 need_cache "$T/changes.conf"
 
 backend_start reflect "$PORT9" || t_bail "reflect backend"
+# A backend that trickles a 40-byte body, one byte every 20 ms.
+backend_start slow "$PORT8" -t 20 \
+    -b 'HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n0123456789012345678901234567890123456789' ||
+    t_bail "slow backend"
 FC_WAIT_PORTS=$PORT1 fc_start changes.conf
 ok $? "starts" || t_bail "cannot start"
 
@@ -80,6 +90,18 @@ for l in bg bgany; do
     is "$H_STATUS $X" "200 HIT" "$l: the 304 made the entry fresh again"
     like "$H_BODY" '^GET /'"$l"'/e' "$l: with the entry's body, not the 304's"
 done
+
+# ---------------------------------- the client leaves while the entry is stored
+# nginx goes on reading a response it is storing: the entry is complete.
+curl -q -s --max-time 1.2 -o /dev/null "http://127.0.0.1:$PORT1/abort/a"
+is "$?" 28 "the client gave up in the middle of the body"
+stored() {
+    get /abort/a --max-time 1
+    [ "$X" = HIT ]
+}
+wait_for 3 stored
+ok $? "the entry was stored whole all the same: HIT"
+is "$H_BODY" "0123456789012345678901234567890123456789" "... with the whole body"
 
 fc_stop
 ok $? "graceful stop"

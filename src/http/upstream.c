@@ -624,10 +624,15 @@ up_check_broken(fc_http_request_t *r)
 {
     fc_connection_t *c = r->connection;
     fc_http_upstream_t *u = r->upstream;
-    if (u == NULL || u->finished || c->read->eof)
+    if (u == NULL || u->finished)
         return;
     char buf[1];
-    ssize_t n = recv(c->fd, buf, 1, MSG_PEEK);
+    /*
+     * The peer shut its side (EPOLLRDHUP, or the end was read with the
+     * request: a TLS client's close_notify): gone, whatever bytes wait, as
+     * nginx judges with rdhup.
+     */
+    ssize_t n = c->read->pending_eof || c->read->eof ? 0 : recv(c->fd, buf, 1, MSG_PEEK);
     if (n > 0)
         return; /* the next pipelined request, or tunnel bytes: they wait */
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -638,8 +643,20 @@ up_check_broken(fc_http_request_t *r)
     c->read->eof = 1;
     if (n < 0)
         c->read->error = 1;
-    if (u->conf->ignore_client_abort || u->background)
-        return; /* a background update finishes for the cache's sake */
+    r->keepalive = 0; /* whatever goes on, this connection ends with the request */
+    if (u->conf->ignore_client_abort)
+        return;
+    if (u->background || u->cache_store) {
+        /*
+         * A background update, or a response being stored: nginx reads it to
+         * the end for the cache. Nothing more goes to the client.
+         */
+        fc_log_error(FC_LOG_INFO, c->log, err,
+                     "client prematurely closed connection, the response is still cached");
+        u->client_gone = 1;
+        u->background = 1;
+        return;
+    }
     fc_log_error(FC_LOG_INFO, c->log, err, "client prematurely closed connection");
     fc_http_upstream_finalize(u, FC_HTTP_CLIENT_CLOSED_REQUEST);
 }
@@ -777,7 +794,9 @@ fc_http_upstream_finalize(fc_http_upstream_t *u, int rc)
     r->connection->log->action = r->header_sent ? "sending to client" : NULL;
     if (r->read_event_handler == up_check_broken)
         r->read_event_handler = fc_http_block_reading;
-    if (u->background)
+    if (u->client_gone)
+        rc = FC_HTTP_CLIENT_CLOSED_REQUEST; /* nothing left to flush: close, logged as 499 */
+    else if (u->background)
         rc = FC_OK; /* the client's answer (a stale entry) was complete before the trip began */
     if (u->in_handler) {
         u->sync_rc = rc;

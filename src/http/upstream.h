@@ -210,8 +210,9 @@ struct fc_http_upstream_s {
     fc_str_t cache_if_none_match;     /* revalidation: sent as If-None-Match (or empty) */
     void *cache;                    /* the cache's request state; NULL: no cache involved */
     unsigned cache_store : 1;       /* the cache is storing this response: read the whole body */
-    unsigned background : 1;        /* the client got its answer (a stale entry): the trip only
-                                       updates the cache (proxy_cache_background_update) */
+    unsigned background : 1;        /* the trip only feeds the cache: the client got its answer
+                                       (a stale entry: proxy_cache_background_update), or left */
+    unsigned client_gone : 1;       /* the client closed: its connection ends with the trip */
 
     /* ---- engine ---- */
     fc_upstream_pick_t pick;
