@@ -6,27 +6,12 @@
 #include <check.h>
 
 #include "unit.h"
+#include "unit_pool.h"
 #include <arpa/inet.h>
 #include <sys/un.h>
 
 #include "core/fc_core.h"
 #include "core/access.h"
-
-static fc_pool_t *pool;
-
-static void
-setup(void)
-{
-    pool = fc_pool_create(4096, NULL);
-    ck_assert_ptr_nonnull(pool);
-}
-
-static void
-teardown(void)
-{
-    fc_pool_destroy(pool);
-    pool = NULL;
-}
 
 /* Rules from "allow 10.0.0.0/8;deny all" (';'-separated, "allow X" / "deny X"). */
 static fc_array_t *
@@ -106,7 +91,7 @@ access_suite(void)
     const fc_unit_case_t cases[] = {
         {"first_match", test_access, (int) fc_nelems(access_cases)},
     };
-    return fc_unit_suite("access", cases, fc_nelems(cases), setup, teardown);
+    return fc_unit_suite("access", cases, fc_nelems(cases), unit_pool_setup, unit_pool_teardown);
 }
 
 int

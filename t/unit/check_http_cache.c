@@ -8,24 +8,9 @@
 #include <check.h>
 
 #include "unit.h"
+#include "unit_pool.h"
 
 #include "../../modules/http_cache/cache.h"
-
-static fc_pool_t *pool;
-
-static void
-setup(void)
-{
-    pool = fc_pool_create(4096, NULL);
-    ck_assert_ptr_nonnull(pool);
-}
-
-static void
-teardown(void)
-{
-    fc_pool_destroy(pool);
-    pool = NULL;
-}
 
 #define NOW 1700000000
 
@@ -199,5 +184,5 @@ main(void)
         {"file_path", test_file_path, (int) fc_nelems(path_cases)},
         {"http_date", test_http_date, (int) fc_nelems(date_cases)},
     };
-    return fc_unit_run(fc_unit_suite("http_cache", cases, fc_nelems(cases), setup, teardown));
+    return fc_unit_run(fc_unit_suite("http_cache", cases, fc_nelems(cases), unit_pool_setup, unit_pool_teardown));
 }

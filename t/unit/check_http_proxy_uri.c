@@ -7,6 +7,7 @@
 #include <check.h>
 
 #include "unit.h"
+#include "unit_pool.h"
 
 #include "../../modules/http_proxy/proxy.h"
 
@@ -14,22 +15,6 @@
     {                                                                                              \
         sizeof(lit) - 1, (unsigned char *) (lit)                                                   \
     }
-
-static fc_pool_t *pool;
-
-static void
-setup(void)
-{
-    pool = fc_pool_create(4096, NULL);
-    ck_assert_ptr_nonnull(pool);
-}
-
-static void
-teardown(void)
-{
-    fc_pool_destroy(pool);
-    pool = NULL;
-}
 
 static void
 assert_str(const fc_str_t *got, const char *want, const char *what)
@@ -225,5 +210,5 @@ main(void)
         {"escape", test_escape, 1},
         {"redirect_prefix", test_redirect_prefix, (int) fc_nelems(redirect_cases)},
     };
-    return fc_unit_run(fc_unit_suite("http_proxy_uri", cases, fc_nelems(cases), setup, teardown));
+    return fc_unit_run(fc_unit_suite("http_proxy_uri", cases, fc_nelems(cases), unit_pool_setup, unit_pool_teardown));
 }

@@ -7,26 +7,11 @@
 #include <check.h>
 
 #include "unit.h"
+#include "unit_pool.h"
 #include <arpa/inet.h>
 
 #include "core/fc_core.h"
 #include "core/inet.h"
-
-static fc_pool_t *pool;
-
-static void
-setup(void)
-{
-    pool = fc_pool_create(4096, NULL);
-    ck_assert_ptr_nonnull(pool);
-}
-
-static void
-teardown(void)
-{
-    fc_pool_destroy(pool);
-    pool = NULL;
-}
 
 static fc_str_t
 str(const char *s)
@@ -436,7 +421,7 @@ inet_suite(void)
         {"cidr_masks", test_cidr_masks, 2},
         {"cidr_unix", test_cidr_unix, 1},
     };
-    return fc_unit_suite("inet", cases, fc_nelems(cases), setup, teardown);
+    return fc_unit_suite("inet", cases, fc_nelems(cases), unit_pool_setup, unit_pool_teardown);
 }
 
 int

@@ -6,6 +6,7 @@
 #include <check.h>
 
 #include "unit.h"
+#include "unit_pool.h"
 #include <arpa/inet.h>
 
 #include "core/fc_core.h"
@@ -13,22 +14,6 @@
 #include "upstream/upstream.h"
 
 #define T0 ((fc_msec_t)1000000) /* a fake "now" well past the epoch of peers */
-
-static fc_pool_t *pool;
-
-static void
-setup(void)
-{
-    pool = fc_pool_create(4096, NULL);
-    ck_assert_ptr_nonnull(pool);
-}
-
-static void
-teardown(void)
-{
-    fc_pool_destroy(pool);
-    pool = NULL;
-}
 
 /* Splits a line on spaces into args (pointing into pool copies). */
 static size_t
@@ -854,7 +839,7 @@ upstream_suite(void)
         {"random_two", test_random_two_least_conn, 2},
         {"random_down", test_random_skips_unusable, 1},
     };
-    return fc_unit_suite("upstream", cases, fc_nelems(cases), setup, teardown);
+    return fc_unit_suite("upstream", cases, fc_nelems(cases), unit_pool_setup, unit_pool_teardown);
 }
 
 int
