@@ -102,13 +102,7 @@ ok $? "starts with a proxy_cache_path" || t_bail "cannot start"
 # get PATH [CURL_ARGS]: a request through the first server; X = its X-Cache
 # ("-" when absent: the cache was not used at all).
 PORT=$PORT1
-get() {
-    _g_path=$1
-    shift
-    hreq "$@" "http://127.0.0.1:$PORT$_g_path"
-    X=$(hhdr X-Cache)
-    [ -n "$X" ] || X=-
-}
+get() { CACHE_PORT=$PORT cache_get "$@"; }
 
 # headreq PATH: a HEAD through the first server on a raw connection (curl
 # would read no body whatever comes); H_STATUS, X, and HB = the bytes after
@@ -124,13 +118,7 @@ headreq() {
 
 # seen DESC STATUS CACHE NEW: the last get answered STATUS with X-Cache
 # CACHE, and NEW requests reached the backend since the previous `seen`.
-B=0
-seen() {
-    is "$H_STATUS $X" "$2 $3" "$1: $2 $3"
-    _s_n=$(backend_count "$PORT9" req)
-    is "$((_s_n - B))" "$4" "$1: $4 backend request(s)"
-    B=$_s_n
-}
+seen() { cache_seen "$@"; }
 
 # ---------------------------------------------------------------- MISS, HIT
 get /basic/a

@@ -99,25 +99,11 @@ ok $? "starts" || t_bail "cannot start"
 
 # get PATH [CURL_ARGS]: a request through the proxy; X = its X-Cache ("-"
 # when absent), MS = how long it took.
-get() {
-    _g_path=$1
-    shift
-    _g_t0=$(t_now_ms)
-    hreq "$@" "http://127.0.0.1:$PORT1$_g_path"
-    MS=$(($(t_now_ms) - _g_t0))
-    X=$(hhdr X-Cache)
-    [ -n "$X" ] || X=-
-}
+get() { cache_get "$@"; }
 
 # seen DESC STATUS CACHE NEW: the last get answered STATUS with X-Cache
 # CACHE, and NEW requests reached the main backend since the previous `seen`.
-B=0
-seen() {
-    is "$H_STATUS $X" "$2 $3" "$1: $2 $3"
-    _s_n=$(backend_count "$PORT9" req)
-    is "$((_s_n - B))" "$4" "$1: $4 backend request(s)"
-    B=$_s_n
-}
+seen() { cache_seen "$@"; }
 notmod() { backend_count "$PORT9" notmod; }
 
 # ------------------------------------------------------- prime, then expire

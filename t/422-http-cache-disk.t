@@ -67,18 +67,8 @@ backend_start slow "$PORT8" -t 20 \
 FC_WAIT_PORTS=$PORT1 fc_start disk.conf
 ok $? "starts" || t_bail "cannot start"
 
-get() {
-    hreq "http://127.0.0.1:$PORT1$1"
-    X=$(hhdr X-Cache)
-    [ -n "$X" ] || X=-
-}
-B=0
-seen() {
-    is "$H_STATUS $X" "$2 $3" "$1: $2 $3"
-    _s_n=$(backend_count "$PORT9" req)
-    is "$((_s_n - B))" "$4" "$1: $4 backend request(s)"
-    B=$_s_n
-}
+get() { cache_get "$@"; }
+seen() { cache_seen "$@"; }
 md5() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
 # cfile DIR KEY: where levels=1:2 puts KEY: DIR/<last hex>/<two before>/<md5>
 cfile() {

@@ -73,23 +73,11 @@ backend_start reflect "$PORT9" || t_bail "reflect backend"
 FC_WAIT_PORTS=$PORT1 fc_start purge.conf
 ok $? "starts" || t_bail "cannot start"
 
-get() {
-    _g_path=$1
-    shift
-    hreq -g "$@" "http://127.0.0.1:$PORT1$_g_path"
-    X=$(hhdr X-Cache)
-    [ -n "$X" ] || X=-
-}
+get() { cache_get "$@"; }
 purge() {
     get "$1" -X PURGE
 }
-B=0
-seen() {
-    is "$H_STATUS $X" "$2 $3" "$1: $2 $3"
-    _s_n=$(backend_count "$PORT9" req)
-    is "$((_s_n - B))" "$4" "$1: $4 backend request(s)"
-    B=$_s_n
-}
+seen() { cache_seen "$@"; }
 # purged DESC: the last request was a successful purge (204, no body) that
 # did not reach the backend
 purged() {

@@ -56,10 +56,7 @@ backend_start slow "$PORT8" -t 20 \
 FC_WAIT_PORTS=$PORT1 fc_start changes.conf
 ok $? "starts" || t_bail "cannot start"
 
-get() {
-    hreq "http://127.0.0.1:$PORT1$@"
-    X=$(hhdr X-Cache)
-}
+get() { cache_get "$@"; }
 
 # ------------------------------------------------- Vary, then no Vary any more
 get '/v/a?hdr=Vary:Accept-Encoding' -H 'Accept-Encoding: gzip'

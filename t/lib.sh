@@ -369,6 +369,32 @@ fc_conf() {
 
 # ------------------------------------------------------- the binary itself
 
+# cache_get PATH [CURL_ARGS]: a request to 127.0.0.1:${CACHE_PORT:-$PORT1}
+# (response-cache tests); X is its X-Cache field ("-" when absent), MS how
+# long it took; the curl status is returned.
+cache_get() {
+    _cg_path=$1
+    shift
+    _cg_t0=$(t_now_ms)
+    hreq -g "$@" "http://127.0.0.1:${CACHE_PORT:-$PORT1}$_cg_path"
+    _cg_rc=$?
+    MS=$(($(t_now_ms) - _cg_t0))
+    X=$(hhdr X-Cache)
+    [ -n "$X" ] || X=-
+    return "$_cg_rc"
+}
+
+# cache_seen DESC STATUS CACHE NEW: the last cache_get answered STATUS with
+# X-Cache CACHE, and NEW requests reached the backend on $PORT9 since the
+# previous cache_seen (B holds the count then; a test may reset it).
+B=0
+cache_seen() {
+    is "$H_STATUS $X" "$2 $3" "$1: $2 $3"
+    _cs_n=$(backend_count "$PORT9" req)
+    is "$((_cs_n - B))" "$4" "$1: $4 backend request(s)"
+    B=$_cs_n
+}
+
 # need_cache CONF: skips the file when the binary was built without the
 # response cache (./configure --without-http_cache): CONF is then rejected for
 # one of the cache's directives or variables. Other errors are the test's.
