@@ -25,8 +25,8 @@
 #include "http/upstream.h"
 #include "core/shm.h"
 
-#define CACHE_KEY_LEN 16      /* MD5 */
-#define CACHE_VARY_MAX 128    /* nginx's NGX_HTTP_CACHE_VARY_LEN: a longer Vary is not cached */
+#define CACHE_KEY_LEN 16   /* MD5 */
+#define CACHE_VARY_MAX 128 /* nginx's NGX_HTTP_CACHE_VARY_LEN: a longer Vary is not cached */
 #define CACHE_MAX_LEVELS 3
 
 extern fc_module_t fc_http_cache_module;
@@ -40,10 +40,10 @@ struct cache_node_s {
     unsigned char primary[CACHE_KEY_LEN]; /* a variant's main key (Vary); else == key */
     cache_node_t *hnext;                  /* hash chain */
     cache_node_t *prev, *next;            /* LRU list: head is the most recently used */
-    time_t expire;       /* inactive deadline: last use + inactive */
-    time_t valid_sec;    /* the stored response is fresh until then */
-    uint64_t fs_size;    /* disk bytes of the entry's file (0: none) */
-    fc_msec_t lock_until; /* a fetch is under way until then (lock, updating) */
+    time_t expire;                        /* inactive deadline: last use + inactive */
+    time_t valid_sec;                     /* the stored response is fresh until then */
+    uint64_t fs_size;                     /* disk bytes of the entry's file (0: none) */
+    fc_msec_t lock_until;                 /* a fetch is under way until then (lock, updating) */
     char *vary;          /* a main key whose responses vary: the Vary names (zone memory) */
     uint64_t gen;        /* which file: new for each one the index learns (0: none) */
     uint32_t uses;       /* requests for the key (proxy_cache_min_uses) */
@@ -54,10 +54,10 @@ struct cache_node_s {
 
 typedef struct {
     cache_node_t **buckets;
-    size_t nbuckets;     /* a power of two */
+    size_t nbuckets; /* a power of two */
     cache_node_t *lru_head, *lru_tail;
-    uint64_t size;       /* disk bytes of all entries */
-    uint64_t gen;        /* the last file generation handed out */
+    uint64_t size; /* disk bytes of all entries */
+    uint64_t gen;  /* the last file generation handed out */
     size_t count;
     unsigned loaded : 1; /* the loader went through the disk */
     unsigned loading : 1;
@@ -68,22 +68,22 @@ typedef struct cache_mem_entry_s cache_mem_entry_t;
 
 /* One proxy_cache_path. */
 typedef struct {
-    fc_str_t name;            /* keys_zone name */
-    fc_str_t path;            /* absolute, NUL-terminated, no trailing '/' */
+    fc_str_t name;                     /* keys_zone name */
+    fc_str_t path;                     /* absolute, NUL-terminated, no trailing '/' */
     unsigned levels[CACHE_MAX_LEVELS]; /* characters per level, 0: none */
     unsigned nlevels;
     fc_shm_zone_t *zone;
-    time_t inactive;          /* 10m */
-    int64_t max_size;         /* 0: unlimited */
-    int64_t min_free;         /* 0: none */
-    size_t loader_files;      /* per slice */
+    time_t inactive;     /* 10m */
+    int64_t max_size;    /* 0: unlimited */
+    int64_t min_free;    /* 0: none */
+    size_t loader_files; /* per slice */
     fc_msec_t loader_sleep, loader_threshold;
     size_t manager_files;
     fc_msec_t manager_sleep, manager_threshold;
     int use_temp_path;
     const char *file;
     unsigned line;
-    cache_mem_t *mem;         /* a worker's copies of small entries (cache_mem.c), lazily */
+    cache_mem_t *mem; /* a worker's copies of small entries (cache_mem.c), lazily */
 } cache_path_t;
 
 /*
@@ -108,7 +108,8 @@ void cache_node_touch(cache_path_t *cp, cache_sh_t *sh, cache_node_t *n);
 void cache_node_delete(cache_path_t *cp, cache_sh_t *sh, cache_node_t *n);
 /* Under the lock: the entry's file changed size (a new one was stored: fs_size set). */
 void cache_node_set_size(cache_sh_t *sh, cache_node_t *n, uint64_t fs_size);
-/* Under the lock: the node now has a complete file of this size and freshness (a new generation). */
+/* Under the lock: the node now has a complete file of this size and freshness (a new generation).
+ */
 void cache_node_set_file(cache_sh_t *sh, cache_node_t *n, uint64_t fs_size, time_t valid_sec);
 
 /* ---- a worker's copies of small entries (cache_mem.c) ------------------------------------ */
@@ -135,19 +136,19 @@ void cache_mem_put(cache_path_t *cp, const unsigned char *key, uint64_t gen,
 #define CACHE_FILE_MAGIC 0x31434346u /* "FCC1" */
 typedef struct {
     uint32_t magic;
-    uint32_t header_len;   /* everything before the body */
+    uint32_t header_len; /* everything before the body */
     int64_t valid_sec;
     int64_t date;          /* when it was stored */
     int64_t last_modified; /* -1: none */
     uint32_t key_len;
     uint32_t vary_len;
-    uint32_t head_len;     /* the serialized response head */
-    uint32_t etag_len;     /* the ETag value's length inside the head (0: none) */
+    uint32_t head_len; /* the serialized response head */
+    uint32_t etag_len; /* the ETag value's length inside the head (0: none) */
     unsigned char primary[CACHE_KEY_LEN];
     unsigned char variant[CACHE_KEY_LEN]; /* MD5 of the Vary fields' values; zeros: none */
     uint16_t status;
     uint16_t pad;
-    uint32_t etag_off;     /* where the ETag value starts inside the head */
+    uint32_t etag_off; /* where the ETag value starts inside the head */
 } cache_file_header_t;
 
 #define FC_CACHE_PATH_MAX 4096
@@ -191,30 +192,30 @@ typedef struct {
 #define CACHE_IGN_OTHER 0x20u /* X-Accel-Redirect & co: accepted, nothing to ignore here */
 
 typedef struct {
-    cache_path_t *path;        /* NULL: proxy_cache off */
-    fc_cv_t *path_cv;          /* proxy_cache $var */
-    void *ref;                 /* "proxy_cache NAME" as written, resolved in merge */
-    int off;                   /* "proxy_cache off" was written at this level */
-    fc_cv_t *key;              /* proxy_cache_key; NULL: the default */
-    fc_array_t *valid;         /* cache_valid_t; UNSET_PTR */
-    unsigned methods;          /* FC_HTTP_METHOD_* bits; GET and HEAD always */
+    cache_path_t *path; /* NULL: proxy_cache off */
+    fc_cv_t *path_cv;   /* proxy_cache $var */
+    void *ref;          /* "proxy_cache NAME" as written, resolved in merge */
+    int off;            /* "proxy_cache off" was written at this level */
+    fc_cv_t *key;       /* proxy_cache_key; NULL: the default */
+    fc_array_t *valid;  /* cache_valid_t; UNSET_PTR */
+    unsigned methods;   /* FC_HTTP_METHOD_* bits; GET and HEAD always */
     int64_t min_uses;
-    fc_array_t *bypass;        /* fc_cv_t; UNSET_PTR */
-    fc_array_t *no_cache;      /* fc_cv_t; UNSET_PTR */
-    fc_array_t *purge;         /* fc_cv_t; UNSET_PTR */
-    unsigned use_stale;        /* FT bits | CACHE_STALE_UPDATING; FC_UNSET: inherit */
-    unsigned ignore_headers;   /* CACHE_IGN_*; FC_UNSET: inherit */
+    fc_array_t *bypass;      /* fc_cv_t; UNSET_PTR */
+    fc_array_t *no_cache;    /* fc_cv_t; UNSET_PTR */
+    fc_array_t *purge;       /* fc_cv_t; UNSET_PTR */
+    unsigned use_stale;      /* FT bits | CACHE_STALE_UPDATING; FC_UNSET: inherit */
+    unsigned ignore_headers; /* CACHE_IGN_*; FC_UNSET: inherit */
     int background_update;
     int lock;
     fc_msec_t lock_timeout;
     fc_msec_t lock_age;
     int revalidate;
     int convert_head;
-    fc_str_t temp_path;        /* proxy_temp_path (absolute); empty: unset */
+    fc_str_t temp_path; /* proxy_temp_path (absolute); empty: unset */
 } cache_loc_conf_t;
 
 typedef struct {
-    fc_array_t paths;   /* cache_path_t * */
+    fc_array_t paths;    /* cache_path_t * */
     fc_cv_t default_key; /* $scheme$proxy_host$request_uri */
 } cache_main_conf_t;
 
@@ -230,15 +231,14 @@ typedef struct {
     time_t valid_sec;      /* absolute freshness from the fields; 0: none said */
     unsigned no_store : 1; /* not cacheable (no-store, private, no-cache, max-age=0, ...) */
     unsigned vary_star : 1;
-    fc_str_t vary;         /* the Vary value (names), empty: none */
+    fc_str_t vary; /* the Vary value (names), empty: none */
 } cache_policy_t;
 
 /*
  * Reads X-Accel-Expires, Cache-Control, Expires, Set-Cookie and Vary of a
  * response's fields (ignore: CACHE_IGN_*), now: the current time.
  */
-void cache_policy_read(const fc_array_t *fields, unsigned ignore, time_t now,
-                       cache_policy_t *out);
+void cache_policy_read(const fc_array_t *fields, unsigned ignore, time_t now, cache_policy_t *out);
 
 /* ---- request state (cache_request.c) ----------------------------------------------------- */
 
@@ -259,31 +259,31 @@ typedef struct {
     cache_loc_conf_t *conf;
     fc_str_t key_text;
     unsigned char main_key[CACHE_KEY_LEN];
-    unsigned char key[CACHE_KEY_LEN];   /* main_key or the variant's */
+    unsigned char key[CACHE_KEY_LEN]; /* main_key or the variant's */
     unsigned char variant[CACHE_KEY_LEN];
     unsigned char lock_key[CACHE_KEY_LEN]; /* the node this request marked as updating */
-    unsigned char *vary;          /* the stored response's Vary names (lowercase) */
+    unsigned char *vary;                   /* the stored response's Vary names (lowercase) */
     size_t vary_len;
     char *file_name;
-    int fd;                       /* the entry being served (stale or HIT): -1 none */
-    cache_mem_entry_t *mem;       /* ... or this worker's copy of it */
-    uint64_t gen;                 /* the entry's generation, as the index said */
-    time_t valid_sec;             /* its freshness, as the index said */
+    int fd;                 /* the entry being served (stale or HIT): -1 none */
+    cache_mem_entry_t *mem; /* ... or this worker's copy of it */
+    uint64_t gen;           /* the entry's generation, as the index said */
+    time_t valid_sec;       /* its freshness, as the index said */
     int64_t file_size;
-    cache_file_header_t hdr;      /* its header (or the one being written) */
-    unsigned char *head;          /* its stored head (key, vary, fields) */
-    unsigned char *data;          /* the file's first bytes as read: [0, data_len) */
+    cache_file_header_t hdr; /* its header (or the one being written) */
+    unsigned char *head;     /* its stored head (key, vary, fields) */
+    unsigned char *data;     /* the file's first bytes as read: [0, data_len) */
     size_t data_len;
-    char *temp_name;              /* the entry being written */
+    char *temp_name; /* the entry being written */
     int temp_fd;
     int64_t written;
-    fc_event_t wait_ev;           /* proxy_cache_lock: polls the node */
+    fc_event_t wait_ev; /* proxy_cache_lock: polls the node */
     fc_msec_t wait_until;
-    unsigned status;              /* CACHE_STATUS_* */
-    unsigned fetching : 1;        /* this request set the node's lock/updating */
-    unsigned counted : 1;         /* its use of the key was counted (min_uses) */
-    unsigned have_stale : 1;      /* fd holds an expired entry use_stale may answer with */
-    unsigned no_store : 1;        /* the response is not to be stored (no_cache, min_uses, lock timeout) */
+    unsigned status;         /* CACHE_STATUS_* */
+    unsigned fetching : 1;   /* this request set the node's lock/updating */
+    unsigned counted : 1;    /* its use of the key was counted (min_uses) */
+    unsigned have_stale : 1; /* fd holds an expired entry use_stale may answer with */
+    unsigned no_store : 1; /* the response is not to be stored (no_cache, min_uses, lock timeout) */
     unsigned done : 1;
 } cache_ctx_t;
 

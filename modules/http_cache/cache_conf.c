@@ -36,17 +36,16 @@ static const fc_conf_enum_t cache_stale_masks[] = {
     {"off", FC_HTTP_UPSTREAM_FT_OFF},
     {NULL, 0}};
 
-static const fc_conf_enum_t cache_ignore_masks[] = {
-    {"X-Accel-Redirect", CACHE_IGN_OTHER},
-    {"X-Accel-Expires", CACHE_IGN_X_ACCEL_EXPIRES},
-    {"X-Accel-Limit-Rate", CACHE_IGN_OTHER},
-    {"X-Accel-Buffering", CACHE_IGN_OTHER},
-    {"X-Accel-Charset", CACHE_IGN_OTHER},
-    {"Expires", CACHE_IGN_EXPIRES},
-    {"Cache-Control", CACHE_IGN_CACHE_CONTROL},
-    {"Set-Cookie", CACHE_IGN_SET_COOKIE},
-    {"Vary", CACHE_IGN_VARY},
-    {NULL, 0}};
+static const fc_conf_enum_t cache_ignore_masks[] = {{"X-Accel-Redirect", CACHE_IGN_OTHER},
+                                                    {"X-Accel-Expires", CACHE_IGN_X_ACCEL_EXPIRES},
+                                                    {"X-Accel-Limit-Rate", CACHE_IGN_OTHER},
+                                                    {"X-Accel-Buffering", CACHE_IGN_OTHER},
+                                                    {"X-Accel-Charset", CACHE_IGN_OTHER},
+                                                    {"Expires", CACHE_IGN_EXPIRES},
+                                                    {"Cache-Control", CACHE_IGN_CACHE_CONTROL},
+                                                    {"Set-Cookie", CACHE_IGN_SET_COOKIE},
+                                                    {"Vary", CACHE_IGN_VARY},
+                                                    {NULL, 0}};
 
 #define LOC_OFF(f) offsetof(cache_loc_conf_t, f)
 
@@ -374,7 +373,8 @@ cache_set_path(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         }
     }
     if (cp->name.len == 0) {
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "\"proxy_cache_path\" must have \"keys_zone\" parameter");
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0,
+                          "\"proxy_cache_path\" must have \"keys_zone\" parameter");
         return FC_CONF_ERROR;
     }
     cache_path_t **p = mcf->paths.elts;

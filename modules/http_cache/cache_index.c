@@ -184,8 +184,8 @@ cache_node_get(cache_path_t *cp, cache_sh_t *sh, const unsigned char *key)
     n = fc_shm_alloc_locked(cp->zone, sizeof(*n));
     while (n == NULL) {
         if (!index_evict(cp, sh, 20)) {
-            fc_log_error(FC_LOG_ALERT, cp->zone->log, 0, "could not allocate node in cache keys zone \"%s\"",
-                         cp->name.data);
+            fc_log_error(FC_LOG_ALERT, cp->zone->log, 0,
+                         "could not allocate node in cache keys zone \"%s\"", cp->name.data);
             return NULL;
         }
         n = fc_shm_alloc_locked(cp->zone, sizeof(*n));

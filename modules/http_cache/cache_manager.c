@@ -25,7 +25,7 @@
 typedef struct {
     DIR *dirs[CACHE_MAX_LEVELS + 1];
     size_t lens[CACHE_MAX_LEVELS + 1]; /* path length at each depth */
-    unsigned depth;                     /* dirs[0..depth] are open */
+    unsigned depth;                    /* dirs[0..depth] are open */
     char path[FC_CACHE_PATH_MAX];
 } loader_walk_t;
 
@@ -76,8 +76,8 @@ loader_file(manager_t *m, const char *name, const char *path)
         return;
     cache_file_read_t rd;
     struct stat st;
-    int rc = fstat(fd, &st) == 0 ? cache_file_read(m->pool, fd, 0, &rd, m->worker->log, path)
-                                 : FC_ERROR;
+    int rc =
+        fstat(fd, &st) == 0 ? cache_file_read(m->pool, fd, 0, &rd, m->worker->log, path) : FC_ERROR;
     close(fd);
     const cache_file_header_t *hdr = &rd.hdr;
     if (rc == FC_DECLINED)
@@ -105,7 +105,8 @@ loader_file(manager_t *m, const char *name, const char *path)
     fc_shm_unlock(cp->zone);
 }
 
-/* The next name at the deepest open folder; descends into level folders. 0 when the walk is over. */
+/* The next name at the deepest open folder; descends into level folders. 0 when the walk is over.
+ */
 static int
 loader_step(manager_t *m)
 {
@@ -118,7 +119,8 @@ loader_step(manager_t *m)
         w->depth--;
         return 1;
     }
-    if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+    if (de->d_name[0] == '.' &&
+        (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
         return 1;
     size_t base = w->lens[w->depth];
     int n = snprintf(w->path + base, sizeof(w->path) - base, "/%s", de->d_name);

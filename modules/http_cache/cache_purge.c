@@ -2,9 +2,9 @@
  * cache_purge.c: proxy_cache_purge, as NGINX Plus defines it: when one of
  * its values is non-empty and not "0" the request removes the entry of its
  * cache key (and the variants of a key whose responses vary) and gets 204,
- * whether there was one or not (the key is not cached afterwards either way). A key ending in "*" removes every entry whose key
- * starts with the rest: the index holds only MD5s, so each entry's file
- * tells its key. allow/deny (the access phase) decide who may purge.
+ * whether there was one or not (the key is not cached afterwards either way). A key ending in "*"
+ * removes every entry whose key starts with the rest: the index holds only MD5s, so each entry's
+ * file tells its key. allow/deny (the access phase) decide who may purge.
  */
 #include "cache.h"
 
@@ -48,9 +48,8 @@ purge_file_matches(const cache_path_t *cp, const unsigned char *key, const fc_st
     cache_file_header_t hdr;
     unsigned char text[1024];
     int match = 0;
-    if (pread(fd, &hdr, sizeof(hdr), 0) == (ssize_t) sizeof(hdr) &&
-        hdr.magic == CACHE_FILE_MAGIC && hdr.key_len >= prefix->len &&
-        prefix->len <= sizeof(text) &&
+    if (pread(fd, &hdr, sizeof(hdr), 0) == (ssize_t) sizeof(hdr) && hdr.magic == CACHE_FILE_MAGIC &&
+        hdr.key_len >= prefix->len && prefix->len <= sizeof(text) &&
         pread(fd, text, prefix->len, sizeof(hdr)) == (ssize_t) prefix->len)
         match = memcmp(text, prefix->data, prefix->len) == 0;
     close(fd);

@@ -145,8 +145,8 @@ req_restore_head(cache_ctx_t *ctx)
             if (colon == NULL)
                 return FC_ERROR;
             size_t nl_len = (size_t) (colon - v.data);
-            fc_http_field_t *f = fc_http_add_header_out(r, (const char *) v.data, nl_len,
-                                                        colon + 2, v.len - nl_len - 2);
+            fc_http_field_t *f = fc_http_add_header_out(r, (const char *) v.data, nl_len, colon + 2,
+                                                        v.len - nl_len - 2);
             if (f == NULL)
                 return FC_ERROR;
             if (nl_len == 4 && fc_strncasecmp(v.data, (const unsigned char *) "etag", 4) == 0)
@@ -293,10 +293,10 @@ req_open(cache_ctx_t *ctx)
     /* One fstat and, for an entry up to CACHE_MEM_MAX_ENTRY bytes, one read: head and body. */
     struct stat st;
     cache_file_read_t rd;
-    int rc = fstat(fd, &st) < 0 ? FC_ERROR
-                                : cache_file_read(r->pool, fd,
-                                                  (size_t) fc_min(st.st_size, CACHE_MEM_MAX_ENTRY),
-                                                  &rd, r->connection->log, ctx->file_name);
+    int rc = fstat(fd, &st) < 0
+                 ? FC_ERROR
+                 : cache_file_read(r->pool, fd, (size_t) fc_min(st.st_size, CACHE_MEM_MAX_ENTRY),
+                                   &rd, r->connection->log, ctx->file_name);
     if (rc == FC_OK) {
         ctx->hdr = rd.hdr;
         ctx->head = rd.head;
@@ -609,8 +609,7 @@ static int
 req_error(fc_http_upstream_t *u, unsigned ft)
 {
     cache_ctx_t *ctx = u->cache;
-    if (!ctx->have_stale || ctx->data == NULL || !(ctx->conf->use_stale & ft) ||
-        u->r->header_sent)
+    if (!ctx->have_stale || ctx->data == NULL || !(ctx->conf->use_stale & ft) || u->r->header_sent)
         return 0;
     fc_http_upstream_release_peer(u, 0);
     ctx->status = CACHE_STATUS_STALE;
