@@ -102,6 +102,15 @@ store_rename(cache_ctx_t *ctx)
     return rc < 0 ? FC_ERROR : FC_OK;
 }
 
+/* Copies n bytes to p (none from a NULL empty string); the end. */
+static unsigned char *
+store_copy(unsigned char *p, const unsigned char *data, size_t n)
+{
+    if (n)
+        memcpy(p, data, n);
+    return p + n;
+}
+
 /* Appends "name: value\n" of each field to the head text; the ETag's place is noted. */
 static unsigned char *
 store_put_fields(fc_http_request_t *r, unsigned char *p, unsigned char *start,
@@ -111,14 +120,14 @@ store_put_fields(fc_http_request_t *r, unsigned char *p, unsigned char *start,
     for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
         if (f[i].hash == 0)
             continue;
-        p = (unsigned char *) memcpy(p, f[i].name.data, f[i].name.len) + f[i].name.len;
+        p = store_copy(p, f[i].name.data, f[i].name.len);
         *p++ = ':';
         *p++ = ' ';
         if (&f[i] == r->headers_out.etag) {
             hdr->etag_off = (uint32_t) (p - start);
             hdr->etag_len = (uint32_t) f[i].value.len;
         }
-        p = (unsigned char *) memcpy(p, f[i].value.data, f[i].value.len) + f[i].value.len;
+        p = store_copy(p, f[i].value.data, f[i].value.len);
         *p++ = '\n';
     }
     return p;
@@ -139,11 +148,9 @@ store_head(cache_ctx_t *ctx, const fc_str_t *vary, time_t valid_sec)
         return FC_ERROR;
     cache_file_header_t *hdr = &ctx->hdr;
     memset(hdr, 0, sizeof(*hdr));
-    p = (unsigned char *) memcpy(p, ho->status_line.data, ho->status_line.len) +
-        ho->status_line.len;
+    p = store_copy(p, ho->status_line.data, ho->status_line.len);
     *p++ = '\n';
-    p = (unsigned char *) memcpy(p, ho->content_type.data, ho->content_type.len) +
-        ho->content_type.len;
+    p = store_copy(p, ho->content_type.data, ho->content_type.len);
     *p++ = '\n';
     p = store_put_fields(r, p, head, hdr);
     hdr->magic = CACHE_FILE_MAGIC;
