@@ -186,7 +186,12 @@ fc_tls_recv(fc_connection_t *c, unsigned char *buf, size_t len)
         }
         ssize_t rc = tls_io_error(c, n, 1);
         if (got) {
-            c->read->pending_eof = 1; /* the error repeats on the next call: make it happen */
+            /*
+             * WANT_READ: the socket is empty (ready is off), the data stands.
+             * An error repeats on the next call: pending_eof makes it happen.
+             */
+            if (rc != FC_AGAIN)
+                c->read->pending_eof = 1;
             return (ssize_t) got;
         }
         return rc;
