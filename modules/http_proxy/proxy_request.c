@@ -37,8 +37,7 @@ proxy_eval_target(fc_http_request_t *r, proxy_ctx_t *ctx, fc_http_upstream_t *u)
         return FC_HTTP_INTERNAL_SERVER_ERROR;
     int rc = proxy_url_parse(&ctx->url, &ctx->target, &err);
     if (rc != FC_OK) {
-        fc_log_error(FC_LOG_ERR, log, 0, "%s in \"%.*s\"", err, (int) ctx->url.len,
-                     ctx->url.data);
+        fc_log_error(FC_LOG_ERR, log, 0, "%s in \"%.*s\"", err, (int) ctx->url.len, ctx->url.data);
         return FC_HTTP_INTERNAL_SERVER_ERROR;
     }
     fc_http_upstream_srv_t *us = fc_http_upstream_find(r, &ctx->target.authority);
@@ -259,32 +258,26 @@ proxy_framing_line(fc_http_request_t *r, proxy_ctx_t *ctx, const fc_str_t *set_b
     return snprintf(buf, size, "Content-Length: %" PRId64 "\r\n", len);
 }
 
-/* 1 if proxy_set_header names the field. */
-static int
-proxy_name_set(const fc_array_t *headers, const char *name)
-{
-    size_t n = strlen(name);
-    const proxy_header_t *h = headers->elts;
-    for (size_t i = 0; i < headers->nelts; i++)
-        if (h[i].name.len == n && fc_strncasecmp(h[i].name.data, (const unsigned char *) name, n) == 0)
-            return 1;
-    return 0;
-}
-
-/* "Name: value\r\n" when value is not empty. */
+/* "Name: value\r\n" at p; the end. */
 static unsigned char *
-proxy_put_field(unsigned char *p, const char *name, const fc_str_t *value)
+proxy_put_field(unsigned char *p, const fc_str_t *name, const fc_str_t *value)
 {
-    if (value->len == 0)
-        return p;
-    size_t n = strlen(name);
-    p = (unsigned char *) memcpy(p, name, n) + n;
+    p = (unsigned char *) memcpy(p, name->data, name->len) + name->len;
     *p++ = ':';
     *p++ = ' ';
     p = (unsigned char *) memcpy(p, value->data, value->len) + value->len;
     *p++ = '\r';
     *p++ = '\n';
     return p;
+}
+
+/* The cache's revalidation field, unless proxy_set_header says it (nginx's order). */
+static unsigned char *
+proxy_put_cache_field(unsigned char *p, const fc_array_t *headers, const fc_http_field_t *f)
+{
+    return f->value.len && !proxy_field_overridden(headers, f)
+               ? proxy_put_field(p, &f->name, &f->value)
+               : p;
 }
 
 /* Writes "Name: value\r\n" fields: the evaluated proxy_set_header lines, then the client's. */
@@ -297,19 +290,19 @@ proxy_put_fields(fc_http_request_t *r, unsigned char *p, const fc_array_t *heade
     for (size_t i = 0; i < headers->nelts; i++) {
         if (values[i].len == 0)
             continue;
-        p = (unsigned char *) memcpy(p, h[i].name.data, h[i].name.len) + h[i].name.len;
-        *p++ = ':';
-        *p++ = ' ';
-        p = (unsigned char *) memcpy(p, values[i].data, values[i].len) + values[i].len;
-        *p++ = '\r';
-        *p++ = '\n';
+        p = proxy_put_field(p, &h[i].name, &values[i]);
     }
     fc_http_upstream_t *u = r->upstream;
-    /* The cache's revalidation fields, unless proxy_set_header says them (nginx's order). */
-    if (u->cache_if_modified_since.len && !proxy_name_set(headers, "If-Modified-Since"))
-        p = proxy_put_field(p, "If-Modified-Since", &u->cache_if_modified_since);
-    if (u->cache_if_none_match.len && !proxy_name_set(headers, "If-None-Match"))
-        p = proxy_put_field(p, "If-None-Match", &u->cache_if_none_match);
+    if (u->cache_if_modified_since.len || u->cache_if_none_match.len) {
+        const fc_http_field_t ims = {
+            fc_string("If-Modified-Since"), u->cache_if_modified_since,
+            fc_http_header_hash((const unsigned char *) "if-modified-since", 17)};
+        const fc_http_field_t inm = {
+            fc_string("If-None-Match"), u->cache_if_none_match,
+            fc_http_header_hash((const unsigned char *) "if-none-match", 13)};
+        p = proxy_put_cache_field(p, headers, &ims);
+        p = proxy_put_cache_field(p, headers, &inm);
+    }
     if (!plcf->pass_request_headers)
         return p;
     const fc_http_field_t *f = r->headers_in.headers.elts;
@@ -318,12 +311,7 @@ proxy_put_fields(fc_http_request_t *r, unsigned char *p, const fc_array_t *heade
             (u->cache_request && proxy_cache_field_skipped(&f[i])) ||
             proxy_field_overridden(headers, &f[i]))
             continue;
-        p = (unsigned char *) memcpy(p, f[i].name.data, f[i].name.len) + f[i].name.len;
-        *p++ = ':';
-        *p++ = ' ';
-        p = (unsigned char *) memcpy(p, f[i].value.data, f[i].value.len) + f[i].value.len;
-        *p++ = '\r';
-        *p++ = '\n';
+        p = proxy_put_field(p, &f[i].name, &f[i].value);
     }
     return p;
 }
