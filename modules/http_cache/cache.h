@@ -276,7 +276,7 @@ typedef struct {
     size_t data_len;
     char *temp_name; /* the entry being written */
     int temp_fd;
-    int64_t written;
+    int64_t written; /* bytes in it so far */
     fc_event_t wait_ev; /* proxy_cache_lock: polls the node */
     fc_msec_t wait_until;
     unsigned status;         /* CACHE_STATUS_* */
@@ -298,6 +298,8 @@ int cache_store_begin(fc_http_upstream_t *u);
 int cache_accept_ranges(fc_http_request_t *r);
 int cache_store_body(fc_http_upstream_t *u, const fc_buf_t *b);
 void cache_store_finish(fc_http_upstream_t *u, int complete);
+/* Closes and unlinks the temp file (if any); logs "FAILED() ... failed" unless NULL. */
+void cache_drop_temp(cache_ctx_t *ctx, const char *failed);
 /* The variant the request asks for by these Vary names: ctx->variant and ctx->key. */
 void cache_request_variant(cache_ctx_t *ctx, const unsigned char *names, size_t len);
 /* Lets go of the "being fetched" mark this request set on its entry (if it did). */

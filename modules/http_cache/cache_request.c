@@ -29,11 +29,7 @@ req_cleanup(void *data)
     cache_ctx_t *ctx = data;
     if (ctx->wait_ev.timer_set)
         fc_event_del_timer(ctx->u->r->connection->loop, &ctx->wait_ev);
-    if (ctx->temp_fd >= 0) {
-        close(ctx->temp_fd);
-        (void) unlink(ctx->temp_name);
-        ctx->temp_fd = -1;
-    }
+    cache_drop_temp(ctx, NULL);
     if (ctx->fd >= 0) {
         close(ctx->fd);
         ctx->fd = -1;

@@ -169,6 +169,7 @@ store_head(cache_ctx_t *ctx, const fc_str_t *vary, time_t valid_sec)
                            {ctx->key_text.data, ctx->key_text.len},
                            {vary->data, vary->len},
                            {head, hdr->head_len}};
+    ctx->written = hdr->header_len;
     return store_writev(ctx->temp_fd, iov, 4);
 }
 
@@ -230,6 +231,19 @@ store_decide(cache_ctx_t *ctx, fc_str_t *vary)
     return valid;
 }
 
+void
+cache_drop_temp(cache_ctx_t *ctx, const char *failed)
+{
+    if (ctx->temp_fd < 0)
+        return;
+    if (failed)
+        fc_log_error(FC_LOG_CRIT, ctx->u->r->connection->log, errno, "%s() \"%s\" failed", failed,
+                     ctx->temp_name);
+    close(ctx->temp_fd);
+    (void) unlink(ctx->temp_name);
+    ctx->temp_fd = -1;
+}
+
 int
 cache_store_begin(fc_http_upstream_t *u)
 {
@@ -255,11 +269,7 @@ cache_store_begin(fc_http_upstream_t *u)
     if (store_open_temp(ctx) != FC_OK)
         return FC_OK; /* logged: the response still goes to the client */
     if (store_head(ctx, &vary, valid) != FC_OK) {
-        fc_log_error(FC_LOG_CRIT, r->connection->log, errno, "write() \"%s\" failed",
-                     ctx->temp_name);
-        close(ctx->temp_fd);
-        (void) unlink(ctx->temp_name);
-        ctx->temp_fd = -1;
+        cache_drop_temp(ctx, "write");
         return FC_OK;
     }
     ctx->vary_len = vary.len;
@@ -281,13 +291,10 @@ cache_store_body(fc_http_upstream_t *u, const fc_buf_t *b)
         return b->in_file ? FC_ERROR : FC_OK;
     struct iovec iov = {b->pos, n};
     if (store_writev(ctx->temp_fd, &iov, 1) != FC_OK) {
-        fc_log_error(FC_LOG_CRIT, u->r->connection->log, errno, "write() \"%s\" failed",
-                     ctx->temp_name);
-        close(ctx->temp_fd);
-        (void) unlink(ctx->temp_name);
-        ctx->temp_fd = -1;
+        cache_drop_temp(ctx, "write");
         return FC_ERROR;
     }
+    ctx->written += (int64_t) n;
     return FC_OK;
 }
 
@@ -340,19 +347,12 @@ cache_store_finish(fc_http_upstream_t *u, int complete)
     if (ctx->done)
         return;
     ctx->done = 1;
-    if (ctx->temp_fd >= 0) {
-        struct stat st;
-        int ok = complete && u->cache_store && fstat(ctx->temp_fd, &st) == 0;
-        if (ok && store_rename(ctx) != FC_OK)
-            ok = 0;
+    if (ctx->temp_fd >= 0 && complete && u->cache_store && store_rename(ctx) == FC_OK) {
         close(ctx->temp_fd);
         ctx->temp_fd = -1;
-        if (!ok) {
-            (void) unlink(ctx->temp_name);
-        } else {
-            store_index(ctx, cache_index_lock(ctx->path), cache_disk_size(st.st_size));
-            fc_shm_unlock(ctx->path->zone);
-        }
+        store_index(ctx, cache_index_lock(ctx->path), cache_disk_size(ctx->written));
+        fc_shm_unlock(ctx->path->zone);
     }
+    cache_drop_temp(ctx, NULL);
     cache_release_fetch(ctx);
 }
