@@ -729,8 +729,8 @@ fc_http_upstream_may_retry(const fc_http_upstream_t *u, unsigned ft)
 static void
 up_give_up(fc_http_upstream_t *u, unsigned ft, unsigned status)
 {
-    const fc_http_upstream_cache_ops_t *cache = fc_http_core_main(u->r)->upstream_cache;
-    if (u->cache && cache->error(u, ft))
+    const fc_http_upstream_cache_ops_t *cache = fc_http_upstream_cache(u);
+    if (cache && cache->error(u, ft))
         return;
     fc_http_upstream_finalize(u, (int) status);
 }
@@ -787,10 +787,9 @@ fc_http_upstream_finalize(fc_http_upstream_t *u, int rc)
     u->finished = 1;
     u->state_machine = FC_UP_DONE;
     fc_http_upstream_release_peer(u, 0);
-    if (u->cache) {
-        const fc_http_upstream_cache_ops_t *cache = fc_http_core_main(r)->upstream_cache;
+    const fc_http_upstream_cache_ops_t *cache = fc_http_upstream_cache(u);
+    if (cache)
         cache->finish(u, 0); /* a complete body was finished before (up_body_end) */
-    }
     r->connection->log->action = r->header_sent ? "sending to client" : NULL;
     if (r->read_event_handler == up_check_broken)
         r->read_event_handler = fc_http_block_reading;

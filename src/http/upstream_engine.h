@@ -21,6 +21,13 @@ enum {
     FC_UP_DONE      /* finished, or handed over to the tunnel */
 };
 
+/* The cache's hooks when the cache is involved in this trip (u->cache), else NULL. */
+static inline const fc_http_upstream_cache_ops_t *
+fc_http_upstream_cache(const fc_http_upstream_t *u)
+{
+    return u->cache ? fc_http_core_main(u->r)->upstream_cache : NULL;
+}
+
 /* upstream.c */
 
 /*

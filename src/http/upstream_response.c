@@ -35,12 +35,6 @@ struct fc_http_upstream_body_s {
     unsigned last_sent : 1; /* the end of the body went down */
 };
 
-static const fc_http_upstream_cache_ops_t *
-up_cache(const fc_http_upstream_t *u)
-{
-    return u->cache ? fc_http_core_main(u->r)->upstream_cache : NULL;
-}
-
 static void up_downstream_write(fc_http_request_t *r);
 static void up_process_headers(fc_http_upstream_t *u);
 static int up_downstream(fc_http_upstream_t *u);
@@ -123,7 +117,7 @@ up_test_next(fc_http_upstream_t *u)
             continue;
         if (u->pick.tries == 0 || !fc_http_upstream_may_retry(u, map[i].ft)) {
             /* The response goes to the client as it is, unless a stale entry may answer. */
-            const fc_http_upstream_cache_ops_t *cache = up_cache(u);
+            const fc_http_upstream_cache_ops_t *cache = fc_http_upstream_cache(u);
             return cache && cache->error(u, map[i].ft);
         }
         fc_http_upstream_next(u, map[i].ft);
@@ -301,7 +295,7 @@ up_process_headers(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
     unsigned status = u->headers_in.status_n;
-    const fc_http_upstream_cache_ops_t *cache = up_cache(u);
+    const fc_http_upstream_cache_ops_t *cache = fc_http_upstream_cache(u);
     if (cache && cache->header(u) == FC_DONE)
         return; /* a 304 revalidated the cached entry, which answers */
     if (up_test_next(u) || up_intercept(u))
@@ -455,7 +449,7 @@ up_hand_down(fc_http_upstream_t *u)
         return FC_OK;
     if (u->cache_store) {
         /* Every decoded byte goes down exactly once, from here: the cache copies it now. */
-        const fc_http_upstream_cache_ops_t *cache = up_cache(u);
+        const fc_http_upstream_cache_ops_t *cache = fc_http_upstream_cache(u);
         for (fc_chain_t *cl = out; cl && u->cache_store; cl = cl->next)
             if (cache->body(u, cl->buf) != FC_OK)
                 u->cache_store = 0; /* the entry is dropped; the client still gets the body */
@@ -569,7 +563,7 @@ up_body_end(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
     u->body->last_sent = 1;
-    const fc_http_upstream_cache_ops_t *cache = up_cache(u);
+    const fc_http_upstream_cache_ops_t *cache = fc_http_upstream_cache(u);
     if (cache)
         cache->finish(u, u->cache_store);
     int rc = r->header_only || u->background ? FC_OK : fc_http_send_last(r);
