@@ -86,6 +86,13 @@ typedef struct {
     cache_mem_t *mem; /* a worker's copies of small entries (cache_mem.c), lazily */
 } cache_path_t;
 
+/* Under the lock: a request is fetching the node's entry (its mark has not expired). */
+static inline int
+cache_node_fetching(const cache_node_t *n, fc_msec_t now)
+{
+    return n->updating && n->lock_until > now;
+}
+
 /*
  * Takes the zone's lock and returns its index, the zone's root (rebuilt empty
  * after a reset: a pointer into the zone from before the lock is not valid).

@@ -165,7 +165,7 @@ index_evict(cache_path_t *cp, cache_sh_t *sh, unsigned max)
     cache_node_t *n = sh->lru_tail;
     while (n && max > 0) {
         cache_node_t *prev = n->prev;
-        if (!n->updating || n->lock_until < fc_current_msec()) {
+        if (!cache_node_fetching(n, fc_current_msec())) {
             cache_node_delete(cp, sh, n);
             freed = 1;
             max--;

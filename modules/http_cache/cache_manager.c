@@ -202,7 +202,7 @@ manager_run(manager_t *m)
     cache_node_t *n = sh->lru_tail;
     while (n && done < cp->manager_files) {
         cache_node_t *prev = n->prev;
-        int fetching = n->updating && n->lock_until > msec;
+        int fetching = cache_node_fetching(n, msec);
         int over = (cp->max_size > 0 && sh->size > (uint64_t) cp->max_size) || low_disk;
         if (!fetching && (n->expire <= now || over)) {
             cache_node_delete(cp, sh, n);

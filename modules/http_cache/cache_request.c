@@ -377,7 +377,7 @@ req_lookup(cache_ctx_t *ctx)
     cache_sh_t *sh = cache_index_lock(ctx->path);
     cache_node_t *n = req_find_node(ctx, sh);
     int exists = n && n->exists, cold = !sh->loaded;
-    int busy = n && n->updating && n->lock_until > fc_current_msec();
+    int busy = n && cache_node_fetching(n, fc_current_msec());
     uint32_t uses = n ? n->uses : 0;
     ctx->gen = exists ? n->gen : 0;
     ctx->valid_sec = exists ? n->valid_sec : 0;
@@ -424,7 +424,7 @@ req_expired(cache_ctx_t *ctx)
     fc_http_upstream_t *u = ctx->u;
     int busy = 0;
     cache_node_t *n = cache_node_find(cache_index_lock(ctx->path), ctx->key);
-    if (n && n->updating && n->lock_until > fc_current_msec())
+    if (n && cache_node_fetching(n, fc_current_msec()))
         busy = 1;
     else if (n)
         req_take_fetch(ctx, n, 1);
