@@ -279,12 +279,63 @@ cache_parse_zone(fc_conf_t *cf, const fc_str_t *v, cache_path_t *cp, size_t *siz
     return FC_OK;
 }
 
+/* The numeric NAME=VALUE parameters of proxy_cache_path: where each goes, and how it reads. */
+enum { CP_SEC, CP_MSEC, CP_SIZE, CP_COUNT };
+#define CP_NONE SIZE_MAX /* accepted (nginx's purger, NGINX Plus), nothing here uses it */
+static const struct {
+    const char *name;
+    size_t offset;
+    unsigned kind;
+} cache_path_numbers[] = {
+    {"inactive=", offsetof(cache_path_t, inactive), CP_SEC},
+    {"max_size=", offsetof(cache_path_t, max_size), CP_SIZE},
+    {"min_free=", offsetof(cache_path_t, min_free), CP_SIZE},
+    {"loader_files=", offsetof(cache_path_t, loader_files), CP_COUNT},
+    {"loader_sleep=", offsetof(cache_path_t, loader_sleep), CP_MSEC},
+    {"loader_threshold=", offsetof(cache_path_t, loader_threshold), CP_MSEC},
+    {"manager_files=", offsetof(cache_path_t, manager_files), CP_COUNT},
+    {"manager_sleep=", offsetof(cache_path_t, manager_sleep), CP_MSEC},
+    {"manager_threshold=", offsetof(cache_path_t, manager_threshold), CP_MSEC},
+    {"purger_files=", CP_NONE, CP_COUNT},
+    {"purger_sleep=", CP_NONE, CP_MSEC},
+    {"purger_threshold=", CP_NONE, CP_MSEC},
+};
+
+/* A numeric parameter: FC_OK, FC_DECLINED (not one, or a bad value). */
+static int
+cache_path_number(const fc_str_t *v, cache_path_t *cp)
+{
+    fc_str_t val;
+    for (size_t i = 0; i < fc_nelems(cache_path_numbers); i++) {
+        if (!cache_param(v, cache_path_numbers[i].name, &val))
+            continue;
+        unsigned kind = cache_path_numbers[i].kind;
+        int64_t n = kind == CP_SEC    ? fc_parse_time(&val, 1000)
+                    : kind == CP_MSEC ? fc_parse_time(&val, 1)
+                                      : fc_parse_size(&val);
+        if (n < 0 || (kind == CP_COUNT && n == 0))
+            return FC_DECLINED;
+        if (cache_path_numbers[i].offset == CP_NONE)
+            return FC_OK;
+        char *field = (char *) cp + cache_path_numbers[i].offset;
+        if (kind == CP_SEC)
+            *(time_t *) field = (time_t) (n / 1000);
+        else if (kind == CP_MSEC)
+            *(fc_msec_t *) field = (fc_msec_t) n;
+        else if (kind == CP_SIZE)
+            *(int64_t *) field = n;
+        else
+            *(size_t *) field = (size_t) n;
+        return FC_OK;
+    }
+    return FC_DECLINED;
+}
+
 /* One NAME=VALUE parameter after the path; FC_DECLINED: not a known name. */
 static int
 cache_path_param(fc_conf_t *cf, const fc_str_t *v, cache_path_t *cp, size_t *zone_size)
 {
     fc_str_t val;
-    int64_t n = 0;
     if (cache_param(v, "levels=", &val)) {
         if (cache_parse_levels(&val, cp) == FC_OK)
             return FC_OK;
@@ -298,41 +349,9 @@ cache_path_param(fc_conf_t *cf, const fc_str_t *v, cache_path_t *cp, size_t *zon
         cp->use_temp_path = fc_str_eq_c(&val, "on") ? 1 : fc_str_eq_c(&val, "off") ? 0 : -1;
         return cp->use_temp_path >= 0 ? FC_OK : FC_DECLINED;
     }
-    if (cache_param(v, "inactive=", &val)) {
-        n = fc_parse_time(&val, 1000);
-        cp->inactive = (time_t) (n / 1000);
-    } else if (cache_param(v, "max_size=", &val)) {
-        n = cp->max_size = fc_parse_size(&val);
-    } else if (cache_param(v, "min_free=", &val)) {
-        n = cp->min_free = fc_parse_size(&val);
-    } else if (cache_param(v, "loader_files=", &val) || cache_param(v, "manager_files=", &val) ||
-               cache_param(v, "purger_files=", &val)) {
-        n = fc_parse_size(&val);
-        if (n <= 0)
-            return FC_DECLINED;
-        if (v->data[0] == 'l')
-            cp->loader_files = (size_t) n;
-        else if (v->data[0] == 'm')
-            cp->manager_files = (size_t) n;
-    } else if (cache_param(v, "loader_sleep=", &val) || cache_param(v, "loader_threshold=", &val) ||
-               cache_param(v, "manager_sleep=", &val) ||
-               cache_param(v, "manager_threshold=", &val) ||
-               cache_param(v, "purger_sleep=", &val) || cache_param(v, "purger_threshold=", &val)) {
-        n = fc_parse_time(&val, 1);
-        if (cache_param(v, "loader_sleep=", &val))
-            cp->loader_sleep = (fc_msec_t) n;
-        else if (cache_param(v, "loader_threshold=", &val))
-            cp->loader_threshold = (fc_msec_t) n;
-        else if (cache_param(v, "manager_sleep=", &val))
-            cp->manager_sleep = (fc_msec_t) n;
-        else if (cache_param(v, "manager_threshold=", &val))
-            cp->manager_threshold = (fc_msec_t) n;
-    } else if (cache_param(v, "purger=", &val)) {
-        n = fc_str_eq_c(&val, "on") || fc_str_eq_c(&val, "off") ? 0 : -1;
-    } else {
-        return FC_DECLINED;
-    }
-    return n < 0 ? FC_DECLINED : FC_OK;
+    if (cache_param(v, "purger=", &val))
+        return fc_str_eq_c(&val, "on") || fc_str_eq_c(&val, "off") ? FC_OK : FC_DECLINED;
+    return cache_path_number(v, cp);
 }
 
 static char *
