@@ -176,16 +176,8 @@ store_head(cache_ctx_t *ctx, const fc_str_t *vary, time_t valid_sec)
 int
 cache_accept_ranges(fc_http_request_t *r)
 {
-    int found = 0;
-    fc_http_field_t *f = r->headers_out.headers.elts;
-    for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
-        if (f[i].hash && f[i].name.len == 13 &&
-            fc_strncasecmp(f[i].name.data, (const unsigned char *) "accept-ranges", 13) == 0) {
-            f[i].hash = 0; /* not passed on: the range filter says its own (nginx) */
-            found = 1;
-        }
-    }
-    return found;
+    /* not passed on: the range filter says its own (nginx) */
+    return fc_http_remove_header_out(r, "accept-ranges", 13) > 0;
 }
 
 /* Last-Modified becomes the header writer's time (nginx parses it for cacheable responses). */

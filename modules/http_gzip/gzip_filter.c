@@ -181,10 +181,7 @@ gzip_mark_response(fc_http_request_t *r)
     r->headers_out.content_length_n = -1;
     /* The compressed bytes are not the entity a Range would address. */
     r->allow_ranges = 0;
-    fc_http_field_t *f = r->headers_out.headers.elts;
-    for (size_t i = 0; i < r->headers_out.headers.nelts; i++)
-        if (gzip_name_is(&f[i], "accept-ranges", 13))
-            f[i].hash = 0;
+    fc_http_remove_header_out(r, "accept-ranges", 13);
     return gzip_weak_etag(r);
 }
 

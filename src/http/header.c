@@ -48,6 +48,21 @@ fc_http_clear_headers_out(fc_http_request_t *r)
     h->location = h->server = h->date = h->etag = NULL;
 }
 
+size_t
+fc_http_remove_header_out(fc_http_request_t *r, const char *name, size_t len)
+{
+    size_t n = 0;
+    fc_http_field_t *f = r->headers_out.headers.elts;
+    for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
+        if (f[i].hash && f[i].name.len == len &&
+            fc_strncasecmp(f[i].name.data, (const unsigned char *) name, len) == 0) {
+            f[i].hash = 0;
+            n++;
+        }
+    }
+    return n;
+}
+
 fc_http_field_t *
 fc_http_add_header_out(fc_http_request_t *r, const char *name, size_t name_len,
                        const unsigned char *value, size_t value_len)

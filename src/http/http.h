@@ -341,6 +341,22 @@ fc_http_field_t *fc_http_add_header_out(fc_http_request_t *r, const char *name, 
 unsigned fc_http_error_page_text(fc_http_request_t *r, unsigned status, fc_str_t *body);
 /* Drops every output header field and the shortcuts into them. */
 void fc_http_clear_headers_out(fc_http_request_t *r);
+/* Drops the output fields called `name` (any case); returns how many there were. */
+size_t fc_http_remove_header_out(fc_http_request_t *r, const char *name, size_t len);
+/*
+ * A header filter answering with the default page for status (412, 416),
+ * as nginx's filters do through its special response: status, text/html
+ * and the page's length; ETag, Last-Modified and Accept-Ranges go, the
+ * other fields stay. Returns the page's chain (last_buf set) for the
+ * module's body filter to hand to fc_http_status_page_send(), NULL on no memory.
+ */
+fc_chain_t *fc_http_status_page_set(fc_http_request_t *r, unsigned status);
+/*
+ * The body filter side: drops the buffers of the original body in `in`
+ * (marks them consumed) and sends *page the first time (then *page is NULL).
+ */
+int fc_http_status_page_send(fc_http_request_t *r, const fc_module_t *m, fc_chain_t **page,
+                             fc_chain_t *in);
 /* The first request header named `name` (any case), NULL if absent. */
 fc_http_field_t *fc_http_find_header_in(fc_http_request_t *r, const char *name, size_t len);
 /* "404 Not Found": the reason phrase of a status ("" if unknown). */

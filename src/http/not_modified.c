@@ -6,7 +6,7 @@
  * are answered 304, which keeps the fields (ETag, Last-Modified, Cache-
  * Control...) and drops the body, Content-Type and Content-Length. The
  * core's header writer makes a 304 header-only; the 412 page replaces the
- * body here (fc_http_status_page_*, shared with the range filter's 416).
+ * body here (fc_http_status_page_*, special.c, as the range filter's 416).
  */
 #include "http/range.h"
 
@@ -145,66 +145,6 @@ fc_http_conditions_eval(const fc_http_conditions_t *c)
     return FC_HTTP_NOT_MODIFIED;
 }
 
-/* ---- the page of a 412 or 416 --------------------------------------------------------- */
-
-/* Removes the response's fields called `name`. */
-static void
-nm_strip(fc_http_request_t *r, const char *name, size_t len)
-{
-    fc_http_field_t *f = r->headers_out.headers.elts;
-    for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
-        if (f[i].hash && f[i].name.len == len &&
-            fc_strncasecmp(f[i].name.data, (const unsigned char *) name, len) == 0)
-            f[i].hash = 0;
-    }
-}
-
-/* nginx's ngx_http_clear_accept_ranges: no range may be cut from this answer. */
-static void
-nm_clear_accept_ranges(fc_http_request_t *r)
-{
-    r->allow_ranges = 0;
-    nm_strip(r, "Accept-Ranges", 13);
-}
-
-fc_chain_t *
-fc_http_status_page_set(fc_http_request_t *r, unsigned status)
-{
-    fc_str_t page;
-    if (fc_http_error_page_text(r, status, &page) == 0)
-        return NULL;
-    size_t n = page.len;
-    fc_chain_t *cl = fc_chain_str(r->pool, page.data, page.len);
-    if (cl == NULL)
-        return NULL;
-    cl->buf->last_buf = 1;
-    fc_http_headers_out_t *h = &r->headers_out;
-    h->status = status;
-    h->status_line.len = 0;
-    fc_str_set(&h->content_type, "text/html");
-    h->content_length_n = n;
-    h->last_modified_time = -1;
-    if (h->etag) {
-        h->etag->hash = 0;
-        h->etag = NULL;
-    }
-    nm_clear_accept_ranges(r);
-    return cl;
-}
-
-int
-fc_http_status_page_send(fc_http_request_t *r, const fc_module_t *m, fc_chain_t **page,
-                         fc_chain_t *in)
-{
-    for (fc_chain_t *cl = in; cl; cl = cl->next) {
-        cl->buf->pos = cl->buf->last; /* the original body: consumed, never sent */
-        cl->buf->file_pos = cl->buf->file_last;
-    }
-    fc_chain_t *out = *page;
-    *page = NULL;
-    return fc_http_next_body_filter(r, m, out);
-}
-
 /* ---- the filter ------------------------------------------------------------------------- */
 
 static const fc_str_t *
@@ -222,8 +162,9 @@ nm_not_modified(fc_http_request_t *r)
     h->status_line.len = 0;
     h->content_type.len = 0;
     h->content_length_n = -1;
-    nm_clear_accept_ranges(r);
-    nm_strip(r, "Content-Encoding", 16);
+    r->allow_ranges = 0;
+    fc_http_remove_header_out(r, "Accept-Ranges", 13);
+    fc_http_remove_header_out(r, "Content-Encoding", 16);
 }
 
 /* 412: nothing of the response stays but its page (nginx cleans the whole header). */

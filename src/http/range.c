@@ -25,6 +25,9 @@ typedef struct {
 
 enum { RANGE_SINGLE = 0, RANGE_MULTIPART, RANGE_PAGE };
 
+/* "\r\n--BOUNDARY": how each part's header, and the closing line, begin */
+#define RANGE_BOUNDARY_LINE (4 + FC_HTTP_RANGE_BOUNDARY_LEN)
+
 typedef struct {
     fc_array_t ranges; /* fc_http_range_t */
     int64_t offset;    /* entity bytes the body filter has seen */
@@ -107,20 +110,12 @@ range_blanks(const unsigned char *p, const unsigned char *end)
 static int
 range_number(const unsigned char **pp, const unsigned char *end, int64_t *v)
 {
-    const int64_t cutoff = INT64_MAX / 10, cutlim = INT64_MAX % 10;
     const unsigned char *p = *pp;
-    int64_t n = 0;
-    if (p == end || *p < '0' || *p > '9')
-        return FC_ERROR;
-    for (; p < end && *p >= '0' && *p <= '9'; p++) {
-        int d = *p - '0';
-        if (n >= cutoff && (n > cutoff || d > cutlim))
-            return FC_ERROR;
-        n = n * 10 + d;
-    }
+    while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    *v = fc_atoi(*pp, (size_t) (p - *pp));
     *pp = p;
-    *v = n;
-    return FC_OK;
+    return *v < 0 ? FC_ERROR : FC_OK;
 }
 
 /*
@@ -274,11 +269,10 @@ fc_http_range_multipart_header(fc_pool_t *pool, fc_array_t *ranges, uint64_t bou
                 : snprintf(p, size, "\r\n--%s\r\nContent-Range: bytes ", num);
     mp->boundary_header.data = (unsigned char *) p;
     mp->boundary_header.len = (size_t) n;
-    mp->boundary_len = 4 + FC_HTTP_RANGE_BOUNDARY_LEN;
     n = snprintf(ct, 32 + FC_HTTP_RANGE_BOUNDARY_LEN, "multipart/byteranges; boundary=%s", num);
     content_type->data = (unsigned char *) ct;
     content_type->len = (size_t) n;
-    int64_t len = (int64_t) mp->boundary_len + 4; /* the closing "\r\n--B--\r\n" */
+    int64_t len = RANGE_BOUNDARY_LINE + 4; /* the closing "\r\n--B--\r\n" */
     fc_http_range_t *range = ranges->elts;
     for (size_t i = 0; i < ranges->nelts; i++) {
         /* "START-LAST/LENGTH\r\n\r\n" */
@@ -345,12 +339,12 @@ fc_http_range_multipart_body(fc_pool_t *pool, fc_array_t *ranges,
         }
         ll = range_append_buf(pool, ll, d);
     }
-    unsigned char *tail = ll ? fc_pnalloc(pool, mp->boundary_len + 4) : NULL;
+    unsigned char *tail = ll ? fc_pnalloc(pool, RANGE_BOUNDARY_LINE + 4) : NULL;
     if (tail == NULL)
         return NULL;
-    memcpy(tail, mp->boundary_header.data, mp->boundary_len);
-    memcpy(tail + mp->boundary_len, "--\r\n", 4);
-    if (range_append_text(pool, ll, tail, mp->boundary_len + 4) == NULL)
+    memcpy(tail, mp->boundary_header.data, RANGE_BOUNDARY_LINE);
+    memcpy(tail + RANGE_BOUNDARY_LINE, "--\r\n", 4);
+    if (range_append_text(pool, ll, tail, RANGE_BOUNDARY_LINE + 4) == NULL)
         return NULL;
     (*ll)->buf->last_buf = 1;
     return out;

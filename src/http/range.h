@@ -63,7 +63,6 @@ int fc_http_range_trim(fc_buf_t *b, const fc_http_range_t *range, int64_t *offse
 /* Multipart state: the text around each part (built by fc_http_range_multipart_header). */
 typedef struct {
     fc_str_t boundary_header; /* "\r\n--BOUNDARY\r\nContent-Type: T\r\nContent-Range: bytes " */
-    size_t boundary_len;      /* "\r\n--BOUNDARY": the part of it that opens the last line */
 } fc_http_range_multipart_t;
 
 /* The width of a boundary: nginx's, a counter printed with 20 digits. */
@@ -119,23 +118,5 @@ typedef struct {
  * "not modified" (304). Returns 412, 304, or 200: send the response.
  */
 unsigned fc_http_conditions_eval(const fc_http_conditions_t *c);
-
-/* ---- both: a header filter that answers with an error page ------------------------------ */
-
-/*
- * Turns the response being filtered into the small HTML page for status
- * (412, 416), as nginx's filters do through its special response: status,
- * text/html and the page's length; ETag and Last-Modified go, the other
- * fields stay. Returns the page's chain (last_buf set) for the module's
- * body filter to hand to fc_http_status_page_send(), NULL on no memory.
- */
-fc_chain_t *fc_http_status_page_set(fc_http_request_t *r, unsigned status);
-
-/*
- * The body filter side: drops the buffers of the original body in `in`
- * (marks them consumed) and sends *page the first time (then *page is NULL).
- */
-int fc_http_status_page_send(fc_http_request_t *r, const fc_module_t *m, fc_chain_t **page,
-                             fc_chain_t *in);
 
 #endif

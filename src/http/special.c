@@ -1,6 +1,8 @@
 /*
  * special.c: answers that the server makes itself: error_page (a URI, a
- * named location or a redirect), else nginx's small HTML page for the status.
+ * named location or a redirect), else nginx's small HTML page for the status;
+ * and that page as an output filter's answer (the 412 and 416 of
+ * not_modified.c and range.c).
  * Errors that leave the request stream in doubt (400, 413, 414, 494, 500,
  * 501) close the connection after the answer, as nginx does.
  */
@@ -161,6 +163,45 @@ fc_http_error_page_text(fc_http_request_t *r, unsigned status, fc_str_t *body)
     body->data = (unsigned char *) page;
     body->len = (size_t) n;
     return shown;
+}
+
+fc_chain_t *
+fc_http_status_page_set(fc_http_request_t *r, unsigned status)
+{
+    fc_str_t page;
+    if (fc_http_error_page_text(r, status, &page) == 0)
+        return NULL;
+    fc_chain_t *cl = fc_chain_str(r->pool, page.data, page.len);
+    if (cl == NULL)
+        return NULL;
+    cl->buf->last_buf = 1;
+    fc_http_headers_out_t *h = &r->headers_out;
+    h->status = status;
+    h->status_line.len = 0;
+    fc_str_set(&h->content_type, "text/html");
+    h->content_length_n = (int64_t) page.len;
+    h->last_modified_time = -1;
+    if (h->etag) {
+        h->etag->hash = 0;
+        h->etag = NULL;
+    }
+    /* nginx's ngx_http_clear_accept_ranges: no range may be cut from the page */
+    r->allow_ranges = 0;
+    fc_http_remove_header_out(r, "Accept-Ranges", 13);
+    return cl;
+}
+
+int
+fc_http_status_page_send(fc_http_request_t *r, const fc_module_t *m, fc_chain_t **page,
+                         fc_chain_t *in)
+{
+    for (fc_chain_t *cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last; /* the original body: consumed, never sent */
+        cl->buf->file_pos = cl->buf->file_last;
+    }
+    fc_chain_t *out = *page;
+    *page = NULL;
+    return fc_http_next_body_filter(r, m, out);
 }
 
 static int

@@ -177,29 +177,8 @@ static const struct {
 
 START_TEST(directive)
 {
-    char text[1024];
-    snprintf(text, sizeof(text),
-             "events {}\n"
-             "http { %s\n"
-             "  server {\n"
-             "    listen unix:@D@/nm.sock;\n"
-             "    location / {\n"
-             "      %s\n"
-             "    }\n"
-             "  }\n"
-             "}\n",
-             directive_cases[_i].http, directive_cases[_i].loc);
-    write_file("fulcrum.conf", text);
-    fc_cycle_t *c = fc_unit_cycle_build("fulcrum.conf", NULL);
-    if (directive_cases[_i].err == NULL) {
-        ck_assert_msg(c != NULL, "%s / %s: rejected: %s", directive_cases[_i].http,
-                      directive_cases[_i].loc, out);
-        return;
-    }
-    ck_assert_ptr_null(c);
-    char want[512];
-    snprintf(want, sizeof(want), "fulcrum: [emerg] %s", directive_cases[_i].err);
-    ck_assert_msg(strstr(out, want) != NULL, "%s: got \"%s\"", directive_cases[_i].loc, out);
+    fc_unit_cycle_directive(directive_cases[_i].http, directive_cases[_i].loc,
+                            directive_cases[_i].err);
 }
 END_TEST
 

@@ -1,7 +1,8 @@
 /*
  * unit_cycle.h: the fixture of the suites that build a real cycle from
  * config text in test mode, as `fulcrum -t` does (check_conf,
- * check_http_if, check_http_location). Included by one suite file only:
+ * check_http_if, check_http_location, and the directive cases of
+ * check_http_range and check_http_not_modified). Included by one suite file only:
  * it defines that file's folder, captured stderr and cycle. "@D@" in
  * texts stands for the folder, and replaces it in the captured output.
  */
@@ -144,6 +145,38 @@ fc_unit_cycle_build(const char *conf, const char *params)
     out[n > 0 ? n : 0] = '\0';
     fc_unit_collapse();
     return cycle;
+}
+
+/*
+ * One directive case: a config with `http` at http level (line 2) and `loc`
+ * in location / (line 6) must be accepted (err NULL), or rejected with
+ * "fulcrum: [emerg] <err>" on stderr.
+ */
+static inline void
+fc_unit_cycle_directive(const char *http, const char *loc, const char *err)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "events {}\n"
+             "http { %s\n"
+             "  server {\n"
+             "    listen unix:@D@/d.sock;\n"
+             "    location / {\n"
+             "      %s\n"
+             "    }\n"
+             "  }\n"
+             "}\n",
+             http, loc);
+    write_file("fulcrum.conf", text);
+    fc_cycle_t *c = fc_unit_cycle_build("fulcrum.conf", NULL);
+    if (err == NULL) {
+        ck_assert_msg(c != NULL, "%s / %s: rejected: %s", http, loc, out);
+        return;
+    }
+    ck_assert_ptr_null(c);
+    char want[512];
+    snprintf(want, sizeof(want), "fulcrum: [emerg] %s", err);
+    ck_assert_msg(strstr(out, want) != NULL, "%s: got \"%s\"", loc, out);
 }
 
 #endif
