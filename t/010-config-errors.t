@@ -392,4 +392,21 @@ fc_stop
 is $? 0 "stop"
 cd "$TOP" || exit 1
 
+# A bitmask directive written twice adds up, and its values ignore case (nginx).
+fc_conf bitmask.conf <<'EOF'
+@PRELUDE@
+http {
+    server {
+        listen 127.0.0.1:@PORT1@;
+        location / {
+            proxy_pass http://127.0.0.1:@PORT2@;
+            proxy_next_upstream error;
+            proxy_next_upstream TIMEOUT http_502;
+        }
+    }
+}
+EOF
+fc_run -t -c "$T/bitmask.conf"
+is $? 0 "proxy_next_upstream twice, one value in capitals: -t exits 0"
+
 done_testing

@@ -6,7 +6,7 @@
  *   gzip_filter.c  the header filter (whether to compress) and the body
  *                  filter (a streaming zlib deflate into gzip_buffers)
  *   gzip_rules.c   pure decisions: Accept-Encoding, gzip_types, gzip_proxied,
- *                  the MSIE 6 mask, HTTP dates, the ratio's format
+ *                  the ratio's format
  *
  * docs/internals/gzip.md explains the design.
  */
@@ -19,8 +19,7 @@
 
 extern fc_module_t fc_http_gzip_module;
 
-/* gzip_proxied, as nginx's bits; GZIP_PROXIED_SET marks "given" (0: unset). */
-#define GZIP_PROXIED_SET 0x0001
+/* gzip_proxied, as nginx's bits (0: unset). */
 #define GZIP_PROXIED_OFF 0x0002
 #define GZIP_PROXIED_EXPIRED 0x0004
 #define GZIP_PROXIED_NO_CACHE 0x0008
@@ -37,7 +36,7 @@ typedef struct {
     int64_t bufs_num; /* gzip_buffers: 32 4k (128k / page size pages) */
     size_t bufs_size;
     size_t min_length;   /* gzip_min_length: 20 */
-    fc_array_t *types;   /* gzip_types: fc_str_t, lowercased; NULL: inherit */
+    fc_array_t *types;   /* gzip_types: fc_str_t; NULL: inherit */
     int types_any;       /* gzip_types *: 1 (then types is unused) */
     unsigned proxied;    /* gzip_proxied: GZIP_PROXIED_* (0: unset) */
     int vary;            /* gzip_vary: off */
@@ -60,9 +59,6 @@ typedef struct {
  */
 int gzip_accepts(const fc_str_t *ae);
 
-/* 1 for a User-Agent nginx takes for MSIE 4, 5 or 6 before SP2 (not Opera). */
-int gzip_msie6(const fc_str_t *ua);
-
 /*
  * The part of a Content-Type that gzip_types compares: up to the first ';'
  * followed by (spaces and) "charset=", else the whole value (nginx's rule:
@@ -70,7 +66,7 @@ int gzip_msie6(const fc_str_t *ua);
  */
 size_t gzip_type_len(const fc_str_t *content_type);
 
-/* 1 if type (its first len bytes, any case) is in types (lowercased fc_str_t). */
+/* 1 if type (its first len bytes) is in types (fc_str_t), in any case. */
 int gzip_type_listed(const fc_array_t *types, const unsigned char *type, size_t len);
 
 /*

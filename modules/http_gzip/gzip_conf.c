@@ -21,7 +21,6 @@ static void *gzip_create_loc_conf(fc_conf_t *cf);
 static char *gzip_merge_loc_conf(fc_conf_t *cf, void *parent, void *child);
 static char *gzip_buffers(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *gzip_types(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
-static char *gzip_proxied(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *gzip_disable(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *gzip_window(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *gzip_hash(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
@@ -56,7 +55,8 @@ static const fc_command_t gzip_commands[] = {
     {"gzip_vary", GZIP_SLOT(GZIP_ANY, FC_CONF_FLAG, fc_conf_set_flag_slot, vary), NULL},
     {"gzip_http_version", GZIP_SLOT(GZIP_ANY, FC_CONF_TAKE1, fc_conf_set_enum_slot, http_version),
      gzip_http_versions},
-    {"gzip_proxied", GZIP_SLOT(GZIP_ANY, FC_CONF_1MORE, gzip_proxied, proxied), gzip_proxied_masks},
+    {"gzip_proxied", GZIP_SLOT(GZIP_ANY, FC_CONF_1MORE, fc_conf_set_bitmask_slot, proxied),
+     gzip_proxied_masks},
     {"gzip_disable", GZIP_SLOT(GZIP_ANY, FC_CONF_1MORE, gzip_disable, disable), NULL},
     fc_null_command};
 
@@ -82,7 +82,7 @@ gzip_ratio_variable(void *data, fc_var_value_t *v, uintptr_t unused)
     fc_http_request_t *r = data;
     uint64_t zin, zout;
     (void) unused;
-    if (gzip_filter_totals(r, &zin, &zout) != FC_OK || zout == 0) {
+    if (gzip_filter_totals(r, &zin, &zout) != FC_OK) {
         fc_var_set_not_found(v);
         return FC_OK;
     }
@@ -164,7 +164,7 @@ gzip_merge_loc_conf(fc_conf_t *cf, void *parent, void *child)
     fc_conf_merge_value(conf->vary, prev->vary, 0);
     fc_conf_merge_value(conf->http_version, prev->http_version, 1001);
     if (conf->proxied == 0)
-        conf->proxied = prev->proxied ? prev->proxied : GZIP_PROXIED_SET | GZIP_PROXIED_OFF;
+        conf->proxied = prev->proxied ? prev->proxied : GZIP_PROXIED_OFF;
     fc_conf_merge_ptr(conf->disable, prev->disable, NULL);
     fc_conf_merge_value(conf->disable_msie6, prev->disable_msie6, 0);
     if (conf->types == NULL && !conf->types_any) {
@@ -219,38 +219,9 @@ gzip_types(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
             continue;
         }
         fc_str_t *t = fc_array_push(glcf->types);
-        unsigned char *low = fc_pnalloc(cf->pool, args[i].len + 1);
-        if (t == NULL || low == NULL)
+        if (t == NULL)
             return FC_CONF_ERROR;
-        for (size_t k = 0; k < args[i].len; k++)
-            low[k] = fc_tolower(args[i].data[k]);
-        t->data = low;
-        t->len = args[i].len;
-    }
-    return FC_CONF_OK;
-}
-
-/* gzip_proxied FLAG...: nginx's bitmask, which adds up over repeated directives. */
-static char *
-gzip_proxied(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
-{
-    gzip_loc_conf_t *glcf = conf;
-    fc_str_t *args = fc_conf_args(cf);
-    for (size_t i = 1; i < fc_conf_nargs(cf); i++) {
-        const fc_conf_enum_t *e = cmd->post;
-        while (e->name &&
-               !(args[i].len == strlen(e->name) &&
-                 fc_strncasecmp(args[i].data, (const unsigned char *) e->name, args[i].len) == 0))
-            e++;
-        if (e->name == NULL) {
-            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid value \"%.*s\" in \"%s\" directive",
-                              (int) args[i].len, args[i].data, cmd->name);
-            return FC_CONF_ERROR;
-        }
-        if (glcf->proxied & e->value)
-            fc_conf_log_error(FC_LOG_WARN, cf, 0, "duplicate value \"%.*s\"", (int) args[i].len,
-                              args[i].data);
-        glcf->proxied |= GZIP_PROXIED_SET | e->value;
+        *t = args[i]; /* as written: gzip_type_listed() compares in any case */
     }
     return FC_CONF_OK;
 }

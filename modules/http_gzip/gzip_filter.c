@@ -108,7 +108,7 @@ gzip_request_ok(fc_http_request_t *r, const gzip_loc_conf_t *conf)
     const fc_http_field_t *ua = r->headers_in.user_agent;
     if (ae == NULL || !gzip_accepts(&ae->value))
         return 0;
-    if (conf->disable_msie6 && ua && gzip_msie6(&ua->value))
+    if (conf->disable_msie6 && ua && fc_http_ua_msie6(&ua->value))
         return 0;
     if ((int) r->http_version < conf->http_version)
         return 0;
@@ -180,8 +180,7 @@ gzip_mark_response(fc_http_request_t *r)
         return FC_ERROR;
     r->headers_out.content_length_n = -1;
     /* The compressed bytes are not the entity a Range would address. */
-    r->allow_ranges = 0;
-    fc_http_remove_header_out(r, "accept-ranges", 13);
+    fc_http_clear_accept_ranges(r);
     return gzip_weak_etag(r);
 }
 

@@ -87,31 +87,6 @@ gzip_accepts(const fc_str_t *ae)
     return gzip_quantity(p, last) != 0;
 }
 
-/* The first occurrence of a literal in s (case-sensitive), NULL if none. */
-static const unsigned char *
-gzip_find(const unsigned char *s, const unsigned char *end, const char *lit)
-{
-    size_t n = strlen(lit);
-    for (; end - s >= (ptrdiff_t) n; s++)
-        if (memcmp(s, lit, n) == 0)
-            return s;
-    return NULL;
-}
-
-int
-gzip_msie6(const fc_str_t *ua)
-{
-    const unsigned char *s = ua->data, *end = ua->data + ua->len;
-    if (gzip_find(s, end, "Opera"))
-        return 0;
-    const unsigned char *m = gzip_find(s, end, "MSIE ");
-    if (m == NULL || m + 7 >= end || m[6] != '.')
-        return 0;
-    if (m[5] == '4' || m[5] == '5')
-        return 1;
-    return m[5] == '6' && gzip_find(m + 8, end, "SV1") == NULL;
-}
-
 size_t
 gzip_type_len(const fc_str_t *ct)
 {

@@ -129,14 +129,14 @@ fc_conf_set_enum_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 char *
 fc_conf_set_bitmask_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
+    /* As nginx's: any case, and a repeated directive adds its values (no "is duplicate"). */
     unsigned *bp = SLOT(unsigned, conf, cmd);
-    if (*bp != 0)
-        return "is duplicate";
     for (size_t i = 1; i < fc_conf_nargs(cf); i++) {
         fc_str_t *v = &fc_conf_args(cf)[i];
         const fc_conf_enum_t *e = cmd->post;
         for (; e->name; e++) {
-            if (fc_str_eq_c(v, e->name))
+            if (v->len == strlen(e->name) &&
+                fc_strncasecmp(v->data, (const unsigned char *) e->name, v->len) == 0)
                 break;
         }
         if (e->name == NULL)

@@ -48,6 +48,13 @@ fc_http_clear_headers_out(fc_http_request_t *r)
     h->location = h->server = h->date = h->etag = NULL;
 }
 
+void
+fc_http_clear_accept_ranges(fc_http_request_t *r)
+{
+    r->allow_ranges = 0;
+    fc_http_remove_header_out(r, "accept-ranges", 13);
+}
+
 size_t
 fc_http_remove_header_out(fc_http_request_t *r, const char *name, size_t len)
 {
@@ -101,6 +108,20 @@ fc_http_find_header_in(fc_http_request_t *r, const char *name, size_t len)
             return &f[i];
     }
     return NULL;
+}
+
+int
+fc_http_ua_msie6(const fc_str_t *ua)
+{
+    const char *s = (const char *) ua->data, *end = s + ua->len;
+    if (memmem(s, ua->len, "Opera", 5))
+        return 0;
+    const char *m = memmem(s, ua->len, "MSIE ", 5);
+    if (m == NULL || m + 7 >= end || m[6] != '.')
+        return 0;
+    if (m[5] == '4' || m[5] == '5')
+        return 1;
+    return m[5] == '6' && memmem(m + 8, (size_t) (end - m - 8), "SV1", 3) == NULL;
 }
 
 int

@@ -343,6 +343,8 @@ unsigned fc_http_error_page_text(fc_http_request_t *r, unsigned status, fc_str_t
 void fc_http_clear_headers_out(fc_http_request_t *r);
 /* Drops the output fields called `name` (any case); returns how many there were. */
 size_t fc_http_remove_header_out(fc_http_request_t *r, const char *name, size_t len);
+/* No range may be cut from this response (nginx's ngx_http_clear_accept_ranges). */
+void fc_http_clear_accept_ranges(fc_http_request_t *r);
 /*
  * A header filter answering with the default page for status (412, 416),
  * as nginx's filters do through its special response: status, text/html
@@ -359,6 +361,8 @@ int fc_http_status_page_send(fc_http_request_t *r, const fc_module_t *m, fc_chai
                              fc_chain_t *in);
 /* The first request header named `name` (any case), NULL if absent. */
 fc_http_field_t *fc_http_find_header_in(fc_http_request_t *r, const char *name, size_t len);
+/* 1 for a User-Agent nginx takes for MSIE 4, 5 or 6 before SP2, not Opera (its msie6). */
+int fc_http_ua_msie6(const fc_str_t *ua);
 /* "404 Not Found": the reason phrase of a status ("" if unknown). */
 const char *fc_http_status_reason(unsigned status);
 

@@ -583,15 +583,8 @@ loc_keepalive_disabled(fc_http_request_t *r, int mask)
         return 0;
     const char *s = (const char *) ua->value.data;
     size_t n = ua->value.len;
-    if ((mask & 1) && r->method == FC_HTTP_METHOD_POST) {
-        const char *msie = memmem(s, n, "MSIE ", 5);
-        if (msie && msie + 7 < s + n && msie[6] == '.') {
-            if (msie[5] == '4' || msie[5] == '5')
-                return 1;
-            if (msie[5] == '6' && memmem(msie + 7, (size_t) (s + n - msie - 7), "SV1", 3) == NULL)
-                return 1;
-        }
-    }
+    if ((mask & 1) && r->method == FC_HTTP_METHOD_POST && fc_http_ua_msie6(&ua->value))
+        return 1;
     if ((mask & 2) && memmem(s, n, "Safari/", 7) && memmem(s, n, "Mac OS X", 8) &&
         memmem(s, n, "Chrome/", 7) == NULL)
         return 1;

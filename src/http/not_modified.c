@@ -162,8 +162,7 @@ nm_not_modified(fc_http_request_t *r)
     h->status_line.len = 0;
     h->content_type.len = 0;
     h->content_length_n = -1;
-    r->allow_ranges = 0;
-    fc_http_remove_header_out(r, "Accept-Ranges", 13);
+    fc_http_clear_accept_ranges(r);
     fc_http_remove_header_out(r, "Content-Encoding", 16);
 }
 

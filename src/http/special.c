@@ -185,9 +185,7 @@ fc_http_status_page_set(fc_http_request_t *r, unsigned status)
         h->etag->hash = 0;
         h->etag = NULL;
     }
-    /* nginx's ngx_http_clear_accept_ranges: no range may be cut from the page */
-    r->allow_ranges = 0;
-    fc_http_remove_header_out(r, "Accept-Ranges", 13);
+    fc_http_clear_accept_ranges(r);
     return cl;
 }
 
