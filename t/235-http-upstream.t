@@ -1,14 +1,16 @@
 # 235-http-upstream: upstream groups through the proxy: round robin,
 # weight, least_conn, ip_hash, hash [consistent], backup, down; the
 # keep-alive pool (one backend connection for many requests,
-# keepalive_requests, keepalive_timeout, no reuse after Connection: close);
+# keepalive_requests, keepalive_timeout, no reuse after Connection: close,
+# what a burst above `keepalive` leaves open);
 # $upstream_* with a retry.
 # Failover (proxy_next_upstream, timeouts) is 236-http-upstream-failover.t.
 . "$(dirname "$0")/lib.sh"
 t_init
 need_fc
 
-# A B C: reflect backends (PORT21 22 23); DEAD (PORT24): nothing listens.
+# A B C: reflect backends (PORT21 22 23); DEAD (PORT24): nothing listens;
+# E (PORT25): a reflect of its own for the burst test.
 fc_conf ups.conf <<'EOF'
 @PRELUDE@
 http {
@@ -29,6 +31,7 @@ http {
     upstream poolidle { server 127.0.0.1:@PORT23@; keepalive 4; }
     upstream nopool { server 127.0.0.1:@PORT23@; }
     upstream pool10 { server 127.0.0.1:@PORT23@; keepalive 4; }
+    upstream pool2 { server 127.0.0.1:@PORT25@; keepalive 2; }
 
     server {
         listen 127.0.0.1:@PORT1@;
@@ -48,10 +51,11 @@ http {
     }
 }
 EOF
-A=$PORT21 B=$PORT22 C=$PORT23 DEAD=$PORT24
+A=$PORT21 B=$PORT22 C=$PORT23 DEAD=$PORT24 E=$PORT25
 backend_start reflect "$A" -i A
 backend_start reflect "$B" -i B
 backend_start reflect "$C" -i C
+backend_start reflect "$E" -i E
 FC_WAIT_PORTS=$PORT1 fc_start ups.conf
 ok $? "fulcrum starts" || t_bail "the binary did not start"
 U=http://127.0.0.1:$PORT1
@@ -137,6 +141,25 @@ is "$(($(backend_count "$C") - n))" 4 "without keepalive: a connection per reque
 n=$(backend_count "$C")
 for i in 1 2 3; do curl -q -s --max-time 10 -o /dev/null "$U/nov11/$i?g=pool10"; done
 is "$(($(backend_count "$C") - n))" 3 "keepalive with HTTP/1.0 and Connection: close: nothing is kept"
+
+# A burst of 5 concurrent requests through keepalive 2: once it is over,
+# the pool keeps the 2 most recently used connections and closes the rest.
+_ka_burst_conns() { [ "$(t_conns_to "$E")" -eq "$1" ]; }
+n=$(backend_count "$E")
+pids=
+for i in 1 2 3 4 5; do
+    curl -q -s --max-time 10 -o "$T/burst$i" "$U/ka/burst$i?g=pool2&delay_ms=300" &
+    pids="$pids $!"
+done
+wait_for 5 _ka_burst_conns 5
+is "$(t_conns_to "$E")" 5 "keepalive 2, a burst of 5: 5 backend connections while it lasts"
+wait $pids
+is "$(cat "$T"/burst[1-5] | grep -c '^GET /ka/burst')" 5 "...all 5 answered"
+wait_for 2 _ka_burst_conns 2
+is "$(t_conns_to "$E")" 2 "...then the pool keeps 2 open"
+curl -q -s --max-time 10 -o /dev/null "$U/ka/after-burst1?g=pool2"
+curl -q -s --max-time 10 -o /dev/null "$U/ka/after-burst2?g=pool2"
+is "$(($(backend_count "$E") - n))" 5 "...and the next requests reuse them"
 
 # keepalive_timeout 1s: a pooled connection idle for 2 s is not reused
 xconn() { curl -q -s --max-time 10 -o /dev/null -w '%header{x-conn}' "$U/ka/$1"; }

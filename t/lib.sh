@@ -269,6 +269,12 @@ _t_sock_state() {
         "/proc/net/$1" "/proc/net/${1}6" 2>/dev/null
 }
 
+# t_conns_to PORT: established TCP connections to 127.0.0.1:PORT, counted
+# at the connecting side (the proxy's upstream sockets, say), from /proc.
+t_conns_to() {
+    grep -Ec "^ *[0-9]+: [0-9A-F]+:[0-9A-F]{4} 0100007F:$(printf '%04X' "$1") 01 " /proc/net/tcp
+}
+
 _t_listening() { _t_sock_state tcp "$1" 0A; }
 _t_not_listening() { ! _t_sock_state tcp "$1" 0A; }
 _t_udp_bound() { _t_sock_state udp "$1" 07; }

@@ -2,7 +2,8 @@
  * check_http_keepalive.c: the per-worker keep-alive cache of upstream
  * connections (src/http/upstream_keepalive.c) on a real event loop with
  * socketpairs standing in for upstream connections: get by peer, most
- * recently used first, LRU eviction when full, closing when the upstream
+ * recently used first, connections above `keepalive` closed (least recently
+ * used first) once the burst is over or lasted too long, closing when the upstream
  * closes or talks while idle, keepalive_timeout, keepalive_requests,
  * keepalive_time, the worker's drain hook, and `keepalive` unset.
  */
@@ -127,14 +128,28 @@ START_TEST(test_get_put)
 }
 END_TEST
 
+/* Loop turns for about `ms` milliseconds. */
+static void
+turns_for(int ms)
+{
+    for (int i = 0; i < ms; i++) {
+        usleep(1000);
+        turn();
+    }
+}
+
 START_TEST(test_mru_and_lru)
 {
     unsigned long req;
     fc_connection_t *a1 = mkconn(), *a2 = mkconn(), *b = mkconn();
     fc_http_keepalive_put(&us, w, &peers[0], a1, 1, fc_current_msec());
     fc_http_keepalive_put(&us, w, &peers[0], a2, 1, fc_current_msec());
-    /* Full (keepalive 2): a1, the least recently used, is closed. */
+    /* Above keepalive 2: kept while the burst lasts... */
     fc_http_keepalive_put(&us, w, &peers[1], b, 1, fc_current_msec());
+    ck_assert_uint_eq(fc_conn_used(w->conns), 3);
+    ck_assert(!closed(0));
+    /* ...then a1, the least recently used, is closed. */
+    turns_for(5);
     ck_assert(closed(0));
     ck_assert(!closed(1) && !closed(2));
     ck_assert_uint_eq(fc_conn_used(w->conns), 2);
@@ -146,6 +161,60 @@ START_TEST(test_mru_and_lru)
     fc_http_keepalive_put(&us, w, &peers[0], a2, 1, fc_current_msec());
     ck_assert_ptr_eq(fc_http_keepalive_get(&us, w, &peers[0], &req), a2);
     ck_assert_ptr_eq(fc_http_keepalive_get(&us, w, &peers[0], &req), b);
+}
+END_TEST
+
+/* One loop turn that does not wait (a posted event makes the wait 0). */
+static void
+turn_now(void)
+{
+    fc_event_t tick = {.handler = noop};
+    fc_event_post(w->loop, &tick);
+    fc_event_loop_once(w->loop);
+}
+
+/*
+ * Connections above the limit that are taken again by the next pass of the
+ * loop are never closed, however long it goes on: the cache dropping back
+ * to its limit in between ends each burst.
+ */
+START_TEST(test_over_limit_reused)
+{
+    unsigned long req;
+    fc_connection_t *c[3] = {mkconn(), mkconn(), mkconn()};
+    for (int round = 0; round < 30; round++) {
+        for (int i = 0; i < 3; i++)
+            fc_http_keepalive_put(&us, w, &peers[0], c[i], 1, fc_current_msec());
+        turn_now();
+        for (int i = 0; i < 3; i++)
+            c[i] = fc_http_keepalive_get(&us, w, &peers[0], &req);
+        ck_assert_msg(c[0] && c[1] && c[2], "round %d: a connection was closed", round);
+        usleep(1000);
+        turn_now();
+    }
+    for (int i = 0; i < 3; i++)
+        ck_assert(!closed((size_t) i));
+}
+END_TEST
+
+/* Above the limit without a break: trimmed after KA_OVER_MS even though puts go on. */
+START_TEST(test_over_limit_busy)
+{
+    unsigned long req;
+    fc_connection_t *a = mkconn(), *b = mkconn(), *x = mkconn(), *busy = mkconn();
+    fc_http_keepalive_put(&us, w, &peers[0], a, 1, fc_current_msec());
+    fc_http_keepalive_put(&us, w, &peers[0], b, 1, fc_current_msec());
+    fc_http_keepalive_put(&us, w, &peers[1], x, 1, fc_current_msec());
+    /* peers[1]'s x is above the limit; a connection to peers[0] keeps coming back. */
+    for (int ms = 0; ms < 30 && fc_conn_used(w->conns) == 4; ms++) {
+        fc_http_keepalive_put(&us, w, &peers[0], busy, 1, fc_current_msec());
+        usleep(1000);
+        turn();
+        ck_assert_ptr_eq(fc_http_keepalive_get(&us, w, &peers[0], &req), busy);
+    }
+    /* Trimmed to the 2 most recently used: busy (in the cache then) and x. */
+    ck_assert(closed(0) && closed(1));
+    ck_assert(!closed(2) && !closed(3));
 }
 END_TEST
 
@@ -226,6 +295,8 @@ keepalive_suite(void)
     const fc_unit_case_t cases[] = {
         {"get and put", test_get_put, 1},
         {"most and least recently used", test_mru_and_lru, 1},
+        {"above the limit, taken again", test_over_limit_reused, 1},
+        {"above the limit, busy", test_over_limit_busy, 1},
         {"closed while idle", test_idle_close, 3},
         {"not kept", test_not_kept, 6},
         {"drain", test_drain, 1},
