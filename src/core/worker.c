@@ -75,11 +75,14 @@ fc_close_connection(fc_connection_t *c)
         fc_event_udp_unlink(c);
     if (c->tls)
         fc_tls_conn_close(c);
-    if (!c->shared) {
-        if (c->read->active || c->write->active)
-            fc_event_del(loop, c->fd);
+    /*
+     * close() takes the socket out of the epoll set by itself (as nginx
+     * relies on): a connection's fd is never duplicated nor inherited, so
+     * this is its last reference, and an EPOLL_CTL_DEL would be a wasted
+     * system call per connection.
+     */
+    if (!c->shared)
         close(c->fd);
-    }
     c->read->active = c->write->active = 0;
     fc_pool_t *pool = c->pool;
     c->pool = NULL;
