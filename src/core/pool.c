@@ -1,7 +1,8 @@
 /*
  * pool.c: region allocator. Small allocations are carved from fixed blocks;
  * anything over a block's usable size gets its own malloc and sits on the
- * `large` list so it can be freed early.
+ * `large` list so it can be freed early. The pool itself lives at the start
+ * of its first block: creating a pool is one malloc.
  */
 #include "core/fc_core.h"
 
@@ -60,26 +61,46 @@ pool_block_new(fc_pool_t *pool)
     return b;
 }
 
+/* Where the first block's allocations start: after the block header and the pool. */
+static unsigned char *
+pool_first_data(fc_pool_t *pool)
+{
+    return (unsigned char *) pool + fc_align(sizeof(fc_pool_t), POOL_ALIGN);
+}
+
 fc_pool_t *
 fc_pool_create(size_t size, fc_log_t *log)
 {
-    fc_pool_t *pool = fc_calloc(sizeof(fc_pool_t), log);
-    if (pool == NULL)
+    size_t head = fc_align(sizeof(pool_block_t), POOL_ALIGN) + fc_align(sizeof(fc_pool_t), POOL_ALIGN);
+    if (size < head + 256)
+        size = head + 256;
+    pool_block_t *b = fc_alloc(size, log);
+    if (b == NULL)
         return NULL;
-    if (size < 256)
-        size = 256;
+    fc_pool_t *pool = (fc_pool_t *) ((unsigned char *) b + fc_align(sizeof(pool_block_t), POOL_ALIGN));
+    memset(pool, 0, sizeof(*pool));
     pool->block_size = size;
-    pool->max_small = size - fc_align(sizeof(pool_block_t), POOL_ALIGN);
-    if (pool->max_small > 4096)
-        pool->max_small = 4096;
+    /*
+     * Larger allocations get their own malloc (and can be freed early):
+     * above a page, or above half a block for big blocks, so that a 16 KB
+     * request pool holds an 8 KB proxy buffer.
+     */
+    pool->max_small = size - head;
+    if (pool->max_small > fc_max((size_t) 4096, size / 2))
+        pool->max_small = fc_max((size_t) 4096, size / 2);
     pool->log = log;
-    pool->first = pool_block_new(pool);
-    if (pool->first == NULL) {
-        free(pool);
-        return NULL;
-    }
-    pool->current = pool->first;
+    b->last = pool_first_data(pool);
+    b->end = (unsigned char *) b + size;
+    b->next = NULL;
+    b->failed = 0;
+    pool->first = pool->current = b;
     return pool;
+}
+
+void
+fc_pool_set_log(fc_pool_t *pool, fc_log_t *log)
+{
+    pool->log = log;
 }
 
 static void
@@ -108,13 +129,12 @@ fc_pool_destroy(fc_pool_t *pool)
         return;
     pool_run_cleanups(pool);
     pool_free_large(pool);
-    pool_block_t *b = pool->first;
+    pool_block_t *b = pool->first; /* the last one freed holds the pool */
     while (b) {
         pool_block_t *next = b->next;
         free(b);
         b = next;
     }
-    free(pool);
 }
 
 void
@@ -129,7 +149,7 @@ fc_pool_reset(fc_pool_t *pool)
         b = next;
     }
     pool->first->next = NULL;
-    pool->first->last = (unsigned char *) pool->first + fc_align(sizeof(pool_block_t), POOL_ALIGN);
+    pool->first->last = pool_first_data(pool);
     pool->first->failed = 0;
     pool->current = pool->first;
 }

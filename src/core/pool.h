@@ -39,6 +39,8 @@ fc_pool_cleanup_t *fc_pool_cleanup_add(fc_pool_t *pool, size_t size);
 
 /* The log a pool's owner reports through (for allocation failures). */
 fc_log_t *fc_pool_log(fc_pool_t *pool);
+/* A reused pool reports through its new owner's log. */
+void fc_pool_set_log(fc_pool_t *pool, fc_log_t *log);
 
 /* malloc/calloc that log on failure. */
 void *fc_alloc(size_t size, fc_log_t *log);

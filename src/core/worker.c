@@ -90,6 +90,36 @@ fc_close_connection(fc_connection_t *c)
     fc_pool_destroy(pool);
 }
 
+/*
+ * Request pools are reused: creating and destroying one per request was four
+ * mallocs and frees (the pool, two 4 KB blocks, the proxy buffer), about a
+ * tenth of the user time of a proxied keep-alive request. An emptied pool
+ * keeps its first block only, so the spares hold at most
+ * FC_WORKER_SPARE_POOLS x FC_REQUEST_POOL_SIZE bytes.
+ */
+fc_pool_t *
+fc_worker_request_pool(fc_worker_t *w, fc_log_t *log)
+{
+    if (w == NULL || w->nspare_pools == 0)
+        return fc_pool_create(FC_REQUEST_POOL_SIZE, log);
+    fc_pool_t *pool = w->spare_pools[--w->nspare_pools];
+    fc_pool_set_log(pool, log);
+    return pool;
+}
+
+void
+fc_worker_release_request_pool(fc_worker_t *w, fc_pool_t *pool)
+{
+    if (pool == NULL)
+        return;
+    if (w == NULL || w->nspare_pools == FC_WORKER_SPARE_POOLS) {
+        fc_pool_destroy(pool);
+        return;
+    }
+    fc_pool_reset(pool);
+    w->spare_pools[w->nspare_pools++] = pool;
+}
+
 void
 fc_worker_accept_pause(fc_worker_t *w)
 {

@@ -13,6 +13,10 @@ typedef struct fc_worker_s fc_worker_t;
 /* A per-worker hook run when the worker starts to drain (stop accepting). */
 typedef void (*fc_worker_drain_pt)(fc_worker_t *w, void *data);
 
+/* Block size of a request's pool, and how many emptied ones a worker keeps. */
+#define FC_REQUEST_POOL_SIZE 16384
+#define FC_WORKER_SPARE_POOLS 32
+
 struct fc_worker_s {
     fc_cycle_t *cycle;
     size_t slot;
@@ -28,6 +32,8 @@ struct fc_worker_s {
     fc_event_t shutdown_timer;
     fc_connection_t shutdown_conn; /* data for the timer event */
     fc_array_t drain_hooks;        /* fc_worker_drain_hook_t */
+    fc_pool_t *spare_pools[FC_WORKER_SPARE_POOLS]; /* emptied request pools (worker.c) */
+    size_t nspare_pools;
 };
 
 typedef struct {
@@ -41,6 +47,14 @@ int fc_worker_counter_init(fc_log_t *log);
 unsigned long fc_worker_next_number(fc_worker_t *w);
 /* Registers a hook to run when the worker starts draining. */
 int fc_worker_on_drain(fc_worker_t *w, fc_worker_drain_pt fn, void *data);
+
+/*
+ * A request's pool (FC_REQUEST_POOL_SIZE): one the worker emptied and kept,
+ * or a new one. NULL when out of memory.
+ */
+fc_pool_t *fc_worker_request_pool(fc_worker_t *w, fc_log_t *log);
+/* Gives a request's pool back: its cleanups run, its memory is kept for the next request. */
+void fc_worker_release_request_pool(fc_worker_t *w, fc_pool_t *pool);
 
 /* Closes a connection: unregisters, cancels timers, closes fd (unless shared), frees pool. */
 void fc_close_connection(fc_connection_t *c);

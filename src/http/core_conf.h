@@ -27,6 +27,7 @@ typedef struct {
     const void *upstream_cache;           /* fc_http_upstream_cache_ops_t, NULL: no cache */
     fc_array_t header_filters;            /* fc_http_filter_t, in call order */
     fc_array_t body_filters;              /* fc_http_filter_t, in call order */
+    size_t nmodules;                      /* http modules: the slots of r->ctx */
     size_t *header_next;                  /* per http module ctx_index: its position + 1 */
     size_t *body_next;
     size_t server_names_hash_max_size;

@@ -720,6 +720,7 @@ static int
 http_index_filters(fc_conf_t *cf, fc_http_core_main_conf_t *cmcf)
 {
     size_t n = fc_modules_count(FC_HTTP_MODULE);
+    cmcf->nmodules = n;
     cmcf->header_next = fc_pcalloc(cf->pool, n * sizeof(size_t));
     cmcf->body_next = fc_pcalloc(cf->pool, n * sizeof(size_t));
     if (cmcf->header_next == NULL || cmcf->body_next == NULL)

@@ -139,7 +139,7 @@ fc_http_internal_redirect(fc_http_request_t *r, const fc_str_t *uri, const fc_st
     else
         r->args.len = 0;
     fc_http_set_exten(r);
-    memset(r->ctx, 0, fc_modules_count(FC_HTTP_MODULE) * sizeof(void *));
+    memset(r->ctx, 0, fc_http_core_main(r)->nmodules * sizeof(void *));
     fc_http_core_srv_conf_t *cscf = fc_http_core_srv(r);
     r->loc_conf = cscf->ctx->loc_conf;
     r->internal = 1;
@@ -166,7 +166,7 @@ fc_http_named_location(fc_http_request_t *r, const fc_str_t *name)
                      (int) name->len, name->data);
         return FC_HTTP_INTERNAL_SERVER_ERROR;
     }
-    memset(r->ctx, 0, fc_modules_count(FC_HTTP_MODULE) * sizeof(void *));
+    memset(r->ctx, 0, fc_http_core_main(r)->nmodules * sizeof(void *));
     r->internal = 1;
     fc_http_update_location_config(r, loc_conf);
     r->phase = FC_HTTP_REWRITE_PHASE;

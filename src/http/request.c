@@ -180,10 +180,11 @@ static fc_http_request_t *
 http_create_request(fc_http_connection_t *hc)
 {
     fc_connection_t *c = hc->connection;
-    fc_pool_t *pool = fc_pool_create(4096, c->log);
+    fc_worker_t *w = fc_http_core_main(hc->default_server->ctx)->cycle->worker;
+    fc_pool_t *pool = fc_worker_request_pool(w, c->log);
     fc_http_request_impl_t *ri = pool ? fc_pcalloc(pool, sizeof(*ri)) : NULL;
     if (ri == NULL) {
-        fc_pool_destroy(pool);
+        fc_worker_release_request_pool(w, pool);
         return NULL;
     }
     fc_http_request_t *r = &ri->r;
@@ -195,12 +196,12 @@ http_create_request(fc_http_connection_t *hc)
     r->srv_conf = cscf->ctx->srv_conf;
     r->loc_conf = cscf->ctx->loc_conf;
     fc_http_core_main_conf_t *cmcf = fc_http_core_main(r);
-    r->ctx = fc_pcalloc(pool, fc_modules_count(FC_HTTP_MODULE) * sizeof(void *));
+    r->ctx = fc_pcalloc(pool, cmcf->nmodules * sizeof(void *));
     r->variables = fc_pcalloc(pool, (fc_var_count(&cmcf->vars) + 1) * sizeof(fc_var_value_t));
     if (r->ctx == NULL || r->variables == NULL ||
         fc_array_init(&r->headers_in.headers, pool, 16, sizeof(fc_http_field_t)) != FC_OK ||
         fc_array_init(&r->headers_out.headers, pool, 8, sizeof(fc_http_field_t)) != FC_OK) {
-        fc_pool_destroy(pool);
+        fc_worker_release_request_pool(w, pool);
         return NULL;
     }
     r->headers_in.content_length_n = -1;
@@ -231,7 +232,7 @@ http_free_request(fc_http_request_t *r)
         r->request_body->temp_fd = -1;
     }
     hc->request = NULL;
-    fc_pool_destroy(r->pool);
+    fc_worker_release_request_pool(fc_http_worker(r), r->pool);
 }
 
 /* A new connection or an idle keep-alive one: wait for the first byte. */

@@ -2,13 +2,15 @@
  * check_pool.c: the region allocator (src/core/pool.c) and pool arrays
  * (src/core/array.c): alignment, block boundaries, large allocations and
  * fc_pfree, cleanups in reverse order on destroy and reset, reuse after
- * reset, and arrays that grow while keeping their contents.
+ * reset, a worker's spare request pools, and arrays that grow while keeping
+ * their contents.
  */
 #include <check.h>
 
 #include "unit.h"
 
 #include "core/fc_core.h"
+#include "core/worker.h"
 
 #define ALIGN 16
 
@@ -269,6 +271,70 @@ START_TEST(test_reset_reuses_memory)
 }
 END_TEST
 
+/* A request pool (16 KB blocks) holds an 8 KB proxy buffer in its block; more is large. */
+START_TEST(test_big_block_small_limit)
+{
+    fc_pool_t *pool = fc_pool_create(FC_REQUEST_POOL_SIZE, NULL);
+    unsigned char *buf = fc_palloc(pool, 8192);
+    ck_assert_ptr_nonnull(buf);
+    memset(buf, 0x5a, 8192);
+    ck_assert_int_eq(fc_pfree(pool, buf), FC_DECLINED);
+    unsigned char *big = fc_palloc(pool, 8193);
+    ck_assert_ptr_nonnull(big);
+    ck_assert_int_eq(fc_pfree(pool, big), FC_OK);
+    /* Small pools keep the page limit. */
+    fc_pool_t *small = fc_pool_create(16, NULL);
+    unsigned char *p = fc_palloc(small, 4097);
+    ck_assert_int_eq(fc_pfree(small, p), FC_OK);
+    fc_pool_destroy(small);
+    fc_pool_destroy(pool);
+}
+END_TEST
+
+static int spare_cleanups;
+
+static void
+count_cleanup(void *data)
+{
+    (void) data;
+    spare_cleanups++;
+}
+
+/* A worker's request pools: given back, emptied (cleanups run) and handed out again. */
+START_TEST(test_worker_request_pools)
+{
+    fc_worker_t w;
+    memset(&w, 0, sizeof(w));
+    spare_cleanups = 0;
+    fc_pool_t *p = fc_worker_request_pool(&w, NULL);
+    void *first = fc_palloc(p, 100);
+    ck_assert_ptr_nonnull(fc_palloc(p, 50000)); /* large: freed when given back */
+    fc_pool_cleanup_add(p, 0)->handler = count_cleanup;
+    fc_worker_release_request_pool(&w, p);
+    ck_assert_int_eq(spare_cleanups, 1);
+    ck_assert_uint_eq(w.nspare_pools, 1);
+    ck_assert_ptr_eq(fc_worker_request_pool(&w, NULL), p);
+    ck_assert_uint_eq(w.nspare_pools, 0);
+    ck_assert_ptr_eq(fc_palloc(p, 100), first);
+    /* Past FC_WORKER_SPARE_POOLS spares, a pool given back is destroyed (valgrind: no leak). */
+    fc_pool_t *many[FC_WORKER_SPARE_POOLS + 2];
+    many[0] = p;
+    for (size_t i = 1; i < fc_nelems(many); i++)
+        many[i] = fc_worker_request_pool(&w, NULL);
+    for (size_t i = 0; i < fc_nelems(many); i++) {
+        fc_pool_cleanup_add(many[i], 0)->handler = count_cleanup;
+        fc_worker_release_request_pool(&w, many[i]);
+    }
+    ck_assert_int_eq(spare_cleanups, 1 + (int) fc_nelems(many));
+    ck_assert_uint_eq(w.nspare_pools, FC_WORKER_SPARE_POOLS);
+    while (w.nspare_pools)
+        fc_pool_destroy(w.spare_pools[--w.nspare_pools]);
+    /* Without a worker (unit code, tools) pools are plain. */
+    p = fc_worker_request_pool(NULL, NULL);
+    fc_worker_release_request_pool(NULL, p);
+}
+END_TEST
+
 /* ---- arrays ----------------------------------------------------------------- */
 
 typedef struct {
@@ -352,6 +418,8 @@ pool_suite(void)
         {"cleanup_reset", test_cleanup_reset, 1},
         {"cleanup_data", test_cleanup_plain_data, 1},
         {"reset_reuse", test_reset_reuses_memory, 1},
+        {"big_block_limit", test_big_block_small_limit, 1},
+        {"worker_request_pools", test_worker_request_pools, 1},
         {"array_grow", test_array_grow, 1},
         {"array_init", test_array_init_in_place, 1},
     };
