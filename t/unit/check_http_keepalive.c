@@ -183,12 +183,18 @@ START_TEST(test_over_limit_reused)
     unsigned long req;
     fc_connection_t *c[3] = {mkconn(), mkconn(), mkconn()};
     for (int round = 0; round < 30; round++) {
+        fc_msec_t start = fc_current_msec();
         for (int i = 0; i < 3; i++)
             fc_http_keepalive_put(&us, w, &peers[0], c[i], 1, fc_current_msec());
         turn_now();
+        /* A machine that stalled us for the quiet time (2 ms) may trim, rightly. */
+        int stalled = fc_current_msec() - start >= 2;
         for (int i = 0; i < 3; i++)
             c[i] = fc_http_keepalive_get(&us, w, &peers[0], &req);
-        ck_assert_msg(c[0] && c[1] && c[2], "round %d: a connection was closed", round);
+        if (!(c[0] && c[1] && c[2])) {
+            ck_assert_msg(stalled, "round %d: a connection was closed", round);
+            return;
+        }
         usleep(1000);
         turn_now();
     }
