@@ -71,13 +71,14 @@ pool_first_data(fc_pool_t *pool)
 fc_pool_t *
 fc_pool_create(size_t size, fc_log_t *log)
 {
-    size_t head = fc_align(sizeof(pool_block_t), POOL_ALIGN) + fc_align(sizeof(fc_pool_t), POOL_ALIGN);
+    size_t block_head = fc_align(sizeof(pool_block_t), POOL_ALIGN);
+    size_t head = block_head + fc_align(sizeof(fc_pool_t), POOL_ALIGN);
     if (size < head + 256)
         size = head + 256;
     pool_block_t *b = fc_alloc(size, log);
     if (b == NULL)
         return NULL;
-    fc_pool_t *pool = (fc_pool_t *) ((unsigned char *) b + fc_align(sizeof(pool_block_t), POOL_ALIGN));
+    fc_pool_t *pool = (fc_pool_t *) ((unsigned char *) b + block_head);
     memset(pool, 0, sizeof(*pool));
     pool->block_size = size;
     /*

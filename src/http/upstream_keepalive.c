@@ -41,15 +41,15 @@ struct ka_item_s {
 
 /* When a cached connection was connected (keepalive_time) is its c->start_msec. */
 struct fc_http_keepalive_cache_s {
-    ka_item_t cached;      /* sentinel: next is the most recently used */
-    ka_item_t free;        /* sentinel of the unused items */
-    size_t ncached;        /* connections on `cached` */
-    size_t limit;          /* `keepalive` */
-    fc_msec_t over_since;  /* when ncached last went above limit */
+    ka_item_t cached;     /* sentinel: next is the most recently used */
+    ka_item_t free;       /* sentinel of the unused items */
+    size_t ncached;       /* connections on `cached` */
+    size_t limit;         /* `keepalive` */
+    fc_msec_t over_since; /* when ncached last went above limit */
     fc_msec_t last_put;
     fc_event_loop_t *loop;
-    fc_pool_t *pool;       /* the worker's: items for connections above the limit */
-    fc_event_t trim;       /* timer: closes what is above the limit (ka_trim) */
+    fc_pool_t *pool; /* the worker's: items for connections above the limit */
+    fc_event_t trim; /* timer: closes what is above the limit (ka_trim) */
 };
 
 /* ---- the lists ---- */
