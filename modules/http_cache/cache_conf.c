@@ -22,17 +22,8 @@ static char *cache_set_temp_path(fc_conf_t *cf, const fc_command_t *cmd, void *c
 #define CACHE_LOC (FC_HTTP_MAIN_CONF | FC_HTTP_SRV_CONF | FC_HTTP_LOC_CONF)
 
 static const fc_conf_enum_t cache_stale_masks[] = {
-    {"error", FC_HTTP_UPSTREAM_FT_ERROR},
-    {"timeout", FC_HTTP_UPSTREAM_FT_TIMEOUT},
-    {"invalid_header", FC_HTTP_UPSTREAM_FT_INVALID_HEADER},
+    FC_HTTP_UPSTREAM_FT_CONDITIONS,
     {"updating", CACHE_STALE_UPDATING},
-    {"http_500", FC_HTTP_UPSTREAM_FT_HTTP_500},
-    {"http_502", FC_HTTP_UPSTREAM_FT_HTTP_502},
-    {"http_503", FC_HTTP_UPSTREAM_FT_HTTP_503},
-    {"http_504", FC_HTTP_UPSTREAM_FT_HTTP_504},
-    {"http_403", FC_HTTP_UPSTREAM_FT_HTTP_403},
-    {"http_404", FC_HTTP_UPSTREAM_FT_HTTP_404},
-    {"http_429", FC_HTTP_UPSTREAM_FT_HTTP_429},
     {"off", FC_HTTP_UPSTREAM_FT_OFF},
     {NULL, 0}};
 

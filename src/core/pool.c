@@ -123,14 +123,10 @@ pool_free_large(fc_pool_t *pool)
     pool->large = NULL;
 }
 
-void
-fc_pool_destroy(fc_pool_t *pool)
+/* Frees b and the blocks after it. */
+static void
+pool_free_blocks(pool_block_t *b)
 {
-    if (pool == NULL)
-        return;
-    pool_run_cleanups(pool);
-    pool_free_large(pool);
-    pool_block_t *b = pool->first; /* the last one freed holds the pool */
     while (b) {
         pool_block_t *next = b->next;
         free(b);
@@ -139,16 +135,21 @@ fc_pool_destroy(fc_pool_t *pool)
 }
 
 void
+fc_pool_destroy(fc_pool_t *pool)
+{
+    if (pool == NULL)
+        return;
+    pool_run_cleanups(pool);
+    pool_free_large(pool);
+    pool_free_blocks(pool->first); /* the first block holds the pool itself */
+}
+
+void
 fc_pool_reset(fc_pool_t *pool)
 {
     pool_run_cleanups(pool);
     pool_free_large(pool);
-    pool_block_t *b = pool->first->next;
-    while (b) {
-        pool_block_t *next = b->next;
-        free(b);
-        b = next;
-    }
+    pool_free_blocks(pool->first->next);
     pool->first->next = NULL;
     pool->first->last = pool_first_data(pool);
     pool->first->failed = 0;

@@ -21,16 +21,7 @@
 #define UP_SEND_LINKS 16 /* links handed to fc_chain_send() at once */
 
 const fc_conf_enum_t fc_http_upstream_next_masks[] = {
-    {"error", FC_HTTP_UPSTREAM_FT_ERROR},
-    {"timeout", FC_HTTP_UPSTREAM_FT_TIMEOUT},
-    {"invalid_header", FC_HTTP_UPSTREAM_FT_INVALID_HEADER},
-    {"http_500", FC_HTTP_UPSTREAM_FT_HTTP_500},
-    {"http_502", FC_HTTP_UPSTREAM_FT_HTTP_502},
-    {"http_503", FC_HTTP_UPSTREAM_FT_HTTP_503},
-    {"http_504", FC_HTTP_UPSTREAM_FT_HTTP_504},
-    {"http_403", FC_HTTP_UPSTREAM_FT_HTTP_403},
-    {"http_404", FC_HTTP_UPSTREAM_FT_HTTP_404},
-    {"http_429", FC_HTTP_UPSTREAM_FT_HTTP_429},
+    FC_HTTP_UPSTREAM_FT_CONDITIONS,
     {"non_idempotent", FC_HTTP_UPSTREAM_FT_NON_IDEMPOTENT},
     {"off", FC_HTTP_UPSTREAM_FT_OFF},
     {NULL, 0}};

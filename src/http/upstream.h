@@ -296,6 +296,18 @@ fc_http_upstream_t *fc_http_upstream_create(fc_http_request_t *r,
  */
 int fc_http_upstream_start(fc_http_upstream_t *u);
 /* proxy_next_upstream values ("error", "timeout", ... "off"): a table for the bitmask setter. */
+/*
+ * The failure conditions proxy_next_upstream and proxy_cache_use_stale share
+ * (each table adds its own words: non_idempotent, updating, off).
+ */
+#define FC_HTTP_UPSTREAM_FT_CONDITIONS                                                             \
+    {"error", FC_HTTP_UPSTREAM_FT_ERROR}, {"timeout", FC_HTTP_UPSTREAM_FT_TIMEOUT},                \
+        {"invalid_header", FC_HTTP_UPSTREAM_FT_INVALID_HEADER},                                    \
+        {"http_500", FC_HTTP_UPSTREAM_FT_HTTP_500}, {"http_502", FC_HTTP_UPSTREAM_FT_HTTP_502},    \
+        {"http_503", FC_HTTP_UPSTREAM_FT_HTTP_503}, {"http_504", FC_HTTP_UPSTREAM_FT_HTTP_504},    \
+        {"http_403", FC_HTTP_UPSTREAM_FT_HTTP_403}, {"http_404", FC_HTTP_UPSTREAM_FT_HTTP_404},    \
+        {"http_429", FC_HTTP_UPSTREAM_FT_HTTP_429}
+
 extern const fc_conf_enum_t fc_http_upstream_next_masks[];
 /* Defines $upstream_addr, $upstream_status, ... (http_upstream's preconfiguration). */
 int fc_http_upstream_variables_add(fc_var_registry_t *reg);

@@ -47,9 +47,8 @@ struct fc_http_keepalive_cache_s {
     size_t limit;         /* `keepalive` */
     fc_msec_t over_since; /* when ncached last went above limit */
     fc_msec_t last_put;
-    fc_event_loop_t *loop;
-    fc_pool_t *pool; /* the worker's: items for connections above the limit */
-    fc_event_t trim; /* timer: closes what is above the limit (ka_trim) */
+    fc_worker_t *worker; /* its loop runs the trim timer, its pool makes items */
+    fc_event_t trim;     /* timer: closes what is above the limit (ka_trim) */
 };
 
 /* ---- the lists ---- */
@@ -140,7 +139,7 @@ ka_drain(fc_worker_t *w, void *data)
     (void) w;
     while (!ka_empty(&cache->cached))
         ka_close_item(cache->cached.next);
-    fc_event_del_timer(cache->loop, &cache->trim);
+    fc_event_del_timer(cache->worker->loop, &cache->trim);
 }
 
 /*
@@ -161,7 +160,7 @@ ka_trim(fc_event_t *ev)
         fc_msec_t wait = KA_OVER_MS - over;
         if (KA_QUIET_MS - quiet < wait)
             wait = KA_QUIET_MS - quiet;
-        fc_event_add_timer(cache->loop, ev, wait);
+        fc_event_add_timer(cache->worker->loop, ev, wait);
         return;
     }
     while (cache->ncached > cache->limit)
@@ -173,7 +172,7 @@ static ka_item_t *
 ka_free_item(fc_http_keepalive_cache_t *cache)
 {
     if (ka_empty(&cache->free)) {
-        ka_item_t *it = fc_pcalloc(cache->pool, sizeof(*it));
+        ka_item_t *it = fc_pcalloc(cache->worker->pool, sizeof(*it));
         if (it == NULL)
             return NULL;
         it->cache = cache;
@@ -196,8 +195,7 @@ ka_cache(fc_http_upstream_srv_t *us, fc_worker_t *w)
     if (cache == NULL || items == NULL)
         return NULL;
     cache->limit = us->keepalive;
-    cache->loop = w->loop;
-    cache->pool = w->pool;
+    cache->worker = w;
     cache->trim.data = cache;
     cache->trim.handler = ka_trim;
     cache->trim.log = w->log;
@@ -268,7 +266,7 @@ fc_http_keepalive_put(fc_http_upstream_srv_t *us, fc_worker_t *w, const fc_addr_
     if (++cache->ncached == cache->limit + 1) {
         cache->over_since = cache->last_put;
         if (!cache->trim.timer_set)
-            fc_event_add_timer(cache->loop, &cache->trim, KA_QUIET_MS);
+            fc_event_add_timer(cache->worker->loop, &cache->trim, KA_QUIET_MS);
     }
     it->c = c;
     memcpy(&it->sa, &peer->sa, peer->socklen);
