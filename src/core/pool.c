@@ -199,13 +199,13 @@ pool_alloc_large(fc_pool_t *pool, size_t size)
     return p;
 }
 
-static void *
-pool_alloc_small(fc_pool_t *pool, size_t size, size_t align)
+/* The current block was full: search the later ones, or chain a new block. */
+static __attribute__((noinline)) void *
+pool_alloc_small_slow(fc_pool_t *pool, size_t size, size_t align)
 {
-    pool_block_t *b = pool->current, *last = NULL;
-    for (; b; b = b->next) {
-        unsigned char *m = align > 1 ? (unsigned char *) fc_align((uintptr_t) b->last, align)
-                                     : b->last;
+    pool_block_t *b = pool->current, *last = b;
+    for (b = b->next; b; b = b->next) {
+        unsigned char *m = (unsigned char *) fc_align((uintptr_t) b->last, align);
         if (m <= b->end && (size_t) (b->end - m) >= size) {
             b->last = m + size;
             return m;
@@ -221,9 +221,26 @@ pool_alloc_small(fc_pool_t *pool, size_t size, size_t align)
         if (b->failed++ > 4)
             pool->current = b->next;
     }
-    unsigned char *m = (unsigned char *) fc_align((uintptr_t) nb->last, align ? align : 1);
+    unsigned char *m = (unsigned char *) fc_align((uintptr_t) nb->last, align);
     nb->last = m + size;
     return m;
+}
+
+/*
+ * Inlined into each allocator with a constant `align`: nearly every request
+ * allocation fits the current block, and a call per allocation was a tenth
+ * of a proxied request's user time.
+ */
+static inline __attribute__((always_inline)) void *
+pool_alloc_small(fc_pool_t *pool, size_t size, size_t align)
+{
+    pool_block_t *b = pool->current;
+    unsigned char *m = (unsigned char *) fc_align((uintptr_t) b->last, align);
+    if (m <= b->end && (size_t) (b->end - m) >= size) {
+        b->last = m + size;
+        return m;
+    }
+    return pool_alloc_small_slow(pool, size, align);
 }
 
 void *
@@ -245,7 +262,8 @@ fc_pnalloc(fc_pool_t *pool, size_t size)
 void *
 fc_pcalloc(fc_pool_t *pool, size_t size)
 {
-    void *p = fc_palloc(pool, size);
+    void *p = size <= pool->max_small ? pool_alloc_small(pool, size, POOL_ALIGN)
+                                      : pool_alloc_large(pool, size);
     if (p)
         memset(p, 0, size);
     return p;

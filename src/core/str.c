@@ -10,10 +10,46 @@ fc_str_eq_c(const fc_str_t *a, const char *s)
     return a->len == n && (n == 0 || memcmp(a->data, s, n) == 0); /* memcmp(NULL, .., 0) is UB */
 }
 
+/*
+ * Lower-cases the ASCII capitals among eight bytes at once: a byte gets 0x20
+ * when its low seven bits are >= 'A' and <= 'Z' and its top bit is clear.
+ */
+static inline uint64_t
+str_lower8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t low7 = x & ~high;
+    uint64_t ge_a = low7 + ones * (0x80 - 'A');
+    uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1);
+    uint64_t upper = ge_a & ~gt_z & ~x & high;
+    return x | (upper >> 2);
+}
+
+/* 1 if the eight bytes at a and b are equal ignoring ASCII case. */
+static inline int
+str_caseeq8(const unsigned char *a, const unsigned char *b)
+{
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    return x == y || str_lower8(x) == str_lower8(y);
+}
+
 int
 fc_strncasecmp(const unsigned char *a, const unsigned char *b, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    /*
+     * Eight bytes a step (header names), then the last eight bytes, which may
+     * overlap bytes already found equal. A difference is located bytewise.
+     */
+    while (n - i >= 8 && str_caseeq8(a + i, b + i))
+        i += 8;
+    if (i < n && n >= 8 && n - i < 8 && str_caseeq8(a + n - 8, b + n - 8))
+        return 0;
+    for (; i < n; i++) {
+        if (a[i] == b[i])
+            continue;
         int d = (int) fc_tolower(a[i]) - (int) fc_tolower(b[i]);
         if (d != 0)
             return d;

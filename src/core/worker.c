@@ -120,6 +120,37 @@ fc_worker_release_request_pool(fc_worker_t *w, fc_pool_t *pool)
     w->spare_pools[w->nspare_pools++] = pool;
 }
 
+/*
+ * Keep-alive connections give their head buffer back between requests (an
+ * idle connection holds no buffer, as in nginx); the stash saves a malloc and
+ * a free per request.
+ */
+void *
+fc_worker_buffer(fc_worker_t *w, size_t size)
+{
+    for (size_t i = w ? w->nspare_buffers : 0; i-- > 0;) {
+        if (w->spare_buffers[i].size == size) {
+            void *p = w->spare_buffers[i].data;
+            w->spare_buffers[i] = w->spare_buffers[--w->nspare_buffers];
+            return p;
+        }
+    }
+    return malloc(size);
+}
+
+void
+fc_worker_release_buffer(fc_worker_t *w, void *data, size_t size)
+{
+    if (data == NULL)
+        return;
+    if (w == NULL || w->nspare_buffers == FC_WORKER_SPARE_BUFFERS) {
+        free(data);
+        return;
+    }
+    w->spare_buffers[w->nspare_buffers].data = data;
+    w->spare_buffers[w->nspare_buffers++].size = size;
+}
+
 void
 fc_worker_accept_pause(fc_worker_t *w)
 {

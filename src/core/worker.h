@@ -16,6 +16,7 @@ typedef void (*fc_worker_drain_pt)(fc_worker_t *w, void *data);
 /* Block size of a request's pool, and how many emptied ones a worker keeps. */
 #define FC_REQUEST_POOL_SIZE 16384
 #define FC_WORKER_SPARE_POOLS 32
+#define FC_WORKER_SPARE_BUFFERS 64
 
 struct fc_worker_s {
     fc_cycle_t *cycle;
@@ -34,6 +35,11 @@ struct fc_worker_s {
     fc_array_t drain_hooks;        /* fc_worker_drain_hook_t */
     fc_pool_t *spare_pools[FC_WORKER_SPARE_POOLS]; /* emptied request pools (worker.c) */
     size_t nspare_pools;
+    struct {
+        void *data;
+        size_t size;
+    } spare_buffers[FC_WORKER_SPARE_BUFFERS]; /* idle connections' head buffers (worker.c) */
+    size_t nspare_buffers;
 };
 
 typedef struct {
@@ -55,6 +61,15 @@ int fc_worker_on_drain(fc_worker_t *w, fc_worker_drain_pt fn, void *data);
 fc_pool_t *fc_worker_request_pool(fc_worker_t *w, fc_log_t *log);
 /* Gives a request's pool back: its cleanups run, its memory is kept for the next request. */
 void fc_worker_release_request_pool(fc_worker_t *w, fc_pool_t *pool);
+
+/*
+ * A malloc'ed buffer of `size` bytes: one an idle connection gave back, or a
+ * new one. NULL when out of memory. Released buffers of other sizes are kept
+ * too; only a buffer of the asked size is handed out.
+ */
+void *fc_worker_buffer(fc_worker_t *w, size_t size);
+/* Gives a buffer from fc_worker_buffer() (or malloc) back; NULL is allowed. */
+void fc_worker_release_buffer(fc_worker_t *w, void *data, size_t size);
 
 /* Closes a connection: unregisters, cancels timers, closes fd (unless shared), frees pool. */
 void fc_close_connection(fc_connection_t *c);

@@ -67,6 +67,23 @@ const uint8_t fc_http_parse_class[256] = {
 
 #define CLS(c) fc_http_parse_class[(unsigned char) (c)]
 
+/* A tchar lower-cased (for the name hash), 0 for any other byte. */
+static const unsigned char hp_token_lower[256] = {
+    ['!'] = '!', ['#'] = '#', ['$'] = '$', ['%'] = '%', ['&'] = '&', ['\''] = '\'',
+    ['*'] = '*', ['+'] = '+', ['-'] = '-', ['.'] = '.', ['^'] = '^', ['_'] = '_',
+    ['`'] = '`', ['|'] = '|', ['~'] = '~',
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+    ['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+    ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g',
+    ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n',
+    ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u',
+    ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y', ['Z'] = 'z',
+    ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['g'] = 'g',
+    ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n',
+    ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u',
+    ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z',
+};
+
 void
 fc_http_parser_init(fc_http_parser_t *p, size_t pos)
 {
@@ -166,8 +183,11 @@ hp_fast(fc_http_parser_t *p, const unsigned char *buf, size_t i, size_t len)
 {
     if (p->state == FC_HTTP_F_NAME) {
         uint32_t h = p->hash; /* a local: buf may alias *p for the compiler */
-        while (i < len && (CLS(buf[i]) & FC_HTTP_C_TOKEN))
-            h = h * 31 + fc_tolower(buf[i++]);
+        unsigned char lc;
+        while (i < len && (lc = hp_token_lower[buf[i]]) != 0) {
+            h = h * 31 + lc;
+            i++;
+        }
         p->hash = h;
     } else if (p->state == FC_HTTP_F_VALUE) {
         while (len - i >= 4 && (CLS(buf[i]) & CLS(buf[i + 1]) & CLS(buf[i + 2]) & CLS(buf[i + 3]) &
@@ -179,12 +199,58 @@ hp_fast(fc_http_parser_t *p, const unsigned char *buf, size_t i, size_t len)
     return i;
 }
 
+/*
+ * A whole field line already in the buffer, "name:OWS value OWS CRLF", read in
+ * one pass: what nearly every line is. Anything else (a line cut by the end
+ * of the buffer, a bare LF, a bad byte, the empty line) returns 0 with
+ * nothing changed, and the automaton reads the line byte by byte, errors
+ * included.
+ */
+static int
+hp_line_fast(fc_http_parser_t *p, fc_http_header_t *h, const unsigned char *buf, size_t len)
+{
+    size_t i = p->pos, name = i, colon, value, end;
+    uint32_t hash = 0;
+    unsigned char lc;
+
+    while (i < len && (lc = hp_token_lower[buf[i]]) != 0) {
+        hash = hash * 31 + lc;
+        i++;
+    }
+    if (i == name || i == len || buf[i] != ':')
+        return 0;
+    colon = i++;
+    while (i < len && (CLS(buf[i]) & FC_HTTP_C_WS))
+        i++;
+    value = i;
+    while (len - i >= 4 &&
+           (CLS(buf[i]) & CLS(buf[i + 1]) & CLS(buf[i + 2]) & CLS(buf[i + 3]) & FC_HTTP_C_VALUE))
+        i += 4;
+    while (i < len && (CLS(buf[i]) & FC_HTTP_C_VALUE))
+        i++;
+    if (len - i < 2 || buf[i] != '\r' || buf[i + 1] != '\n')
+        return 0;
+    end = i;
+    while (end > value && (CLS(buf[end - 1]) & FC_HTTP_C_WS))
+        end--;
+    h->name.off = name;
+    h->name.len = colon - name;
+    h->value.off = value;
+    h->value.len = end - value;
+    h->hash = hash;
+    p->hash = hash;
+    p->pos = i + 2;
+    return 1;
+}
+
 int
 fc_http_header_parse(fc_http_parser_t *p, fc_http_header_t *h, const unsigned char *buf, size_t len)
 {
     const char *why = NULL;
     size_t i = p->pos;
 
+    if (p->state == FC_HTTP_F_START && hp_line_fast(p, h, buf, len))
+        return FC_OK;
     while ((i = hp_fast(p, buf, i, len)) < len) {
         unsigned next = fc_http_parse_field_step(p->state, buf[i], 0, &why);
 
@@ -247,16 +313,8 @@ fr_fail(fc_http_framing_t *f, uint16_t status, const char *why)
 }
 
 /* 1 if the n bytes at s equal the lowercase literal lc, ignoring ASCII case. */
-static int
-fr_caseeq(const unsigned char *s, size_t n, const char *lc)
-{
-    size_t i;
-
-    for (i = 0; i < n && lc[i] != '\0'; i++)
-        if (fc_tolower(s[i]) != (unsigned char) lc[i])
-            return 0;
-    return i == n && lc[i] == '\0';
-}
+#define fr_caseeq(s, n, lc)                                                                        \
+    ((n) == sizeof(lc) - 1 && fc_strncasecmp((s), (const unsigned char *) (lc), (n)) == 0)
 
 /* Content-Length = 1*DIGIT (RFC 9110 section 8.6); one field only. */
 static int

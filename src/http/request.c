@@ -59,11 +59,27 @@ fc_http_log_context(fc_log_t *log, char *buf, size_t len)
 
 /* ---- the connection ----------------------------------------------------- */
 
+static fc_worker_t *
+http_conn_worker(fc_http_connection_t *hc)
+{
+    return fc_http_core_main(hc->default_server->ctx)->cycle->worker;
+}
+
+/* The head buffer goes back to the worker's stash (the next request takes it). */
+static void
+http_head_buf_release(fc_http_connection_t *hc)
+{
+    fc_buf_t *b = &hc->buf;
+    if (b->start)
+        fc_worker_release_buffer(http_conn_worker(hc), b->start, (size_t) (b->end - b->start));
+    b->start = b->pos = b->last = b->end = NULL;
+}
+
 static void
 http_buf_free(void *data)
 {
     fc_http_connection_t *hc = data;
-    http_buf_release(&hc->buf);
+    http_head_buf_release(hc);
     http_buf_release(&hc->discard);
 }
 
@@ -144,7 +160,7 @@ http_buf_prepare(fc_http_connection_t *hc)
     fc_buf_t *b = &hc->buf;
     if (b->start == NULL) {
         size_t size = hc->default_server->client_header_buffer_size;
-        b->start = malloc(size);
+        b->start = fc_worker_buffer(http_conn_worker(hc), size);
         if (b->start == NULL)
             return FC_ERROR;
         b->pos = b->last = b->start;
@@ -180,7 +196,7 @@ static fc_http_request_t *
 http_create_request(fc_http_connection_t *hc)
 {
     fc_connection_t *c = hc->connection;
-    fc_worker_t *w = fc_http_core_main(hc->default_server->ctx)->cycle->worker;
+    fc_worker_t *w = http_conn_worker(hc);
     fc_pool_t *pool = fc_worker_request_pool(w, c->log);
     fc_http_request_impl_t *ri = pool ? fc_pcalloc(pool, sizeof(*ri)) : NULL;
     if (ri == NULL) {
@@ -256,7 +272,7 @@ http_wait_request_event(fc_event_t *ev)
         if (n == FC_AGAIN) {
             /* Nothing yet: an idle connection keeps no buffer. */
             if (hc->buf.last == hc->buf.start)
-                http_buf_release(&hc->buf);
+                http_head_buf_release(hc);
             if (hc->requests > 0)
                 c->idle = 1;
             return;
@@ -579,7 +595,7 @@ http_set_keepalive(fc_http_connection_t *hc, fc_msec_t timeout)
         fc_event_post(c->loop, c->read);
         return;
     }
-    http_buf_release(&hc->buf);
+    http_head_buf_release(hc);
     http_buf_release(&hc->discard);
     c->idle = 1;
     fc_event_add_timer(c->loop, c->read, timeout);

@@ -219,6 +219,49 @@ START_TEST(test_eq_and_ncasecmp)
 }
 END_TEST
 
+/* The byte-wise definition the word-at-a-time fc_strncasecmp must agree with. */
+static int
+ref_strncasecmp(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int d = (int) fc_tolower(a[i]) - (int) fc_tolower(b[i]);
+        if (d != 0)
+            return d;
+    }
+    return 0;
+}
+
+/*
+ * Every pair of byte values at every position, for lengths around the
+ * eight-byte steps (whole words, an overlapping last word, bytes only).
+ */
+START_TEST(test_ncasecmp_all_bytes)
+{
+    static const size_t lens[] = {1, 7, 8, 9, 16, 19};
+    unsigned char a[19], b[19];
+    for (size_t l = 0; l < fc_nelems(lens); l++) {
+        size_t n = lens[l];
+        for (size_t pos = 0; pos < n; pos++) {
+            for (unsigned x = 0; x < 256; x++) {
+                for (unsigned y = 0; y < 256; y++) {
+                    memcpy(a, "Content-Length-Xyz", sizeof(a));
+                    memcpy(b, "cONTENT-lENGTH-xYZ", sizeof(b));
+                    a[pos] = (unsigned char) x;
+                    b[pos] = (unsigned char) y;
+                    int want = ref_strncasecmp(a, b, n), got = fc_strncasecmp(a, b, n);
+                    if ((want < 0) != (got < 0) || (want > 0) != (got > 0))
+                        ck_abort_msg("len %zu pos %zu bytes %02x %02x: %d, want %d", n, pos, x,
+                                     y, got, want);
+                }
+            }
+        }
+    }
+    /* A difference in the first word wins over one later. */
+    ck_assert_int_lt(fc_strncasecmp((const unsigned char *) "aaaaaaaaZ",
+                                    (const unsigned char *) "AAAAAAAbA", 9), 0);
+}
+END_TEST
+
 START_TEST(test_dup)
 {
     fc_pool_t *pool = fc_pool_create(1024, NULL);
@@ -299,6 +342,7 @@ str_suite(void)
         {"parse_time", test_parse_time, (int) fc_nelems(time_cases)},
         {"caseeq", test_caseeq, (int) fc_nelems(caseeq_cases)},
         {"eq", test_eq_and_ncasecmp, 1},
+        {"ncasecmp_all_bytes", test_ncasecmp_all_bytes, 1},
         {"dup", test_dup, 1},
         {"hashes", test_hashes, (int) fc_nelems(hash_cases)},
         {"crc32_chain", test_crc32_chain, 1},
