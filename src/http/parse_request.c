@@ -294,6 +294,13 @@ fc_http_request_line_parse(fc_http_parser_t *p, fc_http_request_line_t *rl,
             p->pos = i;
             return rl_finish(p, rl, buf, p->state == RL_CR ? i - 1 : i, i + 1);
         }
+        if (next == RL_VERSION && p->state == RL_TARGET && len - i > 10 &&
+            memcmp(buf + i + 1, "HTTP/1.", 7) == 0 && (buf[i + 8] == '1' || buf[i + 8] == '0') &&
+            buf[i + 9] == '\r' && buf[i + 10] == '\n') {
+            /* " HTTP/1.1" CRLF, the usual end, in one step */
+            p->pos = i + 10;
+            return rl_finish(p, rl, buf, i + 9, i + 11);
+        }
         p->state = (uint16_t) next;
     }
     p->pos = i;
