@@ -201,11 +201,13 @@ hp_fast(fc_http_parser_t *p, const unsigned char *buf, size_t i, size_t len)
 
 /*
  * A whole field line already in the buffer, "name:OWS value OWS CRLF", read in
- * one pass: what nearly every line is. Anything else (a line cut by the end
- * of the buffer, a bare LF, a bad byte, the empty line) returns 0 with
- * nothing changed, and the automaton reads the line byte by byte, errors
- * included.
+ * one pass (HP_FAST_FIELD), or the CRLF that ends the head (HP_FAST_END):
+ * what nearly every line is. Anything else (a line cut by the end of the
+ * buffer, a bare LF, a bad byte) returns HP_FAST_NO with nothing changed, and
+ * the automaton reads the line byte by byte, errors included.
  */
+enum { HP_FAST_NO, HP_FAST_FIELD, HP_FAST_END };
+
 static int
 hp_line_fast(fc_http_parser_t *p, fc_http_header_t *h, const unsigned char *buf, size_t len)
 {
@@ -213,12 +215,25 @@ hp_line_fast(fc_http_parser_t *p, fc_http_header_t *h, const unsigned char *buf,
     uint32_t hash = 0;
     unsigned char lc;
 
+    if (len - i >= 2 && buf[i] == '\r' && buf[i + 1] == '\n') {
+        p->pos = i + 2; /* the empty line: the head is complete */
+        return HP_FAST_END;
+    }
+    /* Four name bytes a step: the same hash as h = h * 31 + c byte by byte. */
+    while (len - i >= 4) {
+        uint32_t a = hp_token_lower[buf[i]], b = hp_token_lower[buf[i + 1]],
+                 c = hp_token_lower[buf[i + 2]], d = hp_token_lower[buf[i + 3]];
+        if (a == 0 || b == 0 || c == 0 || d == 0)
+            break;
+        hash = hash * (31u * 31 * 31 * 31) + a * (31u * 31 * 31) + b * (31u * 31) + c * 31u + d;
+        i += 4;
+    }
     while (i < len && (lc = hp_token_lower[buf[i]]) != 0) {
         hash = hash * 31 + lc;
         i++;
     }
     if (i == name || i == len || buf[i] != ':')
-        return 0;
+        return HP_FAST_NO;
     colon = i++;
     while (i < len && (CLS(buf[i]) & FC_HTTP_C_WS))
         i++;
@@ -229,7 +244,7 @@ hp_line_fast(fc_http_parser_t *p, fc_http_header_t *h, const unsigned char *buf,
     while (i < len && (CLS(buf[i]) & FC_HTTP_C_VALUE))
         i++;
     if (len - i < 2 || buf[i] != '\r' || buf[i + 1] != '\n')
-        return 0;
+        return HP_FAST_NO;
     end = i;
     while (end > value && (CLS(buf[end - 1]) & FC_HTTP_C_WS))
         end--;
@@ -240,7 +255,7 @@ hp_line_fast(fc_http_parser_t *p, fc_http_header_t *h, const unsigned char *buf,
     h->hash = hash;
     p->hash = hash;
     p->pos = i + 2;
-    return 1;
+    return HP_FAST_FIELD;
 }
 
 int
@@ -249,8 +264,11 @@ fc_http_header_parse(fc_http_parser_t *p, fc_http_header_t *h, const unsigned ch
     const char *why = NULL;
     size_t i = p->pos;
 
-    if (p->state == FC_HTTP_F_START && hp_line_fast(p, h, buf, len))
-        return FC_OK;
+    if (p->state == FC_HTTP_F_START) {
+        int rc = hp_line_fast(p, h, buf, len);
+        if (rc != HP_FAST_NO)
+            return rc == HP_FAST_FIELD ? FC_OK : FC_DONE;
+    }
     while ((i = hp_fast(p, buf, i, len)) < len) {
         unsigned next = fc_http_parse_field_step(p->state, buf[i], 0, &why);
 
