@@ -8,7 +8,8 @@ t_init
 need_fc
 
 # PORT1: small header buffers, return only; PORT2: body limits, proxied;
-# PORT3: timeouts; PORT4: keep-alive limits.
+# PORT3: timeouts; PORT4: keep-alive limits; PORT7: client_header_timeout
+# shorter than keepalive_timeout.
 fc_conf limits.conf <<'EOF'
 @PRELUDE@
 http {
@@ -49,6 +50,12 @@ http {
         listen 127.0.0.1:@PORT5@;
         keepalive_timeout 0;
         location / { return 200 "nka\n"; }
+    }
+    server {
+        listen 127.0.0.1:@PORT7@;
+        client_header_timeout 1s;
+        keepalive_timeout 30s;
+        location / { return 200 "kh\n"; }
     }
     server {
         listen 127.0.0.1:@PORT6@;
@@ -147,6 +154,20 @@ is "$R_RC" 0 "client_header_timeout: a silent connection is closed"
 [ "$dt" -ge 900 ] && [ "$dt" -lt 3500 ]
 ok $? "...after about 1 s ($dt ms)"
 is "$R_OUT" "" "...without a response"
+
+# A keep-alive connection's next head: client_header_timeout runs from its first
+# byte, whether that byte came with the previous request or after an idle wait
+# (keepalive_timeout 30s must not stand in for it).
+for how in "pipelined:" "after 300 ms idle:-s 27 -d 300"; do
+    t0=$(t_now_ms)
+    # shellcheck disable=SC2086
+    hraw "$PORT7" 'GET / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\n' -t 5000 ${how#*:}
+    dt=$(($(t_now_ms) - t0))
+    is "$R_RC" 0 "client_header_timeout, second head ${how%%:*}: the server closes it"
+    [ "$dt" -ge 900 ] && [ "$dt" -lt 3500 ]
+    ok $? "...after about 1 s ($dt ms)"
+    is "$R_NRESP" 1 "...having answered the first request"
+done
 
 # --- client_body_timeout 1s: a body that stops coming
 n=$(reqs)

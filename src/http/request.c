@@ -285,8 +285,11 @@ http_wait_request_event(fc_event_t *ev)
             return;
         }
     }
-    fc_http_core_srv_conf_t *cscf = hc->default_server;
-    fc_event_add_timer(c->loop, c->read, cscf->client_header_timeout);
+    /*
+     * client_header_timeout starts now, but only a head that the first read
+     * leaves incomplete arms it (http_read_head): most come whole, and the
+     * timer would be deleted again at once.
+     */
     fc_http_request_t *r = http_create_request(hc);
     if (r == NULL) {
         fc_http_close_connection(hc);
@@ -440,8 +443,13 @@ http_read_head(fc_http_request_t *r)
             return;
         }
         ssize_t n = http_recv(hc);
-        if (n == FC_AGAIN)
+        if (n == FC_AGAIN) {
+            if (!ri->head_timer) {
+                ri->head_timer = 1; /* from the first byte: not rearmed by later reads */
+                fc_event_add_timer(c->loop, c->read, hc->default_server->client_header_timeout);
+            }
             return;
+        }
         if (n <= 0) {
             if (n == 0)
                 fc_log_error(FC_LOG_INFO, c->log, 0, "client prematurely closed connection");

@@ -17,6 +17,7 @@ typedef struct {
     size_t line_start; /* offset of the header line being read */
     unsigned state;    /* 0: request line, 1: header fields */
     unsigned terminated; /* end by closing the connection */
+    unsigned head_timer; /* client_header_timeout runs for this head */
     int term_status;     /* the status to log then */
 } fc_http_request_impl_t;
 
