@@ -58,12 +58,6 @@ fc_strncasecmp(const unsigned char *a, const unsigned char *b, size_t n)
 }
 
 int
-fc_str_caseeq(const fc_str_t *a, const fc_str_t *b)
-{
-    return a->len == b->len && fc_strncasecmp(a->data, b->data, a->len) == 0;
-}
-
-int
 fc_str_dup(fc_pool_t *pool, fc_str_t *dst, const fc_str_t *src)
 {
     unsigned char *p = fc_pnalloc(pool, src->len + 1);

@@ -31,10 +31,14 @@ fc_str_eq(const fc_str_t *a, const fc_str_t *b)
 
 /* 1 if a counted string equals a C string literal / NUL-terminated string. */
 int fc_str_eq_c(const fc_str_t *a, const char *s);
-/* Case-insensitive comparison of counted strings; 1 when equal. */
-int fc_str_caseeq(const fc_str_t *a, const fc_str_t *b);
 /* Case-insensitive compare of n bytes, like strncasecmp but locale-free. */
 int fc_strncasecmp(const unsigned char *a, const unsigned char *b, size_t n);
+/* Case-insensitive comparison of counted strings; 1 when equal (inline: most differ in length). */
+static inline int
+fc_str_caseeq(const fc_str_t *a, const fc_str_t *b)
+{
+    return a->len == b->len && fc_strncasecmp(a->data, b->data, a->len) == 0;
+}
 
 /* Copies s into pool memory with a trailing NUL (not counted in len). */
 int fc_str_dup(fc_pool_t *pool, fc_str_t *dst, const fc_str_t *src);
