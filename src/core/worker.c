@@ -112,7 +112,7 @@ fc_worker_release_request_pool(fc_worker_t *w, fc_pool_t *pool)
 {
     if (pool == NULL)
         return;
-    if (w == NULL || w->nspare_pools == FC_WORKER_SPARE_POOLS) {
+    if (!FC_WORKER_STASH || w == NULL || w->nspare_pools == FC_WORKER_SPARE_POOLS) {
         fc_pool_destroy(pool);
         return;
     }
@@ -143,7 +143,7 @@ fc_worker_release_buffer(fc_worker_t *w, void *data, size_t size)
 {
     if (data == NULL)
         return;
-    if (w == NULL || w->nspare_buffers == FC_WORKER_SPARE_BUFFERS) {
+    if (!FC_WORKER_STASH || w == NULL || w->nspare_buffers == FC_WORKER_SPARE_BUFFERS) {
         free(data);
         return;
     }

@@ -17,6 +17,12 @@ typedef void (*fc_worker_drain_pt)(fc_worker_t *w, void *data);
 #define FC_REQUEST_POOL_SIZE 16384
 #define FC_WORKER_SPARE_POOLS 32
 #define FC_WORKER_SPARE_BUFFERS 64
+/* AddressSanitizer builds (--with-debug) keep no spares: a use after free must still be caught. */
+#ifdef __SANITIZE_ADDRESS__
+#define FC_WORKER_STASH 0
+#else
+#define FC_WORKER_STASH 1
+#endif
 
 struct fc_worker_s {
     fc_cycle_t *cycle;
