@@ -5,7 +5,8 @@
 #
 # Puts objs/fulcrum and /usr/sbin/nginx in turn in front of the same backends
 # with the same config text (scripts/bench/SECTION.conf; only the pid/log
-# paths and nginx's load_module line differ), one worker each.  The proxy
+# paths, nginx's load_module line and, in l7 and tls, the listening ports
+# differ), one worker each.  The proxy
 # runs alone on PROXY_CPU, clients and backends on CLIENT_CPU.  Many short
 # interleaved rounds (fulcrum, nginx, nginx, fulcrum, ...); prints medians per
 # proxy, the median of the per-round ratios fulcrum/nginx and the target,
@@ -201,6 +202,38 @@ ports() {
     done
 }
 
+# Listening ports of the l7 and tls sections are per proxy: a run with a new
+# connection per request leaves thousands of server-side TIME_WAIT sockets,
+# and the next run on the same port (the other proxy's, in the ABBA order)
+# would meet them in its SYNs, which the kernel settles on the client core.
+# proxy_ports VAR...: a port per proxy for each VAR (in PPORT[VAR:PROXY]).
+declare -A PPORT=()
+proxy_ports() {
+    local v p _pp
+    for v in "$@"; do
+        for p in $PROXIES; do
+            ports _pp
+            PPORT[$v:$p]=$_pp
+        done
+    done
+}
+
+# use_ports PROXY VAR...: sets each VAR to PROXY's port.
+use_ports() {
+    local p=$1 v
+    shift
+    for v in "$@"; do printf -v "$v" '%s' "${PPORT[$v:$p]}"; done
+}
+
+# port_mask PROXY: stdin with PROXY's own ports replaced by their names.
+port_mask() {
+    local k args=()
+    for k in "${!PPORT[@]}"; do
+        [[ $k == *:"$1" ]] && args+=(-e "s/:${PPORT[$k]}\b/:@${k%:*}@/g")
+    done
+    if ((${#args[@]})); then sed "${args[@]}"; else cat; fi
+}
+
 listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 # wait_until SECS CMD...: poll every 50 ms.
@@ -266,9 +299,9 @@ bin_of() { if [ "$1" = fulcrum ]; then echo "$FC_BIN"; else echo "$NGINX_BIN"; f
 # makes the section skipped, not the run lost: noted, and returns 1.
 check_same_config() {
     local a b
-    a=$(grep -v -e '^load_module' -e '^pid ' -e '^error_log ' -e '^$' "$W/fulcrum-$1.conf")
-    b=$(grep -v -e '^load_module' -e '^pid ' -e '^error_log ' -e '^$' "$W/nginx-$1.conf")
-    [ "$a" = "$b" ] || die "configs differ beyond binary/pid/log/load_module"
+    a=$(grep -v -e '^load_module' -e '^pid ' -e '^error_log ' -e '^$' "$W/fulcrum-$1.conf" | port_mask fulcrum)
+    b=$(grep -v -e '^load_module' -e '^pid ' -e '^error_log ' -e '^$' "$W/nginx-$1.conf" | port_mask nginx)
+    [ "$a" = "$b" ] || die "configs differ beyond binary/pid/log/load_module/listening ports"
     local p
     for p in $PROXIES; do
         if ! "$(bin_of "$p")" -p "$W/" -c "$W/$p-$1.conf" -t >"$W/$p-$1.t" 2>&1; then
@@ -686,12 +719,16 @@ start_okd() {
     L7_READY=no
     ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -o "$W/okd" "$TOP/scripts/bench/okd.c" \
         >"$W/okd-build.log" 2>&1 || die "cannot build okd: $(head -n 5 "$W/okd-build.log")"
-    ports OKD_PORT L7_PORT
+    ports OKD_PORT
+    proxy_ports L7_PORT
     taskset -c "$CLIENT_CPU" "$W/okd" -p "$OKD_PORT" 2>"$W/okd.log" &
     track $!
     wait_until 5 listening "$OKD_PORT" || die "okd did not start: $(cat "$W/okd.log")"
     local p
-    for p in $PROXIES; do write_conf l7 "$p"; done
+    for p in $PROXIES; do
+        use_ports "$p" L7_PORT
+        write_conf l7 "$p"
+    done
     check_same_config l7 || return 1
     L7_READY=yes
 }
@@ -736,6 +773,7 @@ section_l7() {
     for ((r = 1; r <= ROUNDS; r++)); do
         for t in $L7_TESTS; do
             for p in $(order "$r"); do
+                use_ports "$p" L7_PORT
                 proxy_start l7 "$p" "$L7_PORT"
                 l7_test "$p" "$r" "$t"
                 proxy_stop "$p"
@@ -771,6 +809,7 @@ new_worker() {
 reload_run() {
     local p=$1 r=$2 mode=$3 opts=() wpid i seen nw='' done=0 out errs non2xx reqs
     [ "$mode" = close ] && opts=(-H "Connection: close")
+    use_ports "$p" L7_PORT
     proxy_start l7 "$p" "$L7_PORT"
     taskset -c "$CLIENT_CPU" wrk -t1 -c"$WRK_CONNS" -d"$((RELOADS * 10 + 30))s" "${opts[@]}" \
         "http://127.0.0.1:$L7_PORT/" >"$W/reload-$mode-$p-$r.txt" 2>&1 &
@@ -872,14 +911,18 @@ tls_test() {
 section_tls() {
     start_okd || return 0
     tls_certs
-    ports TLS_EC_PORT TLS_RSA_PORT TLS_KA_PORT
+    proxy_ports TLS_EC_PORT TLS_RSA_PORT TLS_KA_PORT
     local p r t
-    for p in $PROXIES; do write_conf tls "$p"; done
+    for p in $PROXIES; do
+        use_ports "$p" TLS_EC_PORT TLS_RSA_PORT TLS_KA_PORT
+        write_conf tls "$p"
+    done
     check_same_config tls || return 0
     log "== TLS: $ROUNDS rounds x (wrk -c $WRK_CONNS: $TLS_TESTS) x ${DURATION}s"
     for ((r = 1; r <= ROUNDS; r++)); do
         for t in $TLS_TESTS; do
             for p in $(order "$r"); do
+                use_ports "$p" TLS_EC_PORT TLS_RSA_PORT TLS_KA_PORT
                 proxy_start tls "$p" "$TLS_EC_PORT" "$TLS_RSA_PORT" "$TLS_KA_PORT"
                 tls_test "$p" "$r" "$t"
                 proxy_stop "$p"
