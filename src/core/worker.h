@@ -70,8 +70,8 @@ void fc_worker_release_request_pool(fc_worker_t *w, fc_pool_t *pool);
 
 /*
  * A malloc'ed buffer of `size` bytes: one an idle connection gave back, or a
- * new one. NULL when out of memory. Released buffers of other sizes are kept
- * too; only a buffer of the asked size is handed out.
+ * new one. NULL when out of memory. Only a buffer of the asked size is handed
+ * out, so callers give back only sizes they ask for (others they free).
  */
 void *fc_worker_buffer(fc_worker_t *w, size_t size);
 /* Gives a buffer from fc_worker_buffer() (or malloc) back; NULL is allowed. */

@@ -70,8 +70,11 @@ static void
 http_head_buf_release(fc_http_connection_t *hc)
 {
     fc_buf_t *b = &hc->buf;
-    if (b->start)
-        fc_worker_release_buffer(http_conn_worker(hc), b->start, (size_t) (b->end - b->start));
+    size_t size = b->start ? (size_t) (b->end - b->start) : 0;
+    if (size && size == hc->default_server->client_header_buffer_size)
+        fc_worker_release_buffer(http_conn_worker(hc), b->start, size);
+    else
+        free(b->start); /* grown for a large head: the stash would never hand it out */
     b->start = b->pos = b->last = b->end = NULL;
 }
 
@@ -406,6 +409,23 @@ http_head_room(fc_http_request_impl_t *ri)
     return http_buf_grow(hc, want) == FC_OK ? FC_OK : FC_ERROR;
 }
 
+/*
+ * client_header_timeout from the head's first byte, armed once (later reads
+ * do not rearm it): when a head waits for more bytes, or when a bad head is
+ * answered, so that a blocked error response is not timed by what the
+ * connection ran before (the keep-alive or accept-time timer).
+ */
+static void
+http_head_timer(fc_http_request_impl_t *ri)
+{
+    fc_http_connection_t *hc = ri->r.http_connection;
+    if (ri->head_timer)
+        return;
+    ri->head_timer = 1;
+    fc_event_add_timer(hc->connection->loop, hc->connection->read,
+                       hc->default_server->client_header_timeout);
+}
+
 static void
 http_read_head(fc_http_request_t *r)
 {
@@ -428,6 +448,7 @@ http_read_head(fc_http_request_t *r)
             r->headers_in.headers.nelts = 0; /* offsets, not strings: nobody may read them */
             if (ri->state == 1)
                 fc_http_head_set_line(ri); /* logged as nginx does: the line, then 400 */
+            http_head_timer(ri);
             fc_http_finalize_request(r, rc);
             return;
         }
@@ -436,6 +457,7 @@ http_read_head(fc_http_request_t *r)
             r->headers_in.headers.nelts = 0;
             if (ri->state == 1)
                 fc_http_head_set_line(ri);
+            http_head_timer(ri);
             if (rc == FC_ERROR)
                 fc_http_terminate_request(r, FC_HTTP_INTERNAL_SERVER_ERROR);
             else
@@ -444,10 +466,7 @@ http_read_head(fc_http_request_t *r)
         }
         ssize_t n = http_recv(hc);
         if (n == FC_AGAIN) {
-            if (!ri->head_timer) {
-                ri->head_timer = 1; /* from the first byte: not rearmed by later reads */
-                fc_event_add_timer(c->loop, c->read, hc->default_server->client_header_timeout);
-            }
+            http_head_timer(ri);
             return;
         }
         if (n <= 0) {
