@@ -171,7 +171,7 @@ proxy_request_uri(fc_http_request_t *r, proxy_ctx_t *ctx, fc_str_t *out)
 static int
 proxy_name_is(const fc_http_field_t *f, const char *name)
 {
-    return fc_strncasecmp(f->name.data, (const unsigned char *) name, f->name.len) == 0;
+    return fc_strn_caseeq(f->name.data, (const unsigned char *) name, f->name.len);
 }
 
 /*

@@ -33,11 +33,22 @@ fc_str_eq(const fc_str_t *a, const fc_str_t *b)
 int fc_str_eq_c(const fc_str_t *a, const char *s);
 /* Case-insensitive compare of n bytes, like strncasecmp but locale-free. */
 int fc_strncasecmp(const unsigned char *a, const unsigned char *b, size_t n);
-/* Case-insensitive comparison of counted strings; 1 when equal (inline: most differ in length). */
+/*
+ * 1 if the n bytes at a and b are equal ignoring ASCII case. Inline, and the
+ * first byte is compared before the call: header names are matched against
+ * lists of known ones, and most candidates of the right length differ at once.
+ */
+static inline int
+fc_strn_caseeq(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    return n == 0 || (fc_tolower(a[0]) == fc_tolower(b[0]) && fc_strncasecmp(a, b, n) == 0);
+}
+
+/* Case-insensitive comparison of counted strings; 1 when equal. */
 static inline int
 fc_str_caseeq(const fc_str_t *a, const fc_str_t *b)
 {
-    return a->len == b->len && fc_strncasecmp(a->data, b->data, a->len) == 0;
+    return a->len == b->len && fc_strn_caseeq(a->data, b->data, a->len);
 }
 
 /* Copies s into pool memory with a trailing NUL (not counted in len). */

@@ -177,6 +177,34 @@ hp_mark(fc_http_parser_t *p, unsigned from, unsigned to, unsigned char c, size_t
         p->mark[3] = i;
 }
 
+/*
+ * The end of a run of field-value bytes (HTAB, SP, VCHAR, obs-text) from i.
+ * Eight bytes a step while none is a control byte or DEL; from the first one
+ * (the CR that ends the line, or an HTAB) on, bytewise.
+ */
+static size_t
+hp_value_span(const unsigned char *buf, size_t i, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    while (len - i >= 8) {
+        uint64_t x, del, m;
+        memcpy(&x, buf + i, 8);
+        del = x ^ (ones * 0x7f);
+        m = (((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & high;
+        if (m != 0) { /* some byte is < 0x20 or is 0x7f */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* the lowest flag marks the first such byte (borrows only run upwards) */
+            i += (size_t) __builtin_ctzll(m) / 8;
+#endif
+            break;
+        }
+        i += 8;
+    }
+    while (i < len && (CLS(buf[i]) & FC_HTTP_C_VALUE))
+        i++;
+    return i;
+}
+
 /* Runs over name and value bytes without the automaton (they never change state). */
 static size_t
 hp_fast(fc_http_parser_t *p, const unsigned char *buf, size_t i, size_t len)
@@ -190,11 +218,7 @@ hp_fast(fc_http_parser_t *p, const unsigned char *buf, size_t i, size_t len)
         }
         p->hash = h;
     } else if (p->state == FC_HTTP_F_VALUE) {
-        while (len - i >= 4 && (CLS(buf[i]) & CLS(buf[i + 1]) & CLS(buf[i + 2]) & CLS(buf[i + 3]) &
-                                FC_HTTP_C_VALUE))
-            i += 4;
-        while (i < len && (CLS(buf[i]) & FC_HTTP_C_VALUE))
-            i++;
+        i = hp_value_span(buf, i, len);
     }
     return i;
 }
@@ -238,11 +262,7 @@ hp_line_fast(fc_http_parser_t *p, fc_http_header_t *h, const unsigned char *buf,
     while (i < len && (CLS(buf[i]) & FC_HTTP_C_WS))
         i++;
     value = i;
-    while (len - i >= 4 &&
-           (CLS(buf[i]) & CLS(buf[i + 1]) & CLS(buf[i + 2]) & CLS(buf[i + 3]) & FC_HTTP_C_VALUE))
-        i += 4;
-    while (i < len && (CLS(buf[i]) & FC_HTTP_C_VALUE))
-        i++;
+    i = hp_value_span(buf, i, len);
     if (len - i < 2 || buf[i] != '\r' || buf[i + 1] != '\n')
         return HP_FAST_NO;
     end = i;
@@ -332,7 +352,7 @@ fr_fail(fc_http_framing_t *f, uint16_t status, const char *why)
 
 /* 1 if the n bytes at s equal the lowercase literal lc, ignoring ASCII case. */
 #define fr_caseeq(s, n, lc)                                                                        \
-    ((n) == sizeof(lc) - 1 && fc_strncasecmp((s), (const unsigned char *) (lc), (n)) == 0)
+    ((n) == sizeof(lc) - 1 && fc_strn_caseeq((s), (const unsigned char *) (lc), (n)))
 
 /* Content-Length = 1*DIGIT (RFC 9110 section 8.6); one field only. */
 static int

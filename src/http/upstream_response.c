@@ -129,8 +129,7 @@ up_test_next(fc_http_upstream_t *u)
 static int
 up_name_is(const fc_http_field_t *f, const char *name, size_t len)
 {
-    return f->name.len == len &&
-           fc_strncasecmp(f->name.data, (const unsigned char *) name, len) == 0;
+    return f->name.len == len && fc_strn_caseeq(f->name.data, (const unsigned char *) name, len);
 }
 
 /* proxy_intercept_errors: a status with an error_page is answered by it. */

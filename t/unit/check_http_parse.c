@@ -999,6 +999,39 @@ START_TEST(test_parser_at_offset)
 END_TEST
 
 /* Errors are sticky and a request line is rejected as soon as it is wrong. */
+/*
+ * Every byte value at every position of a long field value, in a request and
+ * in a response: whole (the one-pass line reader, eight value bytes a step)
+ * and byte by byte (the automaton) must agree on the outcome, the error and
+ * the offsets.
+ */
+START_TEST(test_value_bytes_all_positions)
+{
+    static const char *const heads[2] = {"GET / HTTP/1.1\r\nHost: h\r\nX-Long: ",
+                                         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Long: "};
+    char raw[160], name[64];
+    msg_result_t r, other;
+    for (int response = 0; response < 2; response++) {
+        size_t hl = strlen(heads[response]);
+        for (size_t pos = 0; pos < 20; pos++) {
+            for (unsigned v = 0; v < 256; v++) {
+                memcpy(raw, heads[response], hl);
+                memcpy(raw + hl, "abcdefghij0123456789\r\n\r\n", 24);
+                raw[hl + pos] = (char) v;
+                snprintf(name, sizeof(name), "%s value byte %02x at %zu",
+                         response ? "response" : "request", v, pos);
+                size_t n = hl + 24, whole[1] = {n}, bytes[160];
+                for (size_t k = 0; k < n; k++)
+                    bytes[k] = k + 1;
+                drv_run(response, (const unsigned char *) raw, whole, 1, &r);
+                drv_run(response, (const unsigned char *) raw, bytes, n, &other);
+                res_same(&r, &other, name, "byte by byte");
+            }
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_early_and_sticky_errors)
 {
     static const unsigned char msg[] = "GET / HTTP/1.1\r\nX\x01";
@@ -1044,6 +1077,7 @@ http_parse_suite(void)
     tcase_add_loop_test(tc, test_req_bad_fields, 0, fc_nelems(req_bad_fields));
     tcase_add_test(tc, test_header_hash);
     tcase_add_test(tc, test_early_and_sticky_errors);
+    tcase_add_test(tc, test_value_bytes_all_positions);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("framing and smuggling");
