@@ -68,6 +68,7 @@ const uint8_t fc_http_parse_class[256] = {
 #define CLS(c) fc_http_parse_class[(unsigned char) (c)]
 
 /* A tchar lower-cased (for the name hash), 0 for any other byte. */
+/* clang-format off */
 static const unsigned char hp_token_lower[256] = {
     ['!'] = '!', ['#'] = '#', ['$'] = '$', ['%'] = '%', ['&'] = '&', ['\''] = '\'',
     ['*'] = '*', ['+'] = '+', ['-'] = '-', ['.'] = '.', ['^'] = '^', ['_'] = '_',
@@ -83,6 +84,7 @@ static const unsigned char hp_token_lower[256] = {
     ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u',
     ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z',
 };
+/* clang-format on */
 
 void
 fc_http_parser_init(fc_http_parser_t *p, size_t pos)

@@ -250,15 +250,16 @@ START_TEST(test_ncasecmp_all_bytes)
                     b[pos] = (unsigned char) y;
                     int want = ref_strncasecmp(a, b, n), got = fc_strncasecmp(a, b, n);
                     if ((want < 0) != (got < 0) || (want > 0) != (got > 0))
-                        ck_abort_msg("len %zu pos %zu bytes %02x %02x: %d, want %d", n, pos, x,
-                                     y, got, want);
+                        ck_abort_msg("len %zu pos %zu bytes %02x %02x: %d, want %d", n, pos, x, y,
+                                     got, want);
                 }
             }
         }
     }
     /* A difference in the first word wins over one later. */
-    ck_assert_int_lt(fc_strncasecmp((const unsigned char *) "aaaaaaaaZ",
-                                    (const unsigned char *) "AAAAAAAbA", 9), 0);
+    ck_assert_int_lt(
+        fc_strncasecmp((const unsigned char *) "aaaaaaaaZ", (const unsigned char *) "AAAAAAAbA", 9),
+        0);
 }
 END_TEST
 
