@@ -256,21 +256,19 @@ up_state_close(fc_http_upstream_t *u)
         u->state->response_time = fc_current_msec() - u->try_msec;
 }
 
-/* r->log_upstream: "http://127.0.0.1:8080/uri" for every error line of the trip. */
+/*
+ * r->log_upstream: "http://", "127.0.0.1:8080", "/uri" for every error line
+ * of the trip, joined only when a line is written (most requests log none).
+ * The pieces live as long as the request: a literal or the request's pool,
+ * and the configuration.
+ */
 static void
 up_log_upstream(fc_http_upstream_t *u, const fc_str_t *peer)
 {
     fc_http_request_t *r = u->r;
-    size_t n = u->schema.len + peer->len + u->uri.len;
-    unsigned char *p = fc_pnalloc(r->pool, n);
-    if (p == NULL)
-        return;
-    memcpy(p, u->schema.data, u->schema.len);
-    memcpy(p + u->schema.len, peer->data, peer->len);
-    if (u->uri.len)
-        memcpy(p + u->schema.len + peer->len, u->uri.data, u->uri.len);
-    r->log_upstream.data = p;
-    r->log_upstream.len = n;
+    r->log_upstream[0] = u->schema;
+    r->log_upstream[1] = *peer;
+    r->log_upstream[2] = u->uri;
 }
 
 static void
