@@ -157,7 +157,7 @@ struct fc_http_request_s {
     fc_http_headers_out_t headers_out;
     fc_http_request_body_t *request_body; /* NULL until someone reads or discards it */
     void *upstream;               /* fc_http_upstream_t * when proxying */
-    fc_str_t log_upstream[3]; /* "http://", "addr", "/uri" for the error log context, when proxying */
+    fc_str_t log_upstream[3];     /* "http://", "addr", "/uri": error log context (proxying) */
 
     /* Phase engine state. */
     size_t phase;

@@ -51,7 +51,7 @@ fc_http_log_context(fc_log_t *log, char *buf, size_t len)
     const fc_str_t *up = r->log_upstream;
     if (up[1].len)
         n = fc_log_append(buf, len, n, ", upstream: \"%.*s%.*s%.*s\"", (int) up[0].len, up[0].data,
-                            (int) up[1].len, up[1].data, (int) up[2].len, up[2].data);
+                          (int) up[1].len, up[1].data, (int) up[2].len, up[2].data);
     if (r->headers_in.host)
         n = fc_log_append(buf, len, n, ", host: \"%.*s\"", (int) r->headers_in.host->value.len,
                             r->headers_in.host->value.data);
