@@ -136,7 +136,7 @@ fc_conf_set_bitmask_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         const fc_conf_enum_t *e = cmd->post;
         for (; e->name; e++) {
             if (v->len == strlen(e->name) &&
-                fc_strncasecmp(v->data, (const unsigned char *) e->name, v->len) == 0)
+                fc_strn_caseeq(v->data, (const unsigned char *) e->name, v->len))
                 break;
         }
         if (e->name == NULL)

@@ -62,7 +62,7 @@ fc_http_remove_header_out(fc_http_request_t *r, const char *name, size_t len)
     fc_http_field_t *f = r->headers_out.headers.elts;
     for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
         if (f[i].hash && f[i].name.len == len &&
-            fc_strncasecmp(f[i].name.data, (const unsigned char *) name, len) == 0) {
+            fc_strn_caseeq(f[i].name.data, (const unsigned char *) name, len)) {
             f[i].hash = 0;
             n++;
         }

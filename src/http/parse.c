@@ -180,6 +180,31 @@ hp_mark(fc_http_parser_t *p, unsigned from, unsigned to, unsigned char c, size_t
 }
 
 /*
+ * The end of a run of name bytes (tchar) from i, adding them to *hash
+ * lower-cased (h = h * 31 + c). Four bytes a step, the same sum expanded.
+ */
+static size_t
+hp_name_span(const unsigned char *buf, size_t i, size_t len, uint32_t *hash)
+{
+    uint32_t h = *hash;
+    unsigned char lc;
+    while (len - i >= 4) {
+        uint32_t a = hp_token_lower[buf[i]], b = hp_token_lower[buf[i + 1]],
+                 c = hp_token_lower[buf[i + 2]], d = hp_token_lower[buf[i + 3]];
+        if (a == 0 || b == 0 || c == 0 || d == 0)
+            break;
+        h = h * (31u * 31 * 31 * 31) + a * (31u * 31 * 31) + b * (31u * 31) + c * 31u + d;
+        i += 4;
+    }
+    while (i < len && (lc = hp_token_lower[buf[i]]) != 0) {
+        h = h * 31 + lc;
+        i++;
+    }
+    *hash = h;
+    return i;
+}
+
+/*
  * The end of a run of field-value bytes (HTAB, SP, VCHAR, obs-text) from i.
  * Eight bytes a step while none is a control byte or DEL; from the first one
  * (the CR that ends the line, or an HTAB) on, bytewise.
@@ -213,11 +238,7 @@ hp_fast(fc_http_parser_t *p, const unsigned char *buf, size_t i, size_t len)
 {
     if (p->state == FC_HTTP_F_NAME) {
         uint32_t h = p->hash; /* a local: buf may alias *p for the compiler */
-        unsigned char lc;
-        while (i < len && (lc = hp_token_lower[buf[i]]) != 0) {
-            h = h * 31 + lc;
-            i++;
-        }
+        i = hp_name_span(buf, i, len, &h);
         p->hash = h;
     } else if (p->state == FC_HTTP_F_VALUE) {
         i = hp_value_span(buf, i, len);
@@ -239,25 +260,12 @@ hp_line_fast(fc_http_parser_t *p, fc_http_header_t *h, const unsigned char *buf,
 {
     size_t i = p->pos, name = i, colon, value, end;
     uint32_t hash = 0;
-    unsigned char lc;
 
     if (len - i >= 2 && buf[i] == '\r' && buf[i + 1] == '\n') {
         p->pos = i + 2; /* the empty line: the head is complete */
         return HP_FAST_END;
     }
-    /* Four name bytes a step: the same hash as h = h * 31 + c byte by byte. */
-    while (len - i >= 4) {
-        uint32_t a = hp_token_lower[buf[i]], b = hp_token_lower[buf[i + 1]],
-                 c = hp_token_lower[buf[i + 2]], d = hp_token_lower[buf[i + 3]];
-        if (a == 0 || b == 0 || c == 0 || d == 0)
-            break;
-        hash = hash * (31u * 31 * 31 * 31) + a * (31u * 31 * 31) + b * (31u * 31) + c * 31u + d;
-        i += 4;
-    }
-    while (i < len && (lc = hp_token_lower[buf[i]]) != 0) {
-        hash = hash * 31 + lc;
-        i++;
-    }
+    i = hp_name_span(buf, i, len, &hash);
     if (i == name || i == len || buf[i] != ':')
         return HP_FAST_NO;
     colon = i++;
@@ -275,7 +283,6 @@ hp_line_fast(fc_http_parser_t *p, fc_http_header_t *h, const unsigned char *buf,
     h->value.off = value;
     h->value.len = end - value;
     h->hash = hash;
-    p->hash = hash;
     p->pos = i + 2;
     return HP_FAST_FIELD;
 }

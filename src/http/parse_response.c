@@ -88,9 +88,9 @@ static size_t
 sl_line_fast(fc_http_parser_t *p, const unsigned char *buf, size_t len)
 {
     size_t s = p->pos, i = s + 13;
-    if (p->state != SL_VERSION || s != p->mark[0] || len < i ||
-        memcmp(buf + s, "HTTP/1.", 7) != 0 || (buf[s + 7] != '1' && buf[s + 7] != '0') ||
-        buf[s + 8] != ' ' || buf[s + 12] != ' ')
+    unsigned major, minor;
+    if (p->state != SL_VERSION || s != p->mark[0] || len < i || buf[s + 8] != ' ' ||
+        buf[s + 12] != ' ' || fc_http_parse_version(buf + s, 8, &major, &minor) != FC_OK)
         return 0;
     unsigned code = 0;
     for (size_t k = s + 9; k < s + 12; k++) {

@@ -295,7 +295,6 @@ fc_http_upstream_t *fc_http_upstream_create(fc_http_request_t *r,
  * content handler returns: FC_DONE (the engine finalizes r later) or a status.
  */
 int fc_http_upstream_start(fc_http_upstream_t *u);
-/* proxy_next_upstream values ("error", "timeout", ... "off"): a table for the bitmask setter. */
 /*
  * The failure conditions proxy_next_upstream and proxy_cache_use_stale share
  * (each table adds its own words: non_idempotent, updating, off).
@@ -308,6 +307,7 @@ int fc_http_upstream_start(fc_http_upstream_t *u);
         {"http_403", FC_HTTP_UPSTREAM_FT_HTTP_403}, {"http_404", FC_HTTP_UPSTREAM_FT_HTTP_404},    \
         {"http_429", FC_HTTP_UPSTREAM_FT_HTTP_429}
 
+/* proxy_next_upstream values ("error", "timeout", ... "off"): a table for the bitmask setter. */
 extern const fc_conf_enum_t fc_http_upstream_next_masks[];
 /* Defines $upstream_addr, $upstream_status, ... (http_upstream's preconfiguration). */
 int fc_http_upstream_variables_add(fc_var_registry_t *reg);
