@@ -221,6 +221,19 @@ like "$(cat "$T/error.log")" 'upstream sent too big header' "...logged as nginx 
 hreq "$U/bigheader?hdr=X-Small:%20$(t_str 300 z)"
 is "$H_STATUS" 200 "a smaller one passes"
 
+# A client that shuts its side right behind the request (the FIN may come in
+# the same event as the request) is gone, as nginx judges with EPOLLRDHUP: the
+# slow upstream is given up at once and the request logged 499.
+t0=$(t_now_ms)
+hraw "$PORT1" 'GET /without/slow?delay_ms=4000 HTTP/1.1\r\nHost: h\r\n\r\n' -c -t 6000
+dt=$(($(t_now_ms) - t0))
+halfclosed() { grep -q 'client prematurely closed connection' "$T/error.log"; }
+wait_for 3 halfclosed
+ok $? "a client half-closed behind its request is noticed while the upstream works"
+[ "$dt" -lt 3000 ]
+ok $? "...and its connection closed before the upstream answered ($dt ms)"
+unlike "$R_OUT" '^HTTP/' "...without a response"
+
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"
 fc_stop
 is $? 0 "graceful stop"

@@ -124,13 +124,28 @@ fc_http_upstream_cache_register(fc_conf_t *cf, const fc_http_upstream_cache_ops_
     cmcf->upstream_cache = ops;
 }
 
+/*
+ * From here on a read event on the client means it may be gone. If the end
+ * came already, with the request (EPOLLRDHUP in the same event, or a TLS
+ * close_notify read with the last bytes), no event will come again: judge it
+ * now, as nginx does when it adds the client's write event at this point.
+ */
+static void
+up_watch_client(fc_http_request_t *r)
+{
+    fc_connection_t *c = r->connection;
+    r->read_event_handler = up_check_broken;
+    if (c->read->pending_eof)
+        fc_event_post(c->loop, c->read);
+}
+
 /* Asks the cache (if any), then builds the request, picks the group's key and starts the first try. */
 static void
 up_init(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
     if (!r->request_body_no_buffering) {
-        r->read_event_handler = up_check_broken;
+        up_watch_client(r);
         u->nb_done = 1; /* else up_nb_take() sees the end and frames it */
     }
     r->write_event_handler = fc_http_block_reading;
@@ -200,7 +215,7 @@ up_nb_take(fc_http_upstream_t *u)
         return;
     if (last) {
         u->nb_done = 1;
-        u->r->read_event_handler = up_check_broken;
+        up_watch_client(u->r);
     }
     if (out == NULL)
         return;
