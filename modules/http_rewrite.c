@@ -433,6 +433,24 @@ rw_var_get(void *data, fc_var_value_t *v, uintptr_t index)
     return FC_OK;
 }
 
+/*
+ * nginx's set gives these names no getter of their own: until a set runs,
+ * $arg_page still reads the query (so `if ($arg_page = "") { set $arg_page 1; }`
+ * only fills in a default).
+ */
+static int
+rw_prefix_name(const fc_str_t *name)
+{
+    static const char *const prefixes[] = {"http_", "sent_http_", "sent_trailer_", "cookie_",
+                                           "arg_"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        size_t n = strlen(prefixes[i]);
+        if (name->len >= n && fc_strncasecmp(name->data, (const unsigned char *) prefixes[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static char *
 rw_set(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
@@ -457,7 +475,7 @@ rw_set(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     rw_op_t *op = index < 0 ? NULL : rw_push(cf, conf, type);
     if (op == NULL)
         return FC_CONF_ERROR;
-    if (v && v->get == NULL) {
+    if (v && v->get == NULL && !rw_prefix_name(&name)) {
         v->get = rw_var_get; /* a variable of its own (a builtin or map keeps its getter) */
         v->data = (uintptr_t) index;
     }
@@ -668,6 +686,7 @@ rw_run_return(fc_http_request_t *r, const rw_op_t *op)
     if (!op->has_text && status >= FC_HTTP_BAD_REQUEST && status <= 599)
         return (int) status;
     fc_str_t text = fc_string("");
+    r->headers_out.status = status; /* as nginx: the text may print $status */
     if (op->has_text && fc_http_cv_eval(r, &op->value, &text) != FC_OK)
         return FC_ERROR;
     switch (status) {

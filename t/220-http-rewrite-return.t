@@ -23,6 +23,14 @@ http {
         location /ret/204 { return 204; }
         location /ret/307 { return 307 /t; }
         location /ret/444 { return 444; }
+        location /ret/status { return 200 "st=$status\n"; }
+        location /ret/found { return 302 http://example.test/found; }
+        location /ret/default {
+            if ($arg_page = "") {
+                set $arg_page 1;
+            }
+            return 200 "page=$arg_page\n";
+        }
         location /ret/first {
             return 200 "first\n";
             return 200 "second\n";
@@ -134,6 +142,15 @@ is "$R_OUT" "" "return 444: no response"
 is "$R_RC" 0 "...the connection is closed"
 hreq "$U/ret/first"
 is "$H_BODY" first "the first return ends the rewrite phase"
+hreq "$U/ret/status"
+is "$H_BODY" "st=200" "return's text sees \$status (set before the text, as nginx)"
+hreq "$U/ret/found"
+like "$(head -n 2 "$T/h.head")" '^HTTP/1\.1 302 Moved Temporarily' "302: the status line says Moved Temporarily"
+like "$H_BODY" '<title>302 Found</title>' "...the page says 302 Found, as nginx's"
+hreq "$U/ret/default?page=7"
+is "$H_BODY" "page=7" "set \$arg_page in an if: \$arg_page still reads the query"
+hreq "$U/ret/default"
+is "$H_BODY" "page=1" "...and the default is set when the argument is missing"
 
 # --- rewrite
 n=$(reqs)

@@ -17,7 +17,7 @@ http {
                    'conn=$connection rid=$request_id xm=$http_x_missing';
     log_format js escape=json '{"q":"$http_x_q","m":"$http_x_missing","s":$status}';
     log_format esc '$http_x_q|$http_x_missing';
-    log_format none escape=none '$http_x_q|';
+    log_format none escape=none '$http_x_q|$http_x_missing|';
     log_format plain '$uri $status';
     access_log @T@/http.log plain;
 
@@ -99,6 +99,10 @@ is "$(field scheme "$v")" http "\$scheme"
 like "$v" "request=GET /v%2Fx\\?a=1&B=2&a=3 HTTP/1\\.1 " "\$request"
 is "$(field method "$v")" GET "\$request_method"
 is "$(field ruri "$v")" "/v%2Fx?a=1&B=2&a=3" "\$request_uri: as sent"
+hraw "$PORT1" 'GET http://Abs.Test:99/v%2Fy?q=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n'
+like "$R_OUT" ' ruri=/v%2Fy\?q=1 uri=/v/y ' "absolute-form request: \$request_uri is the path and query, as nginx"
+hraw "$PORT1" 'GET http://abs.test?q=2 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n'
+like "$(grep -a 'request="GET http://abs.test?q=2 ' "$T/all.log")" ' ruri=\?q=2 ' "...with no path: what follows the host"
 is "$(field uri "$v")" "/v/x" "\$uri: decoded"
 is "$(field args "$v")" "a=1&B=2&a=3" "\$args"
 is "$(field a "$v")" 1 "\$arg_a: the first one"
@@ -155,7 +159,7 @@ like "$(grep '/esc' "$T/combined.log")" \
 is "$(tail -n 1 "$T/js.log")" "$(printf '{"q":"a\\"b\\\\c\351","m":"","s":404}')" \
     "escape=json: \" and \\ escaped, bytes >= 0x80 as they are, empty is empty"
 is "$(tail -n 1 "$T/esc.log")" 'a\x22b\x5Cc\xE9|-' "escape=default: \" \\ and bytes >= 0x80 as \\xHH, empty is -"
-is "$(tail -n 1 "$T/none.log")" "$(printf 'a"b\\c\351|')" "escape=none: as received"
+is "$(tail -n 1 "$T/none.log")" "$(printf 'a"b\\c\351||')" "escape=none: as received, a missing variable writes nothing"
 
 # --- where requests are logged
 hreq "$U/loc"

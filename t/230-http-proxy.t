@@ -69,6 +69,10 @@ http {
             proxy_redirect off;
             proxy_pass http://127.0.0.1:@PORT9@/base/;
         }
+        location /rd/rel/ {
+            proxy_redirect /base/ /front/;
+            proxy_pass http://127.0.0.1:@PORT9@/base/;
+        }
         location /rd/ab/ {
             proxy_redirect http://backend.test/ http://front.test/x/;
             proxy_pass http://127.0.0.1:@PORT9@;
@@ -183,6 +187,13 @@ hreq "$U/rd/default/x?status=302&hdr=Location:%20http://elsewhere.test/base/new"
 is "$(hhdr Location)" "http://elsewhere.test/base/new" "proxy_redirect default leaves other URLs"
 hreq "$U/rd/off/x?status=302&hdr=Location:%20http://127.0.0.1:$PORT9/base/new"
 is "$(hhdr Location)" "http://127.0.0.1:$PORT9/base/new" "proxy_redirect off: unchanged"
+hreq "$U/rd/default/x?status=302&hdr=Location:%20/other/rel"
+is "$(hhdr Location)" "/other/rel" "a relative Location no rule rewrites goes out as sent (as nginx)"
+hreq "$U/rd/off/x?status=302&hdr=Location:%20/base/rel"
+is "$(hhdr Location)" "/base/rel" "...also with proxy_redirect off"
+hreq "$U/rd/rel/x?status=302&hdr=Location:%20/base/rel"
+is "$(hhdr Location)" "http://127.0.0.1:$PORT1/front/rel" \
+    "a relative Location proxy_redirect rewrites is made absolute"
 hreq "$U/rd/ab/x?status=301&hdr=Location:%20http://backend.test/p/q&hdr=Refresh:%205;%20url=http://backend.test/r"
 is "$(hhdr Location)" "http://front.test/x/p/q" "proxy_redirect A B: Location"
 is "$(hhdr Refresh)" "5; url=http://front.test/x/r" "proxy_redirect A B: Refresh"

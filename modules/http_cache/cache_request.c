@@ -148,8 +148,9 @@ req_restore_head(cache_ctx_t *ctx)
             if (nl_len == 4 && fc_strncasecmp(v.data, (const unsigned char *) "etag", 4) == 0)
                 ho->etag = f;
             else if (nl_len == 8 &&
-                     fc_strncasecmp(v.data, (const unsigned char *) "location", 8) == 0)
-                ho->location = f;
+                     fc_strncasecmp(v.data, (const unsigned char *) "location", 8) == 0 &&
+                     f->value.len && f->value.data[0] != '/')
+                ho->location = f; /* a relative one stays as stored (see up_field_out) */
         }
         p = nl + 1;
     }

@@ -58,7 +58,7 @@ static const fc_command_t proxy_commands[] = {
     {"proxy_buffering", PROXY_UP(FC_CONF_FLAG, fc_conf_set_flag_slot, buffering), NULL},
     {"proxy_buffer_size", PROXY_UP(FC_CONF_TAKE1, fc_conf_set_size_slot, buffer_size), NULL},
     {"proxy_buffers", PROXY_UP(FC_CONF_TAKE2, proxy_buffers, bufs_num), NULL},
-    {"proxy_busy_buffers_size", PROXY_UP(FC_CONF_TAKE1, fc_conf_set_size_slot, busy_buffers_size),
+    {"proxy_busy_buffers_size", PROXY_UP(FC_CONF_TAKE1, fc_conf_set_size_slot, busy_buffers_size_conf),
      NULL},
     {"proxy_request_buffering", PROXY_UP(FC_CONF_FLAG, fc_conf_set_flag_slot, request_buffering),
      NULL},
@@ -130,7 +130,7 @@ proxy_create_loc_conf(fc_conf_t *cf)
     u->next_upstream_timeout = FC_UNSET_MSEC;
     u->buffer_size = FC_UNSET_SIZE;
     u->bufs_num = 0;
-    u->busy_buffers_size = FC_UNSET_SIZE;
+    u->busy_buffers_size_conf = FC_UNSET_SIZE;
     u->next_upstream = 0;
     u->next_upstream_tries = FC_UNSET;
     u->buffering = FC_UNSET;
@@ -534,21 +534,29 @@ proxy_not_implemented(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 /* ---- merge -------------------------------------------------------------------------------------
  */
 
-/* proxy_buffers and friends, checked as nginx does. */
+/*
+ * proxy_buffers and friends, checked as nginx does. The defaults are one
+ * memory page (4k on x86-64), and the busy size is worked out again at each
+ * level from that level's sizes unless it was written.
+ */
 static int
 proxy_buffers_merge(fc_conf_t *cf, fc_http_upstream_conf_t *conf, fc_http_upstream_conf_t *prev)
 {
-    fc_conf_merge_size(conf->buffer_size, prev->buffer_size, 8192);
+    long page = sysconf(_SC_PAGESIZE);
+    size_t page_size = page > 0 ? (size_t) page : 4096;
+    fc_conf_merge_size(conf->buffer_size, prev->buffer_size, page_size);
     if (conf->bufs_num == 0) {
         conf->bufs_num = prev->bufs_num ? prev->bufs_num : 8;
-        conf->bufs_size = prev->bufs_num ? prev->bufs_size : 8192;
+        conf->bufs_size = prev->bufs_num ? prev->bufs_size : page_size;
     }
     if (conf->bufs_num < 2) {
         fc_conf_log_error(FC_LOG_EMERG, cf, 0, "there must be at least 2 \"proxy_buffers\"");
         return FC_ERROR;
     }
     size_t size = fc_max(conf->buffer_size, conf->bufs_size);
-    fc_conf_merge_size(conf->busy_buffers_size, prev->busy_buffers_size, 2 * size);
+    fc_conf_merge_size(conf->busy_buffers_size_conf, prev->busy_buffers_size_conf, FC_UNSET_SIZE);
+    conf->busy_buffers_size =
+        conf->busy_buffers_size_conf == FC_UNSET_SIZE ? 2 * size : conf->busy_buffers_size_conf;
     if (conf->busy_buffers_size < size) {
         fc_conf_log_error(FC_LOG_EMERG, cf, 0,
                           "\"proxy_busy_buffers_size\" must be equal to or greater than the "

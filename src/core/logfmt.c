@@ -329,8 +329,9 @@ lf_segments(const fc_logfmt_t *fmt, const fc_logfmt_ctx_t *ctx, lf_seg_t *seg)
             fc_var_value_t *v = fc_var_get(ctx->reg, ctx->values, ctx->r, part->index);
             seg[i].s.data = (unsigned char *) v->data;
             seg[i].s.len = v->len;
-            /* nginx: "-" only for a variable not found; an empty value stays empty */
-            seg[i].dash = v->not_found && fmt->escape != FC_LOGFMT_ESCAPE_JSON;
+            /* nginx: "-" only for a variable not found, and only with default
+             * escaping (json and none write nothing); an empty value stays empty */
+            seg[i].dash = v->not_found && fmt->escape == FC_LOGFMT_ESCAPE_DEFAULT;
         } else {
             seg[i].s = fc_captures_get(ctx->caps, (int) part->index);
         }

@@ -37,6 +37,40 @@ fc_listening_add(fc_cycle_t *cycle, const fc_addr_t *addr, int type, int *existe
     return l;
 }
 
+static void
+listen_bind_error(const fc_listening_t *ls, fc_log_t *log, int err)
+{
+    fc_log_error(FC_LOG_EMERG, log, 0, "bind() to %s failed (%d: %s) in %s:%u", ls->addr.name.data,
+                 err, strerror(err), ls->conf_file, ls->conf_line);
+}
+
+/*
+ * SO_REUSEPORT would let a second server (another fulcrum, started by
+ * mistake) share a port we are about to take and quietly get part of its
+ * traffic. A first bind without it fails, as nginx's bind does, when
+ * anything already listens there; SO_REUSEADDR keeps TIME_WAIT leftovers
+ * out of it. Datagram sockets share a port with SO_REUSEADDR, so their
+ * probe goes without it.
+ */
+static int
+listen_probe_free(const fc_listening_t *ls, fc_log_t *log)
+{
+    const struct sockaddr *sa = (const struct sockaddr *) &ls->addr.sa;
+    int fd = socket(sa->sa_family, ls->type | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0; /* the real socket() reports it */
+    int one = 1;
+    if (ls->type == SOCK_STREAM)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (sa->sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    int rc = bind(fd, sa, ls->addr.socklen) < 0 && errno == EADDRINUSE ? -1 : 0;
+    close(fd);
+    if (rc < 0)
+        listen_bind_error(ls, log, EADDRINUSE);
+    return rc;
+}
+
 static int
 listen_socket_open(fc_listening_t *ls, fc_log_t *log, int test_only)
 {
@@ -59,9 +93,11 @@ listen_socket_open(fc_listening_t *ls, fc_log_t *log, int test_only)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &ls->sndbuf, sizeof(int));
     if (bind(fd, sa, ls->addr.socklen) < 0) {
         int err = errno;
-        fc_log_error(FC_LOG_EMERG, log, 0, "bind() to %s failed (%d: %s) in %s:%u",
-                     ls->addr.name.data, err, strerror(err), ls->conf_file, ls->conf_line);
         close(fd);
+        /* As nginx -t: a port in use (by the running server, most often) is no error. */
+        if (test_only && err == EADDRINUSE)
+            return 0;
+        listen_bind_error(ls, log, err);
         return -1;
     }
     if (test_only) {
@@ -95,6 +131,27 @@ listen_find(fc_cycle_t *cycle, const fc_listening_t *like)
     return NULL;
 }
 
+/*
+ * 1 when the running configuration listens on this port already (a reload
+ * that moves 127.0.0.1:80 to *:80): the probe would meet our own sockets,
+ * which SO_REUSEPORT lets the new ones join.
+ */
+static int
+listen_port_ours(fc_cycle_t *old, const fc_listening_t *like)
+{
+    if (old == NULL)
+        return 0;
+    const struct sockaddr *sa = (const struct sockaddr *) &like->addr.sa;
+    fc_listening_t *ls = old->listening.elts;
+    for (size_t i = 0; i < old->listening.nelts; i++) {
+        const struct sockaddr *o = (const struct sockaddr *) &ls[i].addr.sa;
+        if (ls[i].type == like->type && ls[i].fds && o->sa_family == sa->sa_family &&
+            fc_sockaddr_port(o) == fc_sockaddr_port(sa))
+            return 1;
+    }
+    return 0;
+}
+
 int
 fc_listening_open(fc_cycle_t *cycle, fc_cycle_t *old, size_t slots)
 {
@@ -119,6 +176,11 @@ fc_listening_open(fc_cycle_t *cycle, fc_cycle_t *old, size_t slots)
                 continue;
             }
             int fd;
+            if (s == 0 && !cycle->test_only && l->addr.sa.ss_family != AF_UNIX &&
+                !listen_port_ours(old, l) && listen_probe_free(l, cycle->log) < 0) {
+                rc = FC_ERROR;
+                break;
+            }
             if (l->addr.sa.ss_family == AF_UNIX && s > 0 && !cycle->test_only) {
                 /* SO_REUSEPORT means nothing for unix sockets: slots share one. */
                 fd = fcntl(l->fds[0], F_DUPFD_CLOEXEC, 0);

@@ -289,6 +289,17 @@ fc_http_head_set_line(fc_http_request_impl_t *ri)
         r->http_protocol.len = 8;
     }
     r->unparsed_uri = fc_http_span_str(base, rl->target);
+    if (rl->form == FC_HTTP_TARGET_ABSOLUTE) {
+        /* As nginx: $request_uri is the path and query, without the scheme and host. */
+        size_t target_end = rl->target.off + rl->target.len;
+        size_t from = rl->path.len ? rl->path.off : rl->has_args ? rl->args.off - 1 : target_end;
+        if (from < target_end) {
+            r->unparsed_uri.data = base + from;
+            r->unparsed_uri.len = target_end - from;
+        } else {
+            fc_str_set(&r->unparsed_uri, "/");
+        }
+    }
     r->header_only = r->method == FC_HTTP_METHOD_HEAD;
 }
 

@@ -33,6 +33,7 @@ typedef struct fc_http_core_srv_conf_s fc_http_core_srv_conf_t;
 #define FC_HTTP_TEMPORARY_REDIRECT 307
 #define FC_HTTP_PERMANENT_REDIRECT 308
 #define FC_HTTP_BAD_REQUEST 400
+#define FC_HTTP_UNAUTHORIZED 401
 #define FC_HTTP_FORBIDDEN 403
 #define FC_HTTP_NOT_FOUND 404
 #define FC_HTTP_NOT_ALLOWED 405

@@ -141,13 +141,27 @@ special_400_detail(int status)
     }
 }
 
+/* The page's heading: nginx's pages name two codes unlike their status lines. */
+static const char *
+special_page_reason(unsigned status)
+{
+    switch (status) {
+    case FC_HTTP_MOVED_TEMPORARILY:
+        return "Found";
+    case FC_HTTP_UNAUTHORIZED:
+        return "Authorization Required";
+    default:
+        return fc_http_status_reason(status);
+    }
+}
+
 unsigned
 fc_http_error_page_text(fc_http_request_t *r, unsigned status, fc_str_t *body)
 {
     fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
     const char *detail = special_400_detail((int) status);
     unsigned shown = detail ? FC_HTTP_BAD_REQUEST : status;
-    const char *reason = fc_http_status_reason(shown);
+    const char *reason = special_page_reason(shown);
     const char *title = detail ? detail : reason;
     const char *tail = clcf->server_tokens ? "fulcrum/" FC_VERSION : "fulcrum";
     size_t size = 256 + 3 * strlen(title);

@@ -128,6 +128,7 @@ typedef struct {
     size_t bufs_num;                /* proxy_buffers: read-ahead while the client is slow */
     size_t bufs_size;
     size_t busy_buffers_size;       /* at most this much is handed to the client at once */
+    size_t busy_buffers_size_conf;  /* as written; unset: 2 x max(buffer_size, bufs_size) */
     unsigned next_upstream;         /* FC_HTTP_UPSTREAM_FT_* */
     int64_t next_upstream_tries;    /* 0: unlimited */
     int buffering;

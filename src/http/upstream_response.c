@@ -201,6 +201,11 @@ up_hidden(const fc_http_upstream_t *u, const fc_http_field_t *f)
  * An upstream field now in headers_out: Location, Server and Date get their
  * shortcuts (fc_http_add_header_out() keeps them right when the array
  * moves); proxy_redirect rewrites Location and the URL of a Refresh.
+ *
+ * As nginx, a Location becomes headers_out.location (which the header
+ * writer makes absolute when it starts with "/") only when proxy_redirect
+ * rewrote it or it is not relative: a relative redirect the upstream sent
+ * goes out as it came.
  */
 static int
 up_field_out(fc_http_upstream_t *u, fc_http_field_t *o)
@@ -208,7 +213,12 @@ up_field_out(fc_http_upstream_t *u, fc_http_field_t *o)
     fc_http_headers_out_t *ho = &u->r->headers_out;
     size_t url = 0;
     if (up_name_is(o, "location", 8)) {
-        ho->location = o;
+        int rc = u->ops->rewrite_redirect ? u->ops->rewrite_redirect(u, o, 0) : FC_DECLINED;
+        if (rc == FC_ERROR)
+            return FC_ERROR;
+        if (rc == FC_OK || (o->value.len && o->value.data[0] != '/'))
+            ho->location = o;
+        return FC_OK;
     } else if (up_name_is(o, "refresh", 7)) {
         while (url + 4 <= o->value.len &&
                fc_strncasecmp(o->value.data + url, (const unsigned char *) "url=", 4) != 0)
