@@ -18,6 +18,7 @@ http {
     server {
         listen 127.0.0.1:@PORT2@;
         server_tokens off;
+        ignore_invalid_headers off;
         location / { proxy_pass http://127.0.0.1:@PORT9@; }
     }
 }
@@ -133,7 +134,26 @@ is "$R_STATUS" 400 "a space inside the target: 400"
 n=$(grep -c '^req ' "$(backend_log "$PORT9")")
 hraw "$PORT1" 'GET / HTTP/1.1\r\nHost: h\r\nHost: i\r\n\r\n' -t 2000
 is "$R_STATUS" 400 "two Host headers: 400"
+hraw "$PORT1" 'GET / HTTP/0.9\r\nHost: h\r\n\r\n' -t 2000
+is "$R_STATUS" 400 "HTTP/0.9 in a request line: 400 (as nginx)"
+hraw "$PORT1" 'get / HTTP/1.1\r\nHost: h\r\n\r\n' -t 2000
+is "$R_STATUS" 400 "a lower-case method: 400 (as nginx; never sent on as 'get')"
+hraw "$PORT1" 'G1T / HTTP/1.1\r\nHost: h\r\n\r\n' -t 2000
+is "$R_STATUS" 400 "a digit in the method: 400"
+hraw "$PORT1" 'TRACE / HTTP/1.1\r\nHost: h\r\n\r\n' -t 2000
+is "$R_STATUS" 405 "TRACE: 405, as nginx (never proxied)"
+is "$R_RC" 0 "...and the connection is closed"
 is "$(grep -c '^req ' "$(backend_log "$PORT9")")" "$n" "none of the bad requests reached the backend"
+
+# --- ignore_invalid_headers: names other than letters, digits, "-" (and "_"
+# with underscores_in_headers) are dropped by default, kept when off
+hraw "$PORT1" 'GET /inv HTTP/1.1\r\nHost: h\r\nX.Dot: 1\r\nX_Under: 2\r\nX-Ok: 3\r\nConnection: close\r\n\r\n'
+is "$R_STATUS" 200 "fields with invalid names: the request is served"
+like "$R_OUT" '^X-Ok: 3$' "...a valid field reaches the backend"
+unlike "$R_OUT" '^X(\.Dot|_Under):' "...X.Dot and X_Under are ignored (ignore_invalid_headers on)"
+hraw "$PORT2" 'GET /inv HTTP/1.1\r\nHost: h\r\nX.Dot: 1\r\nX_Under: 2\r\nConnection: close\r\n\r\n'
+like "$R_OUT" '^X\.Dot: 1$' "ignore_invalid_headers off: X.Dot is passed"
+like "$R_OUT" '^X_Under: 2$' "...and X_Under"
 
 t_wait_lines "$T/access.log" 10
 like "$(cat "$T/access.log")" '"GET /get/path\?a=1&b=two HTTP/1\.1" 200 ' "the default access log (combined) saw the GET"

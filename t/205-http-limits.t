@@ -33,6 +33,11 @@ http {
             client_max_body_size 0;
             proxy_pass http://127.0.0.1:@PORT9@;
         }
+        location /ep/ {
+            error_page 413 /too-large;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+        location = /too-large { return 200 "custom 413 page, status $status\n"; }
     }
     server {
         listen 127.0.0.1:@PORT3@;
@@ -123,6 +128,11 @@ is "$R_STATUS" 200 "chunked body of 100 bytes: 200"
 hraw "$PORT2" "POST / HTTP/1.1\\r\\nHost: h\\r\\nTransfer-Encoding: chunked\\r\\nConnection: close\\r\\n\\r\\n32\\r\\n$(t_str 50 e)\\r\\n33\\r\\n$(t_str 51 e)\\r\\n0\\r\\n\\r\\n"
 is "$R_STATUS" 413 "chunked body of 101 bytes: 413"
 is "$(reqs)" $((n + 2)) "only the two accepted bodies reached the backend"
+hraw "$PORT2" "$(body_req 101 /ep/)"
+is "$R_STATUS" 413 "error_page 413: the status stays 413"
+like "$R_OUT" '^custom 413 page, status 413$' \
+    "...the page comes from error_page (its location's limit is not checked again, as nginx)"
+is "$R_RC" 0 "...and the connection is closed once the body is read"
 hraw "$PORT2" "$(body_req 5000 /big/)"
 is "$R_STATUS" 200 "a location's own client_max_body_size (10m) applies"
 hraw "$PORT2" "$(body_req 5000 /unlimited/)"

@@ -129,12 +129,30 @@ static const head_known_t head_known[] = {
     HEAD_KNOWN("via", via, HEAD_FIRST),
 };
 
+/*
+ * 1 when nginx would take the name as valid: letters, digits and "-", and
+ * "_" with underscores_in_headers. The parser has already refused bytes
+ * that are not RFC 9110 token characters; the other token characters
+ * ("." "!" "#" ...) and "_" are what ignore_invalid_headers drops.
+ */
+static int
+head_name_valid(const fc_str_t *name, int underscores)
+{
+    for (size_t i = 0; i < name->len; i++) {
+        unsigned char c = name->data[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || (c == '_' && underscores)))
+            return 0;
+    }
+    return 1;
+}
+
 /* Turns the recorded offsets into pointers and notes the known fields (names in any case). */
 static int
 head_fix_fields(fc_http_request_t *r)
 {
     fc_http_core_srv_conf_t *cscf = fc_http_core_srv(r);
-    int drop_underscores = !cscf->underscores_in_headers && cscf->ignore_invalid_headers;
+    int drop_invalid = cscf->ignore_invalid_headers, underscores = cscf->underscores_in_headers;
     unsigned char *base = r->http_connection->buf.start;
     fc_http_field_t *f = r->headers_in.headers.elts;
     fc_http_headers_in_t *in = &r->headers_in;
@@ -143,7 +161,7 @@ head_fix_fields(fc_http_request_t *r)
         f[i].value.data = base + (uintptr_t) f[i].value.data;
     }
     for (size_t i = 0; i < in->headers.nelts; i++) {
-        if (drop_underscores && memchr(f[i].name.data, '_', f[i].name.len)) {
+        if (drop_invalid && !head_name_valid(&f[i].name, underscores)) {
             fc_log_error(FC_LOG_INFO, r->connection->log, 0,
                          "client sent invalid header line: \"%.*s\"", (int) f[i].name.len,
                          f[i].name.data);
@@ -385,6 +403,11 @@ fc_http_process_request(fc_http_request_t *r)
         }
         if (c->tls || hc->plain_http)
             rc = fc_http_ssl_check_request(r);
+        if (rc == FC_OK && r->method == FC_HTTP_METHOD_TRACE) {
+            /* As nginx: TRACE is refused before any location runs (it would echo credentials). */
+            fc_log_error(FC_LOG_INFO, c->log, 0, "client sent TRACE method");
+            rc = FC_HTTP_NOT_ALLOWED;
+        }
     }
     if (rc != FC_OK) {
         r->lingering_close = 1;

@@ -338,7 +338,8 @@ fc_http_parse_version(const unsigned char *p, size_t n, unsigned *major, unsigne
         return FC_ERROR;
     *major = p[5] - '0';
     *minor = p[7] - '0';
-    return *major == 1 ? FC_OK : FC_DECLINED;
+    /* As nginx: a version below 1.0 is malformed (400), one above 1.x unsupported (505). */
+    return *major == 1 ? FC_OK : *major == 0 ? FC_ERROR : FC_DECLINED;
 }
 
 /* ---- body framing ------------------------------------------------------- */

@@ -192,6 +192,19 @@ rl_target(fc_http_parser_t *p, fc_http_request_line_t *rl, const unsigned char *
 }
 
 /* The whole line is in: cut it into its parts and check version and target. */
+/*
+ * As nginx: a method is upper-case letters, "_" and "-" (any token would do
+ * for RFC 9110, but "get" or "G1T" reaching a backend is a client bug).
+ */
+static int
+rl_method_chars(const unsigned char *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((m[i] >= 'A' && m[i] <= 'Z') || m[i] == '_' || m[i] == '-'))
+            return 0;
+    return 1;
+}
+
 static int
 rl_finish(fc_http_parser_t *p, fc_http_request_line_t *rl, const unsigned char *buf, size_t vend,
           size_t end)
@@ -207,6 +220,8 @@ rl_finish(fc_http_parser_t *p, fc_http_request_line_t *rl, const unsigned char *
     rl->target.off = p->mark[2];
     rl->target.len = p->mark[3] - p->mark[2];
     rl->method_id = rl_method_id(buf + rl->method.off, rl->method.len);
+    if (rl->method_id == FC_HTTP_METHOD_OTHER && !rl_method_chars(buf + rl->method.off, rl->method.len))
+        return rl_fail(p, 400, "invalid method");
     rc = fc_http_parse_version(buf + vs, vend - vs, &rl->http_major, &rl->http_minor);
     if (rc == FC_ERROR)
         return rl_fail(p, 400, "invalid HTTP version");

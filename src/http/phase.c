@@ -22,13 +22,16 @@ phase_find_config(fc_http_request_t *r)
     fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
     if (clcf->internal && !r->internal)
         return FC_HTTP_NOT_FOUND;
+    /* As nginx, a body already being thrown away (this 413's error_page) is not checked again. */
     if (clcf->client_max_body_size && r->headers_in.content_length_n > 0 &&
-        (uint64_t) r->headers_in.content_length_n > clcf->client_max_body_size) {
+        (uint64_t) r->headers_in.content_length_n > clcf->client_max_body_size &&
+        !(r->request_body && r->request_body->discard)) {
         fc_log_error(FC_LOG_ERR, r->connection->log, 0,
                      "client intended to send too large body: %" PRId64 " bytes",
                      r->headers_in.content_length_n);
         r->lingering_close = 1;
         r->expect_tested = 1; /* never invite a body we refuse */
+        (void) fc_http_discard_request_body(r);
         return FC_HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
     return FC_OK;

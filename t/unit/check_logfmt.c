@@ -99,7 +99,7 @@ static const struct {
     {{"f", "escape=none", "$q", NULL}, "a\"b\\c\t\x01\x7f\xc3\xa9"},
     {{"f", "$plain|$empty|$missing", NULL}, "xyz||-"},
     {{"f", "escape=json", "$plain|$empty|$missing", NULL}, "xyz||"},
-    {{"f", "escape=none", "$missing", NULL}, "-"},
+    {{"f", "escape=none", "$missing", NULL}, ""},
     {{"f", "a \"lit\" ", "$plain", " b", NULL}, "a \"lit\" xyz b"}, /* strings are joined */
     {{"f", "no variables", NULL}, "no variables"},
     {{"f", "escape=json", NULL}, ""},
