@@ -59,6 +59,16 @@ http {
             proxy_pass_header Server;
             proxy_pass http://back;
         }
+        location /xa/ { proxy_pass http://127.0.0.1:@PORT9@; }
+        location /xa-ignored/ {
+            proxy_ignore_headers X-Accel-Redirect;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+        location /internal/ {
+            internal;
+            return 200 "internal uri=$uri args=$args method=$request_method\n";
+        }
+        location @xa_named { return 200 "named from $uri\n"; }
         location /resp/upvar {
             proxy_pass http://back;
             add_header X-Seen "[$upstream_http_x_multi]";
@@ -214,6 +224,37 @@ hreq "$U/ah/own?status=302&hdr=Location:%20/x"
 is "$(hhdr X-Loc-Add)" l "add_header without always: on a 302"
 hreq "$U/ah/own?status=500"
 is "$(hhdr X-Always)" a "add_header always: on a 500"
+
+# --- X-Accel-Redirect / X-Accel-Buffering from the upstream
+hreq "$U/xa/x?hdr=X-Accel-Redirect:%20/internal/file%3Fa=1&hdr=Set-Cookie:%20s=1&hdr=X-Other:%20o"
+is "$H_STATUS" 200 "X-Accel-Redirect: the request goes on at the given URI"
+is "$H_BODY" "internal uri=/internal/file args=a=1 method=GET" \
+    "...internally (an internal location serves it), with its args, as a GET"
+is "$(hhdr Set-Cookie)" "s=1" "...Set-Cookie of the first answer is kept"
+hhas X-Other
+isnt $? 0 "...its other fields are not"
+hhas X-Accel-Redirect
+isnt $? 0 "...and the field itself is hidden"
+hreq --data-binary 'body' "$U/xa/x?hdr=X-Accel-Redirect:%20@xa_named"
+is "$H_BODY" "named from /xa/x" "X-Accel-Redirect: @name goes to a named location (a POST too)"
+hreq "$U/xa/x?hdr=X-Accel-Redirect:%20/internal/../etc"
+is "$H_STATUS" 404 "X-Accel-Redirect with a .. segment: 404"
+hreq "$U/xa-ignored/x?hdr=X-Accel-Redirect:%20/internal/file"
+is "$H_STATUS" 200 "proxy_ignore_headers X-Accel-Redirect: the answer itself is sent"
+like "$H_BODY" '^GET /xa-ignored/x' "...with the upstream's body"
+hreq "$U/xa/x?hdr=X-Accel-Buffering:%20no"
+is "$H_STATUS" 200 "X-Accel-Buffering: no is accepted"
+hhas X-Accel-Buffering
+isnt $? 0 "...and hidden"
+
+# --- connection fields of the upstream: as nginx, only Connection and Keep-Alive stay behind
+hreq "$U/xa/h?hdr=Keep-Alive:%20timeout=5&hdr=Upgrade:%20h2c&hdr=Proxy-Connection:%20x&hdr=Trailer:%20X-T"
+is "$H_STATUS" 200 "an answer with connection fields: 200"
+hhas Keep-Alive
+isnt $? 0 "the upstream's Keep-Alive is not passed"
+is "$(hhdr Upgrade)" h2c "Upgrade in a non-101 answer is passed (as nginx)"
+is "$(hhdr Proxy-Connection)" x "...so are Proxy-Connection"
+is "$(hhdr Trailer)" X-T "...and Trailer"
 
 # --- proxy_intercept_errors
 hreq "$U/icpt/on?status=404"

@@ -190,13 +190,12 @@ typedef struct {
 /* proxy_cache_use_stale, over the engine's FC_HTTP_UPSTREAM_FT_* bits. */
 #define CACHE_STALE_UPDATING 0x10000000u
 
-/* proxy_ignore_headers */
-#define CACHE_IGN_X_ACCEL_EXPIRES 0x01u
-#define CACHE_IGN_EXPIRES 0x02u
-#define CACHE_IGN_CACHE_CONTROL 0x04u
-#define CACHE_IGN_SET_COOKIE 0x08u
-#define CACHE_IGN_VARY 0x10u
-#define CACHE_IGN_OTHER 0x20u /* X-Accel-Redirect & co: accepted, nothing to ignore here */
+/* proxy_ignore_headers (the proxy module's, in the upstream conf): what the cache reads */
+#define CACHE_IGN_X_ACCEL_EXPIRES FC_HTTP_UPSTREAM_IGN_X_ACCEL_EXPIRES
+#define CACHE_IGN_EXPIRES FC_HTTP_UPSTREAM_IGN_EXPIRES
+#define CACHE_IGN_CACHE_CONTROL FC_HTTP_UPSTREAM_IGN_CACHE_CONTROL
+#define CACHE_IGN_SET_COOKIE FC_HTTP_UPSTREAM_IGN_SET_COOKIE
+#define CACHE_IGN_VARY FC_HTTP_UPSTREAM_IGN_VARY
 
 typedef struct {
     cache_path_t *path; /* NULL: proxy_cache off */
@@ -211,7 +210,6 @@ typedef struct {
     fc_array_t *no_cache;    /* fc_cv_t; UNSET_PTR */
     fc_array_t *purge;       /* fc_cv_t; UNSET_PTR */
     unsigned use_stale;      /* FT bits | CACHE_STALE_UPDATING; FC_UNSET: inherit */
-    unsigned ignore_headers; /* CACHE_IGN_*; FC_UNSET: inherit */
     int background_update;
     int lock;
     fc_msec_t lock_timeout;

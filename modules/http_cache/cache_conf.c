@@ -27,17 +27,6 @@ static const fc_conf_enum_t cache_stale_masks[] = {
     {"off", FC_HTTP_UPSTREAM_FT_OFF},
     {NULL, 0}};
 
-static const fc_conf_enum_t cache_ignore_masks[] = {{"X-Accel-Redirect", CACHE_IGN_OTHER},
-                                                    {"X-Accel-Expires", CACHE_IGN_X_ACCEL_EXPIRES},
-                                                    {"X-Accel-Limit-Rate", CACHE_IGN_OTHER},
-                                                    {"X-Accel-Buffering", CACHE_IGN_OTHER},
-                                                    {"X-Accel-Charset", CACHE_IGN_OTHER},
-                                                    {"Expires", CACHE_IGN_EXPIRES},
-                                                    {"Cache-Control", CACHE_IGN_CACHE_CONTROL},
-                                                    {"Set-Cookie", CACHE_IGN_SET_COOKIE},
-                                                    {"Vary", CACHE_IGN_VARY},
-                                                    {NULL, 0}};
-
 #define LOC_OFF(f) offsetof(cache_loc_conf_t, f)
 
 static const fc_command_t cache_commands[] = {
@@ -58,8 +47,6 @@ static const fc_command_t cache_commands[] = {
      LOC_OFF(purge), NULL},
     {"proxy_cache_use_stale", CACHE_LOC | FC_CONF_1MORE, fc_conf_set_bitmask_slot,
      FC_CONF_LOC_OFFSET, LOC_OFF(use_stale), cache_stale_masks},
-    {"proxy_ignore_headers", CACHE_LOC | FC_CONF_1MORE, fc_conf_set_bitmask_slot,
-     FC_CONF_LOC_OFFSET, LOC_OFF(ignore_headers), cache_ignore_masks},
     {"proxy_cache_background_update", CACHE_LOC | FC_CONF_FLAG, fc_conf_set_flag_slot,
      FC_CONF_LOC_OFFSET, LOC_OFF(background_update), NULL},
     {"proxy_cache_lock", CACHE_LOC | FC_CONF_FLAG, fc_conf_set_flag_slot, FC_CONF_LOC_OFFSET,
@@ -119,7 +106,6 @@ cache_create_loc_conf(fc_conf_t *cf)
     c->no_cache = FC_UNSET_PTR;
     c->purge = FC_UNSET_PTR;
     c->use_stale = 0;
-    c->ignore_headers = 0;
     c->background_update = FC_UNSET;
     c->lock = FC_UNSET;
     c->lock_timeout = FC_UNSET_MSEC;
@@ -184,8 +170,6 @@ cache_merge_loc_conf(fc_conf_t *cf, void *parent, void *child)
         c->use_stale = prev->use_stale;
     if (c->use_stale & FC_HTTP_UPSTREAM_FT_OFF)
         c->use_stale = FC_HTTP_UPSTREAM_FT_OFF;
-    if (c->ignore_headers == 0)
-        c->ignore_headers = prev->ignore_headers;
     fc_conf_merge_value(c->background_update, prev->background_update, 0);
     fc_conf_merge_value(c->lock, prev->lock, 0);
     fc_conf_merge_msec(c->lock_timeout, prev->lock_timeout, 5000);

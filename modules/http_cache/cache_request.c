@@ -570,7 +570,7 @@ req_header(fc_http_upstream_t *u)
         return FC_DECLINED;
     time_t now = time(NULL);
     cache_policy_t pol;
-    cache_policy_read(&u->headers_in.headers, ctx->conf->ignore_headers, now, &pol);
+    cache_policy_read(&u->headers_in.headers, u->conf->ignore_headers, now, &pol);
     time_t valid = pol.valid_sec;
     if (valid == 0) {
         time_t t = cache_valid_for(ctx->conf->valid, ctx->hdr.status);

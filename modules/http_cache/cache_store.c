@@ -209,7 +209,7 @@ store_decide(cache_ctx_t *ctx, fc_str_t *vary)
         return 0;
     time_t now = time(NULL);
     cache_policy_t pol;
-    cache_policy_read(&u->headers_in.headers, conf->ignore_headers, now, &pol);
+    cache_policy_read(&u->headers_in.headers, u->conf->ignore_headers, now, &pol);
     if (pol.no_store || pol.vary_star)
         return 0;
     time_t valid = pol.valid_sec;

@@ -24,6 +24,17 @@ static char *proxy_not_implemented(fc_conf_t *cf, const fc_command_t *cmd, void 
 
 static const fc_conf_enum_t proxy_http_versions[] = {{"1.0", 1000}, {"1.1", 1001}, {NULL, 0}};
 static const fc_conf_bounds_t proxy_tries_bounds = {0, 1 << 20};
+static const fc_conf_enum_t proxy_ignore_masks[] = {
+    {"X-Accel-Redirect", FC_HTTP_UPSTREAM_IGN_X_ACCEL_REDIRECT},
+    {"X-Accel-Expires", FC_HTTP_UPSTREAM_IGN_X_ACCEL_EXPIRES},
+    {"X-Accel-Limit-Rate", FC_HTTP_UPSTREAM_IGN_OTHER},
+    {"X-Accel-Buffering", FC_HTTP_UPSTREAM_IGN_X_ACCEL_BUFFERING},
+    {"X-Accel-Charset", FC_HTTP_UPSTREAM_IGN_OTHER},
+    {"Expires", FC_HTTP_UPSTREAM_IGN_EXPIRES},
+    {"Cache-Control", FC_HTTP_UPSTREAM_IGN_CACHE_CONTROL},
+    {"Set-Cookie", FC_HTTP_UPSTREAM_IGN_SET_COOKIE},
+    {"Vary", FC_HTTP_UPSTREAM_IGN_VARY},
+    {NULL, 0}};
 
 #define PROXY_ANY (FC_HTTP_MAIN_CONF | FC_HTTP_SRV_CONF | FC_HTTP_LOC_CONF)
 #define PROXY_SLOT(args, setter, field)                                                            \
@@ -72,6 +83,8 @@ static const fc_command_t proxy_commands[] = {
      NULL},
     {"proxy_ignore_client_abort",
      PROXY_UP(FC_CONF_FLAG, fc_conf_set_flag_slot, ignore_client_abort), NULL},
+    {"proxy_ignore_headers", PROXY_UP(FC_CONF_1MORE, fc_conf_set_bitmask_slot, ignore_headers),
+     proxy_ignore_masks},
     {"proxy_socket_keepalive", PROXY_UP(FC_CONF_FLAG, fc_conf_set_flag_slot, socket_keepalive),
      NULL},
     {"proxy_headers_hash_max_size",
@@ -584,6 +597,8 @@ proxy_upstream_merge(fc_conf_t *cf, fc_http_upstream_conf_t *conf, fc_http_upstr
     fc_conf_merge_value(conf->buffering, prev->buffering, 1);
     fc_conf_merge_value(conf->request_buffering, prev->request_buffering, 1);
     fc_conf_merge_value(conf->ignore_client_abort, prev->ignore_client_abort, 0);
+    if (conf->ignore_headers == 0)
+        conf->ignore_headers = prev->ignore_headers;
     fc_conf_merge_value(conf->intercept_errors, prev->intercept_errors, 0);
     fc_conf_merge_value(conf->socket_keepalive, prev->socket_keepalive, 0);
     if (conf->next_upstream == 0)

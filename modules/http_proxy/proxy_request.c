@@ -197,7 +197,12 @@ proxy_cache_field_skipped(const fc_http_field_t *f)
     }
 }
 
-/* Hop-by-hop and framing fields of the client never go upstream (by length: one compare). */
+/*
+ * The client's fields nginx's default proxy_set_header list replaces or
+ * clears never go upstream as they came (by length: one compare): Connection,
+ * Keep-Alive, TE, Expect, Upgrade and the framing. Others pass, as in nginx
+ * (Trailer, Proxy-Connection).
+ */
 static int
 proxy_client_field_skipped(const fc_http_field_t *f)
 {
@@ -207,13 +212,11 @@ proxy_client_field_skipped(const fc_http_field_t *f)
     case 6:
         return proxy_name_is(f, "expect");
     case 7:
-        return proxy_name_is(f, "trailer") || proxy_name_is(f, "upgrade");
+        return proxy_name_is(f, "upgrade");
     case 10:
         return proxy_name_is(f, "connection") || proxy_name_is(f, "keep-alive");
     case 14:
         return proxy_name_is(f, "content-length");
-    case 16:
-        return proxy_name_is(f, "proxy-connection");
     case 17:
         return proxy_name_is(f, "transfer-encoding");
     default:

@@ -783,11 +783,9 @@ fc_http_upstream_release_peer(fc_http_upstream_t *u, int keep)
 }
 
 void
-fc_http_upstream_finalize(fc_http_upstream_t *u, int rc)
+fc_http_upstream_detach(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
-    if (u->finished)
-        return;
     u->finished = 1;
     u->state_machine = FC_UP_DONE;
     fc_http_upstream_release_peer(u, 0);
@@ -797,6 +795,15 @@ fc_http_upstream_finalize(fc_http_upstream_t *u, int rc)
     r->connection->log->action = r->header_sent ? "sending to client" : NULL;
     if (r->read_event_handler == up_check_broken)
         r->read_event_handler = fc_http_block_reading;
+}
+
+void
+fc_http_upstream_finalize(fc_http_upstream_t *u, int rc)
+{
+    fc_http_request_t *r = u->r;
+    if (u->finished)
+        return;
+    fc_http_upstream_detach(u);
     if (u->client_gone)
         rc = FC_HTTP_CLIENT_CLOSED_REQUEST; /* nothing left to flush: close, logged as 499 */
     else if (u->background)

@@ -119,6 +119,16 @@ typedef struct {
  * location conf, fills it from its directives (proxy_*) and hands it to
  * fc_http_upstream_create(). Times in ms; sizes in bytes.
  */
+/* proxy_ignore_headers: upstream fields whose meaning is not acted on. */
+#define FC_HTTP_UPSTREAM_IGN_X_ACCEL_EXPIRES 0x01u
+#define FC_HTTP_UPSTREAM_IGN_EXPIRES 0x02u
+#define FC_HTTP_UPSTREAM_IGN_CACHE_CONTROL 0x04u
+#define FC_HTTP_UPSTREAM_IGN_SET_COOKIE 0x08u
+#define FC_HTTP_UPSTREAM_IGN_VARY 0x10u
+#define FC_HTTP_UPSTREAM_IGN_X_ACCEL_REDIRECT 0x20u
+#define FC_HTTP_UPSTREAM_IGN_X_ACCEL_BUFFERING 0x40u
+#define FC_HTTP_UPSTREAM_IGN_OTHER 0x80u /* X-Accel-Limit-Rate, -Charset: nothing acts on them */
+
 typedef struct {
     fc_msec_t connect_timeout;      /* 60s */
     fc_msec_t send_timeout;         /* 60s */
@@ -129,6 +139,7 @@ typedef struct {
     size_t bufs_size;
     size_t busy_buffers_size;       /* at most this much is handed to the client at once */
     size_t busy_buffers_size_conf;  /* as written; unset: 2 x max(buffer_size, bufs_size) */
+    unsigned ignore_headers;        /* proxy_ignore_headers: FC_HTTP_UPSTREAM_IGN_*; 0: inherit */
     unsigned next_upstream;         /* FC_HTTP_UPSTREAM_FT_* */
     int64_t next_upstream_tries;    /* 0: unlimited */
     int buffering;
@@ -245,6 +256,7 @@ struct fc_http_upstream_s {
     unsigned in_handler : 1;        /* inside the content handler: finalize by returning */
     unsigned nb_started : 1;        /* no buffering: body bytes went out (no retry) */
     unsigned nb_done : 1;           /* the client body is complete and its end framed */
+    unsigned buffering : 1;         /* proxy_buffering, or this response's X-Accel-Buffering */
     unsigned finished : 1;
 };
 
@@ -280,6 +292,8 @@ void fc_http_upstream_cache_register(fc_conf_t *cf, const fc_http_upstream_cache
 void fc_http_upstream_proceed(fc_http_upstream_t *u);
 /* Ends the trip: releases the peer and finalizes r with rc (or returns it from the handler). */
 void fc_http_upstream_finalize(fc_http_upstream_t *u, int rc);
+/* Ends the trip (connection closed, cache entry let go) and leaves the request to the caller. */
+void fc_http_upstream_detach(fc_http_upstream_t *u);
 /* Gives the connection back to the keep-alive pool (keep) or closes it; the pick is done. */
 void fc_http_upstream_release_peer(fc_http_upstream_t *u, int keep);
 

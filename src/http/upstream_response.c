@@ -161,21 +161,20 @@ up_intercept(fc_http_upstream_t *u)
 
 /* ---- copying the head to the client's response ---------------------------------------- */
 
-/* Connection-level fields of the upstream's hop never reach the client. */
+/*
+ * The upstream connection's own fields never reach the client: its
+ * Connection and Keep-Alive, and the framing (ours is made anew). As nginx,
+ * the others pass: Upgrade (an h2c offer, say), TE, Trailer and
+ * Proxy-Connection.
+ */
 static int
-up_hop_by_hop(const fc_http_field_t *f, int upgrade)
+up_hop_by_hop(const fc_http_field_t *f)
 {
     switch (f->name.len) {
-    case 2:
-        return up_name_is(f, "te", 2);
-    case 7:
-        return up_name_is(f, "trailer", 7) || (!upgrade && up_name_is(f, "upgrade", 7));
     case 10:
         return up_name_is(f, "connection", 10) || up_name_is(f, "keep-alive", 10);
     case 14:
         return up_name_is(f, "content-length", 14);
-    case 16:
-        return up_name_is(f, "proxy-connection", 16);
     case 17:
         return up_name_is(f, "transfer-encoding", 17);
     default:
@@ -242,7 +241,7 @@ up_field_out(fc_http_upstream_t *u, fc_http_field_t *o)
 
 /* Status and fields to r->headers_out (hop-by-hop and hidden ones left out). */
 static int
-up_copy_headers(fc_http_upstream_t *u, int upgrade)
+up_copy_headers(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
     fc_http_headers_out_t *ho = &r->headers_out;
@@ -256,7 +255,7 @@ up_copy_headers(fc_http_upstream_t *u, int upgrade)
         return FC_ERROR;
     for (size_t i = 0; i < h->headers.nelts; i++) {
         fc_http_field_t *f = &in[i];
-        if (f->hash == 0 || up_hop_by_hop(f, upgrade) || up_hidden(u, f))
+        if (f->hash == 0 || up_hop_by_hop(f) || up_hidden(u, f))
             continue;
         if (up_name_is(f, "content-type", 12)) {
             ho->content_type = f->value;
@@ -275,7 +274,7 @@ static void
 up_upgrade(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
-    if (up_copy_headers(u, 1) != FC_OK) {
+    if (up_copy_headers(u) != FC_OK) {
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -299,6 +298,112 @@ up_upgrade(fc_http_upstream_t *u)
 
 static int up_body_init(fc_http_upstream_t *u);
 
+/* The value of the upstream's first field NAME (lower case), or NULL. */
+static const fc_str_t *
+up_field_value(fc_http_upstream_t *u, const char *name, size_t len)
+{
+    fc_http_field_t *f = u->headers_in.headers.elts;
+    for (size_t i = 0; i < u->headers_in.headers.nelts; i++)
+        if (f[i].hash && up_name_is(&f[i], name, len))
+            return &f[i].value;
+    return NULL;
+}
+
+/* A copy in the request's pool (the upstream's buffer goes with the connection). */
+static unsigned char *
+up_copy(fc_pool_t *pool, const fc_str_t *s)
+{
+    unsigned char *p = fc_pnalloc(pool, s->len ? s->len : 1);
+    if (p && s->len)
+        memcpy(p, s->data, s->len);
+    return p;
+}
+
+/* nginx's unsafe URI for X-Accel-Redirect: not absolute, a NUL, or a ".." segment. */
+static int
+up_uri_unsafe(const fc_str_t *uri)
+{
+    if (uri->len == 0 || uri->data[0] != '/' || memchr(uri->data, '\0', uri->len))
+        return 1;
+    for (size_t i = 0; i + 3 <= uri->len; i++) {
+        if (uri->data[i] == '/' && uri->data[i + 1] == '.' && uri->data[i + 2] == '.' &&
+            (i + 3 == uri->len || uri->data[i + 3] == '/'))
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * X-Accel-Redirect, as nginx: the upstream's answer is dropped (the
+ * connection is closed, as nginx does) and the request goes on, as a GET
+ * (HEAD stays HEAD), at the URI or named location the field gives. Only
+ * Set-Cookie, Content-Disposition, Cache-Control and Expires are kept for
+ * the final response. A URI with "..", a NUL or not starting with "/" is 404.
+ */
+static int
+up_accel_redirect(fc_http_upstream_t *u)
+{
+    fc_http_request_t *r = u->r;
+    if ((u->conf->ignore_headers & FC_HTTP_UPSTREAM_IGN_X_ACCEL_REDIRECT) || u->in_handler)
+        return 0;
+    const fc_str_t *v = up_field_value(u, "x-accel-redirect", 16);
+    if (v == NULL || v->len == 0)
+        return 0;
+    fc_str_t target = {v->len, fc_pnalloc(r->pool, v->len)};
+    if (target.data == NULL) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return 1;
+    }
+    memcpy(target.data, v->data, v->len);
+    fc_http_field_t *f = u->headers_in.headers.elts;
+    for (size_t i = 0; i < u->headers_in.headers.nelts; i++) {
+        if (f[i].hash && (up_name_is(&f[i], "set-cookie", 10) ||
+                          up_name_is(&f[i], "content-disposition", 19) ||
+                          up_name_is(&f[i], "cache-control", 13) ||
+                          up_name_is(&f[i], "expires", 7)) &&
+            fc_http_add_header_out(r, (const char *) f[i].name.data, f[i].name.len,
+                                   up_copy(r->pool, &f[i].value), f[i].value.len) == NULL) {
+            fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+            return 1;
+        }
+    }
+    fc_http_upstream_detach(u);
+    if (r->method != FC_HTTP_METHOD_HEAD) {
+        r->method = FC_HTTP_METHOD_GET;
+        fc_str_set(&r->method_name, "GET");
+    }
+    int rc;
+    if (target.data[0] == '@') {
+        rc = fc_http_named_location(r, &target);
+    } else {
+        fc_str_t uri = target, args = {0, NULL};
+        unsigned char *q = memchr(target.data, '?', target.len);
+        if (q) {
+            uri.len = (size_t) (q - target.data);
+            args.data = q + 1;
+            args.len = target.len - uri.len - 1;
+        }
+        rc = up_uri_unsafe(&uri) ? FC_HTTP_NOT_FOUND
+                                 : fc_http_internal_redirect(r, &uri, q ? &args : NULL);
+    }
+    fc_http_finalize_request(r, rc);
+    return 1;
+}
+
+/* X-Accel-Buffering: yes|no turns proxy_buffering on or off for this response. */
+static void
+up_accel_buffering(fc_http_upstream_t *u)
+{
+    u->buffering = u->conf->buffering ? 1 : 0;
+    if (u->conf->ignore_headers & FC_HTTP_UPSTREAM_IGN_X_ACCEL_BUFFERING)
+        return;
+    const fc_str_t *v = up_field_value(u, "x-accel-buffering", 17);
+    if (v && v->len == 3 && fc_strn_caseeq(v->data, (const unsigned char *) "yes", 3))
+        u->buffering = 1;
+    else if (v && v->len == 2 && fc_strn_caseeq(v->data, (const unsigned char *) "no", 2))
+        u->buffering = 0;
+}
+
 static void
 up_process_headers(fc_http_upstream_t *u)
 {
@@ -307,7 +412,7 @@ up_process_headers(fc_http_upstream_t *u)
     const fc_http_upstream_cache_ops_t *cache = fc_http_upstream_cache(u);
     if (cache && cache->header(u) == FC_DONE)
         return; /* a 304 revalidated the cached entry, which answers */
-    if (up_test_next(u) || up_intercept(u))
+    if (up_test_next(u) || up_intercept(u) || up_accel_redirect(u))
         return;
     if (status == FC_HTTP_SWITCHING_PROTOCOLS) {
         if (!u->upgrade_allowed) {
@@ -320,6 +425,7 @@ up_process_headers(fc_http_upstream_t *u)
         return;
     }
     u->keepalive = !u->headers_in.connection_close;
+    up_accel_buffering(u);
     r->connection->log->action = "reading upstream";
     if (u->background) {
         /* The client has its answer: the new head is only for the cache to store. */
@@ -327,7 +433,7 @@ up_process_headers(fc_http_upstream_t *u)
         r->headers_out.content_type.len = 0;
         r->headers_out.last_modified_time = -1;
     }
-    if (up_copy_headers(u, 0) != FC_OK || (cache && cache->store(u) != FC_OK) ||
+    if (up_copy_headers(u) != FC_OK || (cache && cache->store(u) != FC_OK) ||
         u->ops->input_filter_init(u) != FC_OK || up_body_init(u) != FC_OK) {
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -375,7 +481,7 @@ up_body_init(fc_http_upstream_t *u)
 {
     fc_http_request_t *r = u->r;
     const fc_http_upstream_conf_t *conf = u->conf;
-    size_t n = conf->buffering ? conf->bufs_num : 1;
+    size_t n = u->buffering ? conf->bufs_num : 1;
     /* One allocation: the state, then its slots and their links. */
     fc_http_upstream_body_t *body =
         fc_pcalloc(r->pool, sizeof(*body) + n * (sizeof(fc_buf_t) + sizeof(fc_chain_t)));
@@ -383,7 +489,7 @@ up_body_init(fc_http_upstream_t *u)
         return FC_ERROR;
     u->body = body;
     body->nslots = n;
-    body->size = conf->buffering ? conf->bufs_size : conf->buffer_size;
+    body->size = u->buffering ? conf->bufs_size : conf->buffer_size;
     body->slots = (fc_buf_t *) (body + 1);
     body->links = (fc_chain_t *) (body->slots + n);
     fc_buf_t *b = u->buffer;
@@ -431,7 +537,7 @@ static int
 up_hand_down(fc_http_upstream_t *u)
 {
     fc_http_upstream_body_t *body = u->body;
-    int flush = !u->conf->buffering; /* buffering off: each read goes out at once */
+    int flush = !u->buffering; /* buffering off: each read goes out at once */
     size_t bytes = 0;
     fc_chain_t *out = NULL, **ll = &out;
     if (body->pre_state == UP_PRE_READY) {
@@ -557,7 +663,7 @@ up_read_body(fc_http_upstream_t *u, fc_buf_t *b)
     }
     if (rc == FC_DONE) {
         up_body_complete(u);
-    } else if (b->last == b->end || (!u->conf->buffering && b->last > b->pos)) {
+    } else if (b->last == b->end || (!u->buffering && b->last > b->pos)) {
         body->filling = 0;
         body->nready++;
     }
