@@ -306,6 +306,22 @@ like "$(norm)" "\[emerg\] bind\(\) to 127.0.0.1:$PORT5 failed \(98: Address alre
     "...with the bind() error"
 fc_stop
 
+conf rddefault.conf <<'EOF'
+daemon off;
+http {
+    server {
+        listen 127.0.0.1:@PORT1@;
+        location / {
+            proxy_redirect default;
+            proxy_pass http://127.0.0.1:@PORT2@/x/;
+        }
+    }
+}
+EOF
+check rddefault.conf "proxy_redirect default before proxy_pass" \
+    '"proxy_redirect default" should be placed after the "proxy_pass" directive' \
+    "$(lno rddefault.conf 'proxy_redirect default')"
+
 # --------------------------------------------------------------- variables
 
 conf unknownvar.conf <<'EOF'

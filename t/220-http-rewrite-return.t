@@ -24,6 +24,7 @@ http {
         location /ret/307 { return 307 /t; }
         location /ret/444 { return 444; }
         location /ret/status { return 200 "st=$status\n"; }
+        location /ret/418 { return 418; }
         location /ret/found { return 302 http://example.test/found; }
         location /ret/default {
             if ($arg_page = "") {
@@ -142,6 +143,11 @@ is "$R_OUT" "" "return 444: no response"
 is "$R_RC" 0 "...the connection is closed"
 hreq "$U/ret/first"
 is "$H_BODY" first "the first return ends the rewrite phase"
+hreq "$U/ret/418"
+is "$H_STATUS" 418 "return 418 (no page of nginx's): 418"
+is "$(hhdr Content-Length)" 0 "...with an empty body, as nginx"
+hhas Content-Type
+isnt $? 0 "...and no Content-Type"
 hreq "$U/ret/status"
 is "$H_BODY" "st=200" "return's text sees \$status (set before the text, as nginx)"
 hreq "$U/ret/found"

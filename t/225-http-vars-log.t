@@ -19,7 +19,11 @@ http {
     log_format esc '$http_x_q|$http_x_missing';
     log_format none escape=none '$http_x_q|$http_x_missing|';
     log_format plain '$uri $status';
+    log_format extra '$uri pipe=$pipe rtt=$tcpinfo_rtt url=$upstream_response_length '
+                     'uck=$upstream_cookie_sid cl=$content_length st=$sent_trailer_x';
     access_log @T@/http.log plain;
+    map_hash_max_size 4096;
+    map_hash_bucket_size 128;
 
     map $http_x_map $mapped {
         default            dflt;
@@ -47,6 +51,10 @@ http {
             return 200 "host=$host ra=$remote_addr rp=$remote_port sa=$server_addr sp=$server_port scheme=$scheme request=$request method=$request_method ruri=$request_uri uri=$uri args=$args a=$arg_a b=$arg_b ua=$http_user_agent hw=$http_x_hello_world ck=$cookie_sess xff=$proxy_add_x_forwarded_for conn=$connection rid=$request_id\n";
         }
         location /p { proxy_pass http://127.0.0.1:@PORT9@; }
+        location /extra/ {
+            access_log @T@/extra.log extra;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
         location /retry { proxy_pass http://pair; }
         location /map { return 200 "$mapped|$hn|$chained\n"; }
         location /loc {
@@ -104,6 +112,23 @@ like "$R_OUT" ' ruri=/v%2Fy\?q=1 uri=/v/y ' "absolute-form request: \$request_ur
 hraw "$PORT1" 'GET http://abs.test?q=2 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n'
 like "$(grep -a 'request="GET http://abs.test?q=2 ' "$T/all.log")" ' ruri=\?q=2 ' "...with no path: what follows the host"
 is "$(field uri "$v")" "/v/x" "\$uri: decoded"
+# nginx's other variables: $pipe, $tcpinfo_*, $upstream_response_length,
+# $upstream_cookie_NAME, $content_length of a chunked body, $sent_trailer_NAME
+hraw "$PORT1" 'GET /extra/a?size=10&hdr=Set-Cookie:%20sid=abc;%20Path=/ HTTP/1.1\r\nHost: h\r\n\r\nPOST /extra/b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
+t_wait_lines "$T/extra.log" 2
+like "$(grep -a '^/extra/a ' "$T/extra.log")" '^/extra/a pipe=\. rtt=[0-9]+ url=10 uck=abc cl=- st=-$' \
+    "\$pipe ., \$tcpinfo_rtt, \$upstream_response_length (the body), \$upstream_cookie_sid"
+like "$(grep -a '^/extra/b ' "$T/extra.log")" '^/extra/b pipe=p .* uck=- cl=3 st=-$' \
+    "a pipelined request: \$pipe p; \$content_length of a chunked body once read"
+
+# a head that fails is logged with what came, as nginx logs it
+hraw "$PORT1" 'GET /part%41?q=1 HTTP/1.1\r\nHost: Part.Test\r\nX-A: 1\r\n' -c
+l=$(grep -a 'uri=/partA ' "$T/all.log")
+like "$l" 'request="GET /part%41\?q=1 HTTP/1\.1" ' "a head cut by the client's close: \$request is logged"
+like "$l" '^host=part\.test .* uri=/partA args=q=1 status=400 ' "...with \$host, \$uri, \$args and 400"
+hraw "$PORT1" 'GET /bad HTTP/1.1 junk\r\nHost: h\r\n\r\n'
+like "$(grep -a 'status=400' "$T/all.log")" 'request="GET /bad HTTP/1\.1 junk" ' \
+    "a bad request line is logged as it came"
 is "$(field args "$v")" "a=1&B=2&a=3" "\$args"
 is "$(field a "$v")" 1 "\$arg_a: the first one"
 is "$(field b "$v")" 2 "\$arg_b: names are case-insensitive"

@@ -426,6 +426,13 @@ proxy_redirect(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
                               "directive with variables");
             return FC_CONF_ERROR;
         }
+        if (plcf->url.len == 0) {
+            /* as nginx: "default" is derived from a proxy_pass of this level, written before */
+            fc_conf_log_error(FC_LOG_EMERG, cf, 0,
+                              "\"proxy_redirect default\" should be placed after the \"proxy_pass\" "
+                              "directive");
+            return FC_CONF_ERROR;
+        }
         proxy_redirect_t *pr = fc_array_push(plcf->redirects);
         if (pr == NULL)
             return FC_CONF_ERROR;

@@ -34,6 +34,8 @@ typedef struct {
     size_t server_names_hash_bucket_size;
     size_t variables_hash_max_size;
     size_t variables_hash_bucket_size;
+    size_t map_hash_max_size; /* the map module's, validated here: maps are sorted arrays */
+    size_t map_hash_bucket_size;
 } fc_http_core_main_conf_t;
 
 /* One server_name: exact, "*.wildcard" / "wildcard.*", ".example.com", or "~regex". */

@@ -321,6 +321,47 @@ fc_http_head_set_line(fc_http_request_impl_t *ri)
     r->header_only = r->method == FC_HTTP_METHOD_HEAD;
 }
 
+/*
+ * A head that failed (a bad line or field, a timeout, the client gone):
+ * what came is kept for the log, as nginx logs it. The request line (as
+ * far as it came, when the line itself is bad), $uri, the fields read so
+ * far and the host they name; what is not there stays empty.
+ */
+void
+fc_http_head_partial(fc_http_request_impl_t *ri)
+{
+    fc_http_request_t *r = &ri->r;
+    fc_http_headers_in_t *in = &r->headers_in;
+    fc_buf_t *b = &r->http_connection->buf;
+    size_t have = b->start ? (size_t) (b->last - b->start) : 0;
+    if (ri->state == 0) {
+        in->headers.nelts = 0;
+        size_t from = ri->parser.mark[0];
+        if (from >= have)
+            return;
+        unsigned char *s = b->start + from, *nl = memchr(s, '\n', have - from);
+        size_t n = nl ? (size_t) (nl - s) : have - from;
+        if (n && s[n - 1] == '\r')
+            n--;
+        r->request_line.data = s;
+        r->request_line.len = n;
+        return;
+    }
+    fc_http_head_set_line(ri);
+    r->request_length = have - ri->rl.start;
+    if (head_set_uri(ri) != FC_OK)
+        r->uri.len = 0;
+    fc_http_field_t *f = in->headers.elts;
+    for (size_t i = 0; i < in->headers.nelts; i++) {
+        f[i].name.data = b->start + (uintptr_t) f[i].name.data;
+        f[i].value.data = b->start + (uintptr_t) f[i].value.data;
+        static const fc_str_t host = fc_string("host");
+        if (in->server.len == 0 && fc_str_caseeq(&f[i].name, &host) &&
+            head_validate_host(r->pool, &f[i].value, &in->server) != FC_OK)
+            in->server.len = 0;
+    }
+}
+
 /* Keep-alive as the client asked, within the server's limits. */
 static void
 head_set_keepalive(fc_http_request_t *r)

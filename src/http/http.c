@@ -90,6 +90,10 @@ static const fc_command_t http_core_commands[] = {
      MAIN_FIELD(variables_hash_max_size), NULL},
     {"variables_hash_bucket_size", FC_HTTP_MAIN_CONF | FC_CONF_TAKE1, http_hash_size,
      MAIN_FIELD(variables_hash_bucket_size), NULL},
+    {"map_hash_max_size", FC_HTTP_MAIN_CONF | FC_CONF_TAKE1, http_hash_size,
+     MAIN_FIELD(map_hash_max_size), NULL},
+    {"map_hash_bucket_size", FC_HTTP_MAIN_CONF | FC_CONF_TAKE1, http_hash_size,
+     MAIN_FIELD(map_hash_bucket_size), NULL},
     /* location level */
     {"client_max_body_size", HTTP_MSL | FC_CONF_TAKE1, fc_conf_set_size_slot,
      LOC_FIELD(client_max_body_size), NULL},
@@ -191,6 +195,8 @@ http_core_create_main_conf(fc_conf_t *cf)
     cmcf->server_names_hash_bucket_size = FC_UNSET_SIZE;
     cmcf->variables_hash_max_size = FC_UNSET_SIZE;
     cmcf->variables_hash_bucket_size = FC_UNSET_SIZE;
+    cmcf->map_hash_max_size = FC_UNSET_SIZE;
+    cmcf->map_hash_bucket_size = FC_UNSET_SIZE;
     return cmcf;
 }
 
@@ -213,6 +219,10 @@ http_core_init_main_conf(fc_conf_t *cf, void *conf)
         cmcf->variables_hash_max_size = 1024;
     if (cmcf->variables_hash_bucket_size == FC_UNSET_SIZE)
         cmcf->variables_hash_bucket_size = 64;
+    if (cmcf->map_hash_max_size == FC_UNSET_SIZE)
+        cmcf->map_hash_max_size = 2048;
+    if (cmcf->map_hash_bucket_size == FC_UNSET_SIZE)
+        cmcf->map_hash_bucket_size = 64;
     return FC_CONF_OK;
 }
 

@@ -124,6 +124,7 @@ struct fc_http_connection_s {
     unsigned long requests;     /* requests served on this connection */
     fc_msec_t start_msec;       /* for keepalive_time */
     unsigned plain_http : 1;     /* plain HTTP on a `listen ssl` port: answered with 497 */
+    unsigned pipelined : 1;      /* the next request's bytes came with the last one ($pipe) */
 };
 
 /* ---- the request ------------------------------------------------------------------ */
@@ -179,6 +180,7 @@ struct fc_http_request_s {
     char request_id[33];      /* $request_id: 32 hex digits, made on first use */
 
     unsigned internal : 1;       /* reached by internal redirect: `internal` locations allowed */
+    unsigned pipeline : 1;       /* its bytes came behind the previous request's ($pipe "p") */
     unsigned uri_changed : 1;    /* rewrite ... last: find the location again */
     unsigned valid_location : 1;
     unsigned header_only : 1;    /* HEAD, 204, 304: no body is sent */

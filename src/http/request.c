@@ -237,6 +237,8 @@ http_create_request(fc_http_connection_t *hc)
     fc_http_framing_init(&ri->framing);
     hc->request = r;
     hc->requests++;
+    r->pipeline = hc->pipelined;
+    hc->pipelined = 0;
     c->read->handler = http_request_read_event;
     c->write->handler = http_request_write_event;
     return r;
@@ -435,7 +437,7 @@ http_read_head(fc_http_request_t *r)
     fc_connection_t *c = r->connection;
     if (c->read->timedout) {
         fc_log_error(FC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
-        r->headers_in.headers.nelts = 0;
+        fc_http_head_partial(ri);
         fc_http_terminate_request(r, FC_HTTP_REQUEST_TIME_OUT);
         return;
     }
@@ -446,18 +448,14 @@ http_read_head(fc_http_request_t *r)
             return;
         }
         if (rc != FC_AGAIN) {
-            r->headers_in.headers.nelts = 0; /* offsets, not strings: nobody may read them */
-            if (ri->state == 1)
-                fc_http_head_set_line(ri); /* logged as nginx does: the line, then 400 */
+            fc_http_head_partial(ri); /* logged as nginx does: the line, then 400 */
             http_head_timer(ri);
             fc_http_finalize_request(r, rc);
             return;
         }
         rc = http_head_room(ri);
         if (rc != FC_OK) {
-            r->headers_in.headers.nelts = 0;
-            if (ri->state == 1)
-                fc_http_head_set_line(ri);
+            fc_http_head_partial(ri);
             http_head_timer(ri);
             if (rc == FC_ERROR)
                 fc_http_terminate_request(r, FC_HTTP_INTERNAL_SERVER_ERROR);
@@ -473,7 +471,7 @@ http_read_head(fc_http_request_t *r)
         if (n <= 0) {
             if (n == 0)
                 fc_log_error(FC_LOG_INFO, c->log, 0, "client prematurely closed connection");
-            r->headers_in.headers.nelts = 0;
+            fc_http_head_partial(ri);
             fc_http_terminate_request(r, FC_HTTP_BAD_REQUEST);
             return;
         }
@@ -620,6 +618,7 @@ http_set_keepalive(fc_http_connection_t *hc, fc_msec_t timeout)
     c->write->handler = http_request_write_event;
     if (hc->buf.start && hc->buf.pos < hc->buf.last) {
         /* Pipelined: the next request is already here. Serve it after this turn. */
+        hc->pipelined = 1;
         fc_event_post(c->loop, c->read);
         return;
     }

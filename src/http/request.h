@@ -25,6 +25,8 @@ typedef struct {
 int fc_http_head_parse(fc_http_request_impl_t *ri);
 /* head.c: sets $request and friends from a parsed request line (the buffer must not move). */
 void fc_http_head_set_line(fc_http_request_impl_t *ri);
+/* head.c: a failed head: the line, $uri and the fields so far, for the log. */
+void fc_http_head_partial(fc_http_request_impl_t *ri);
 /* head.c: the head is complete: validate, choose the server, run the phases. */
 void fc_http_process_request(fc_http_request_t *r);
 

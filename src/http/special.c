@@ -216,6 +216,22 @@ fc_http_status_page_send(fc_http_request_t *r, const fc_module_t *m, fc_chain_t 
     return fc_http_next_body_filter(r, m, out);
 }
 
+/* The codes nginx has a built-in page for; any other is answered with an empty body. */
+static int
+special_has_page(int status)
+{
+    switch (status) {
+    case 301: case 302: case 303: case 307: case 308:
+    case 400: case 401: case 402: case 403: case 404: case 405: case 406: case 408: case 409:
+    case 410: case 411: case 412: case 413: case 414: case 415: case 416: case 421: case 429:
+    case 494: case 495: case 496: case 497:
+    case 500: case 501: case 502: case 503: case 504: case 505: case 507:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int
 special_default_page(fc_http_request_t *r, int status)
 {
@@ -224,7 +240,7 @@ special_default_page(fc_http_request_t *r, int status)
     r->headers_out.status_line.len = 0;
     r->headers_out.content_length_n = -1;
     r->headers_out.last_modified_time = -1;
-    if (status < 300 || status == FC_HTTP_NOT_MODIFIED)
+    if (!special_has_page(status))
         return fc_http_send_response(r, (unsigned) status, NULL, NULL);
     fc_str_t body;
     unsigned shown = fc_http_error_page_text(r, (unsigned) status, &body);

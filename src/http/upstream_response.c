@@ -96,6 +96,7 @@ fc_http_upstream_read_header(fc_http_upstream_t *u)
     fc_event_del_timer(pc->loop, pc->read);
     u->state->header_time = fc_current_msec() - u->try_msec;
     u->state->status = u->headers_in.status_n;
+    u->state->head_length = u->state->bytes_received - (uint64_t) (u->buffer->last - u->buffer->pos);
     up_process_headers(u);
 }
 

@@ -18,7 +18,8 @@ enum {
     UPV_CONNECT_TIME,
     UPV_HEADER_TIME,
     UPV_BYTES_RECEIVED,
-    UPV_BYTES_SENT
+    UPV_BYTES_SENT,
+    UPV_RESPONSE_LENGTH
 };
 
 static int
@@ -44,6 +45,9 @@ upv_entry(char *buf, size_t size, const fc_http_upstream_state_t *st, uintptr_t 
         return upv_time(buf, size, st->header_time);
     case UPV_BYTES_RECEIVED:
         return snprintf(buf, size, "%" PRIu64, st->bytes_received);
+    case UPV_RESPONSE_LENGTH: /* the body's bytes as read (0 for a try without a head) */
+        return snprintf(buf, size, "%" PRIu64,
+                        st->header_time >= 0 ? st->bytes_received - st->head_length : 0);
     default:
         return snprintf(buf, size, "%" PRIu64, st->bytes_sent);
     }
@@ -82,6 +86,45 @@ upv_list(void *data, fc_var_value_t *v, uintptr_t which)
     return FC_OK;
 }
 
+/* $upstream_cookie_NAME: the cookie NAME the last response set (Set-Cookie), as nginx. */
+static int
+upv_cookie(void *data, fc_var_value_t *v, uintptr_t name_ptr)
+{
+    fc_http_request_t *r = data;
+    const fc_str_t *name = (const fc_str_t *) name_ptr;
+    fc_http_upstream_t *u = r->upstream;
+    fc_var_set_not_found(v);
+    if (u == NULL || u->headers_in.headers.elts == NULL)
+        return FC_OK;
+    fc_http_field_t *f = u->headers_in.headers.elts;
+    for (size_t i = 0; i < u->headers_in.headers.nelts; i++) {
+        if (f[i].hash == 0 || f[i].name.len != 10 ||
+            !fc_strn_caseeq(f[i].name.data, (const unsigned char *) "set-cookie", 10))
+            continue;
+        /* "NAME=VALUE; attributes": only the first pair names the cookie */
+        const unsigned char *p = f[i].value.data, *end = p + f[i].value.len;
+        const unsigned char *semi = memchr(p, ';', f[i].value.len);
+        if (semi)
+            end = semi;
+        if ((size_t) (end - p) > name->len && p[name->len] == '=' &&
+            fc_strn_caseeq(p, name->data, name->len)) {
+            fc_var_set_str(v, p + name->len + 1, (size_t) (end - p) - name->len - 1);
+            return FC_OK;
+        }
+    }
+    return FC_OK;
+}
+
+/* $upstream_trailer_NAME: trailers are not kept (nor passed), so never found. */
+static int
+upv_none(void *data, fc_var_value_t *v, uintptr_t name_ptr)
+{
+    (void) data;
+    (void) name_ptr;
+    fc_var_set_not_found(v);
+    return FC_OK;
+}
+
 /* $upstream_http_NAME: '_' in NAME matches '-', in any case. */
 static int
 upv_http(void *data, fc_var_value_t *v, uintptr_t name_ptr)
@@ -104,6 +147,9 @@ static const fc_var_def_t upv_defs[] = {
     {"upstream_header_time", upv_list, UPV_HEADER_TIME, FC_VAR_NOCACHEABLE},
     {"upstream_bytes_received", upv_list, UPV_BYTES_RECEIVED, FC_VAR_NOCACHEABLE},
     {"upstream_bytes_sent", upv_list, UPV_BYTES_SENT, FC_VAR_NOCACHEABLE},
+    {"upstream_response_length", upv_list, UPV_RESPONSE_LENGTH, FC_VAR_NOCACHEABLE},
+    {"upstream_cookie_", upv_cookie, 0, FC_VAR_NOCACHEABLE | FC_VAR_PREFIX},
+    {"upstream_trailer_", upv_none, 0, FC_VAR_NOCACHEABLE | FC_VAR_PREFIX},
     {"upstream_http_", upv_http, 0, FC_VAR_NOCACHEABLE | FC_VAR_PREFIX},
     {NULL, NULL, 0, 0}};
 

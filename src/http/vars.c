@@ -11,6 +11,7 @@
 #include "http/request.h"
 #include "core/var_common.h"
 
+#include <netinet/tcp.h>
 #include <sys/random.h>
 
 enum {
@@ -39,6 +40,11 @@ enum {
     HV_REQUEST_ID,
     HV_REMOTE_USER,
     HV_REQUEST_BODY,
+    HV_PIPE,
+    HV_TCPINFO_RTT,
+    HV_TCPINFO_RTTVAR,
+    HV_TCPINFO_SND_CWND,
+    HV_TCPINFO_RCV_SPACE,
 };
 
 /* The variables shared with stream: the request's connection, values in the request pool. */
@@ -97,6 +103,9 @@ hv_content_length(fc_http_request_t *r, fc_var_value_t *v)
         return hv_field(v, r->headers_in.content_length);
     if (r->headers_in.content_length_n >= 0)
         return fc_var_printf(r->pool, v, "%" PRId64, r->headers_in.content_length_n);
+    const fc_http_request_body_t *rb = r->request_body;
+    if (r->headers_in.chunked && rb && rb->done) /* as nginx: the size once read (0 if dropped) */
+        return fc_var_printf(r->pool, v, "%" PRId64, rb->discard ? (int64_t) 0 : rb->received);
     fc_var_set_not_found(v);
     return FC_OK;
 }
@@ -293,6 +302,36 @@ hv_request_body(fc_http_request_t *r, fc_var_value_t *v)
     return FC_OK;
 }
 
+/* $tcpinfo_*: the client connection's TCP_INFO now (rtt in microseconds), as nginx. */
+static int
+hv_tcpinfo(fc_http_request_t *r, fc_var_value_t *v, uintptr_t which)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    if (getsockopt(r->connection->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) {
+        fc_var_set_not_found(v);
+        return FC_OK;
+    }
+    uint32_t n;
+    switch (which) {
+    case HV_TCPINFO_RTT:
+        n = ti.tcpi_rtt;
+        break;
+    case HV_TCPINFO_RTTVAR:
+        n = ti.tcpi_rttvar;
+        break;
+    case HV_TCPINFO_SND_CWND:
+        n = ti.tcpi_snd_cwnd;
+        break;
+    case HV_TCPINFO_RCV_SPACE:
+        n = ti.tcpi_rcv_space;
+        break;
+    default:
+        return FC_ERROR;
+    }
+    return fc_var_printf(r->pool, v, "%" PRIu32, n);
+}
+
 static int
 hv_misc(void *data, fc_var_value_t *v, uintptr_t which)
 {
@@ -307,12 +346,24 @@ hv_misc(void *data, fc_var_value_t *v, uintptr_t which)
         return hv_remote_user(r, v);
     case HV_REQUEST_BODY:
         return hv_request_body(r, v);
+    case HV_PIPE:
+        return hv_lit(v, r->pipeline ? "p" : ".");
     default:
-        return FC_ERROR;
+        return hv_tcpinfo(r, v, which);
     }
 }
 
 /* ---- $http_NAME, $sent_http_NAME ------------------------------------------------------- */
+
+/* $sent_trailer_NAME: fulcrum sends no trailers (no add_trailer), so never found. */
+static int
+hv_none(void *data, fc_var_value_t *v, uintptr_t name)
+{
+    (void) data;
+    (void) name;
+    fc_var_set_not_found(v);
+    return FC_OK;
+}
 
 /* A field name against a variable's suffix: any case, '-' in the field is '_' in the variable. */
 static int
@@ -520,8 +571,14 @@ static const fc_var_def_t http_vars[] = {
     {"request_id", hv_misc, HV_REQUEST_ID, 0},
     {"remote_user", hv_misc, HV_REMOTE_USER, 0},
     {"request_body", hv_misc, HV_REQUEST_BODY, NC},
+    {"pipe", hv_misc, HV_PIPE, 0},
+    {"tcpinfo_rtt", hv_misc, HV_TCPINFO_RTT, NC},
+    {"tcpinfo_rttvar", hv_misc, HV_TCPINFO_RTTVAR, NC},
+    {"tcpinfo_snd_cwnd", hv_misc, HV_TCPINFO_SND_CWND, NC},
+    {"tcpinfo_rcv_space", hv_misc, HV_TCPINFO_RCV_SPACE, NC},
     {"http_", hv_http, 0, FC_VAR_PREFIX},
     {"sent_http_", hv_sent_http, 0, PFX},
+    {"sent_trailer_", hv_none, 0, PFX},
     {"cookie_", hv_cookie, 0, FC_VAR_PREFIX},
     {"arg_", hv_arg, 0, PFX},
     {NULL, NULL, 0, 0}};
