@@ -128,6 +128,8 @@ is "$(hhdr Location)" "http://example.test/moved" "...Location is the URL"
 hreq -H "Host: rw.test" "$U/ret/rel"
 is "$H_STATUS" 302 "return 302 /relative: 302"
 is "$(hhdr Location)" "http://rw.test:$PORT1/relative" "...made absolute from Host and the port"
+like "$(grep -i -E '^(location|connection):' "$T/h.head" | head -n 1)" '^Location:' \
+    "...sent before Connection, where nginx's header filter puts it"
 hreq "$U/ret/bare"
 is "$H_STATUS" 302 "return URL alone: 302"
 is "$(hhdr Location)" "http://example.test/bare" "...to that URL"

@@ -243,22 +243,37 @@ header_estimate(fc_http_request_t *r)
     return len;
 }
 
+/* A Location the writer makes absolute (relative, absolute_redirect on), or NULL. */
+static const fc_http_field_t *
+header_relative_location(fc_http_request_t *r)
+{
+    const fc_http_field_t *l = r->headers_out.location;
+    if (l && l->hash && l->value.len && l->value.data[0] == '/' &&
+        fc_http_core_loc(r)->absolute_redirect)
+        return l;
+    return NULL;
+}
+
+/* As nginx's header filter: the Location it makes absolute goes right after Last-Modified. */
+static void
+header_put_location(fc_http_request_t *r, header_out_t *o)
+{
+    const fc_http_field_t *l = header_relative_location(r);
+    if (l == NULL)
+        return;
+    char prefix[300];
+    size_t n = header_location_prefix(r, prefix, sizeof(prefix));
+    header_put(o, "Location: %.*s%.*s\r\n", (int) n, prefix, (int) l->value.len, l->value.data);
+}
+
 static void
 header_put_fields(fc_http_request_t *r, header_out_t *o)
 {
-    fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
+    const fc_http_field_t *early = header_relative_location(r);
     fc_http_field_t *f = r->headers_out.headers.elts;
     for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
-        if (f[i].hash == 0)
+        if (f[i].hash == 0 || &f[i] == early)
             continue;
-        if (&f[i] == r->headers_out.location && f[i].value.len && f[i].value.data[0] == '/' &&
-            clcf->absolute_redirect) {
-            char prefix[300];
-            size_t n = header_location_prefix(r, prefix, sizeof(prefix));
-            header_put(o, "Location: %.*s%.*s\r\n", (int) n, prefix, (int) f[i].value.len,
-                       f[i].value.data);
-            continue;
-        }
         header_field(o, (const char *) f[i].name.data, f[i].name.len, f[i].value.data,
                      f[i].value.len);
     }
@@ -317,6 +332,7 @@ fc_http_header_serialize(fc_http_request_t *r)
         char t[64];
         header_field(&o, "Last-Modified", 13, t, fc_time_http(h->last_modified_time, t, sizeof(t)));
     }
+    header_put_location(r, &o);
     if (r->chunked)
         header_lit(&o, "Transfer-Encoding: chunked\r\n");
     if (status == FC_HTTP_SWITCHING_PROTOCOLS) {
