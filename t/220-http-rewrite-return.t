@@ -25,6 +25,14 @@ http {
         location /ret/444 { return 444; }
         location /ret/status { return 200 "st=$status\n"; }
         location /ret/418 { return 418; }
+        location /types/ {
+            types {
+                application/json json;
+                image/png png PNG2;
+            }
+            return 200 "typed\n";
+        }
+        location /builtin/ { return 200 "typed\n"; }
         location /ret/found { return 302 http://example.test/found; }
         location /ret/default {
             if ($arg_page = "") {
@@ -145,6 +153,14 @@ is "$R_OUT" "" "return 444: no response"
 is "$R_RC" 0 "...the connection is closed"
 hreq "$U/ret/first"
 is "$H_BODY" first "the first return ends the rewrite phase"
+hreq "$U/types/a.json"
+is "$(hhdr Content-Type)" application/json "return's text: the Content-Type from types by the extension"
+hreq "$U/types/b.Png2"
+is "$(hhdr Content-Type)" image/png "...the extension in any case"
+hreq "$U/types/c.txt"
+is "$(hhdr Content-Type)" text/plain "...default_type for an extension types does not name"
+hreq "$U/builtin/d.jpg"
+is "$(hhdr Content-Type)" image/jpeg "...nginx's built-in types without a types block (jpg)"
 hreq "$U/ret/418"
 is "$H_STATUS" 418 "return 418 (no page of nginx's): 418"
 is "$(hhdr Content-Length)" 0 "...with an empty body, as nginx"

@@ -368,6 +368,8 @@ fc_http_field_t *fc_http_find_header_in(fc_http_request_t *r, const char *name, 
 int fc_http_ua_msie6(const fc_str_t *ua);
 /* "404 Not Found": the reason phrase of a status ("" if unknown). */
 const char *fc_http_status_reason(unsigned status);
+/* The MIME type for an extension in a location's `types` (any case), NULL if none. */
+const fc_str_t *fc_http_core_type_for(const fc_http_core_loc_conf_t *clcf, const fc_str_t *exten);
 
 /* ---- run time: variables ------------------------------------------------------------ */
 

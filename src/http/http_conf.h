@@ -135,7 +135,4 @@ fc_regex_t *fc_http_regex_compile(fc_conf_t *cf, const fc_str_t *pattern, int ca
 /* Creates a location's confs of every http module (ctx->main/srv_conf set by the caller). */
 int fc_http_create_loc_confs(fc_conf_t *cf, fc_conf_ctx_t *ctx);
 
-/* The MIME type for an extension in a location's `types`, NULL if none. */
-const fc_str_t *fc_http_core_type_for(const fc_http_core_loc_conf_t *clcf, const fc_str_t *exten);
-
 #endif
