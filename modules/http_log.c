@@ -119,6 +119,7 @@ hlog_handler(fc_http_request_t *r)
         .r = r,
         .pool = r->pool,
         .caps = &r->captures,
+        .log = r->connection->log,
     };
     fc_logfmt_write(&llcf->logs, &ctx);
     return FC_OK;

@@ -96,6 +96,7 @@ slog_handler(fc_stream_session_t *s)
         .r = s,
         .pool = s->connection->pool,
         .caps = &s->captures,
+        .log = s->connection->log,
     };
     fc_logfmt_write(&lscf->logs, &ctx);
     return FC_OK;

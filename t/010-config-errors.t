@@ -322,6 +322,18 @@ check rddefault.conf "proxy_redirect default before proxy_pass" \
     '"proxy_redirect default" should be placed after the "proxy_pass" directive' \
     "$(lno rddefault.conf 'proxy_redirect default')"
 
+conf bufvar.conf <<'EOF'
+daemon off;
+http {
+    server {
+        listen 127.0.0.1:@PORT1@;
+        access_log @T@/x-$host.log combined buffer=4k;
+    }
+}
+EOF
+check bufvar.conf "buffer= with a variable path" 'buffered logs cannot have variables in name' \
+    "$(lno bufvar.conf 'buffer=4k')"
+
 # --------------------------------------------------------------- variables
 
 conf unknownvar.conf <<'EOF'

@@ -51,6 +51,10 @@ http {
             return 200 "host=$host ra=$remote_addr rp=$remote_port sa=$server_addr sp=$server_port scheme=$scheme request=$request method=$request_method ruri=$request_uri uri=$uri args=$args a=$arg_a b=$arg_b ua=$http_user_agent hw=$http_x_hello_world ck=$cookie_sess xff=$proxy_add_x_forwarded_for conn=$connection rid=$request_id\n";
         }
         location /p { proxy_pass http://127.0.0.1:@PORT9@; }
+        location /vlog/ {
+            access_log @T@/v-$arg_n.log plain;
+            return 200 "vlog\n";
+        }
         location /extra/ {
             access_log @T@/extra.log extra;
             proxy_pass http://127.0.0.1:@PORT9@;
@@ -120,6 +124,13 @@ like "$(grep -a '^/extra/a ' "$T/extra.log")" '^/extra/a pipe=\. rtt=[0-9]+ url=
     "\$pipe ., \$tcpinfo_rtt, \$upstream_response_length (the body), \$upstream_cookie_sid"
 like "$(grep -a '^/extra/b ' "$T/extra.log")" '^/extra/b pipe=p .* uck=- cl=3 st=-$' \
     "a pipelined request: \$pipe p; \$content_length of a chunked body once read"
+
+# access_log with variables in its path: opened for each line, as nginx
+hreq "$U/vlog/a?n=1"
+hreq "$U/vlog/b?n=2"
+hreq "$U/vlog/c?n=1"
+is "$(cat "$T/v-1.log" 2>/dev/null | tr '\n' ,)" "/vlog/a 200,/vlog/c 200," "access_log with a variable path: the lines of n=1 in v-1.log"
+is "$(cat "$T/v-2.log" 2>/dev/null)" "/vlog/b 200" "...and those of n=2 in v-2.log"
 
 # a head that fails is logged with what came, as nginx logs it
 hraw "$PORT1" 'GET /part%41?q=1 HTTP/1.1\r\nHost: Part.Test\r\nX-A: 1\r\n' -c

@@ -162,37 +162,43 @@ lf_buffer(fc_conf_t *cf, fc_logfmt_main_t *m, fc_open_file_t *file, const lf_par
     return FC_CONF_OK;
 }
 
-/* Checks the path and opens it with the cycle (relative to the prefix). */
-static fc_open_file_t *
-lf_open(fc_conf_t *cf, const fc_str_t *written)
+/*
+ * Checks the path and opens it with the cycle (relative to the prefix); a
+ * path with variables is compiled instead (reg not NULL), made absolute the
+ * same way, and opened when a line is written.
+ */
+static int
+lf_open(fc_conf_t *cf, fc_var_registry_t *reg, const fc_str_t *written, fc_logfmt_target_t *t)
 {
     fc_str_t path = *written;
     if (path.len >= 7 && memcmp(path.data, "syslog:", 7) == 0) {
         fc_conf_log_error(FC_LOG_EMERG, cf, 0, "logging to syslog is not supported");
-        return NULL;
-    }
-    if (memchr(path.data, '$', path.len) != NULL) {
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0,
-                          "variables in the access_log path are not supported: \"%.*s\"",
-                          (int) path.len, path.data);
-        return NULL;
+        return FC_ERROR;
     }
     if (!fc_str_eq_c(&path, "stderr") &&
         fc_conf_full_name(cf->pool, &cf->cycle->prefix, &path) != FC_OK)
-        return NULL;
-    return fc_cycle_open_file(cf->cycle, &path);
+        return FC_ERROR;
+    if (reg && memchr(path.data, '$', path.len) != NULL) {
+        t->path = fc_palloc(cf->pool, sizeof(fc_cv_t));
+        return t->path && fc_cv_compile(cf, reg, &path, t->path) == FC_OK ? FC_OK : FC_ERROR;
+    }
+    t->file = fc_cycle_open_file(cf->cycle, &path);
+    return t->file ? FC_OK : FC_ERROR;
 }
 
 static fc_logfmt_target_t *
-lf_add_target(fc_conf_t *cf, fc_array_t **logs, const fc_str_t *path, const fc_logfmt_t *fmt)
+lf_add_target(fc_conf_t *cf, fc_var_registry_t *reg, fc_array_t **logs, const fc_str_t *path,
+              const fc_logfmt_t *fmt)
 {
     if (*logs == NULL && (*logs = fc_array_create(cf->pool, 2, sizeof(fc_logfmt_target_t))) == NULL)
         return NULL;
     fc_logfmt_target_t *t = fc_array_push(*logs);
-    if (t == NULL || (t->file = lf_open(cf, path)) == NULL)
+    if (t == NULL)
+        return NULL;
+    memset(t, 0, sizeof(*t));
+    if (lf_open(cf, reg, path, t) != FC_OK)
         return NULL;
     t->format = fmt;
-    t->cond = NULL;
     return t;
 }
 
@@ -241,10 +247,14 @@ fc_logfmt_access_directive(fc_conf_t *cf, fc_logfmt_main_t *m, fc_var_registry_t
                           (int) args[1].len, args[1].data);
         return FC_CONF_ERROR;
     }
-    fc_logfmt_target_t *t = lf_add_target(cf, &lc->logs, &args[1], fmt);
+    fc_logfmt_target_t *t = lf_add_target(cf, reg, &lc->logs, &args[1], fmt);
     if (t == NULL)
         return FC_CONF_ERROR;
     t->cond = lp.cond;
+    if (t->path && lp.buffer) {
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "buffered logs cannot have variables in name");
+        return FC_CONF_ERROR;
+    }
     return lp.buffer ? lf_buffer(cf, m, t->file, &lp, &args[1]) : FC_CONF_OK;
 }
 
@@ -262,7 +272,7 @@ fc_logfmt_merge(fc_conf_t *cf, fc_logfmt_main_t *m, const fc_logfmt_conf_t *prev
         fc_str_t path = {strlen(default_path), (unsigned char *) default_path};
         fc_str_t name = {strlen(default_format), (unsigned char *) default_format};
         const fc_logfmt_t *fmt = lf_format_arg(cf, m, &name);
-        if (fmt == NULL || lf_add_target(cf, &m->default_logs, &path, fmt) == NULL)
+        if (fmt == NULL || lf_add_target(cf, NULL, &m->default_logs, &path, fmt) == NULL)
             return FC_CONF_ERROR;
     }
     conf->logs = m->default_logs;
@@ -420,6 +430,29 @@ lf_write_line(fc_open_file_t *file, const fc_str_t *line)
         fc_event_add_timer(b->loop, &b->timer, b->flush);
 }
 
+/* A line to a path with variables: opened, written, closed (nginx without a file cache). */
+static void
+lf_write_path(const fc_cv_t *cv, const fc_logfmt_ctx_t *ctx, const fc_str_t *line)
+{
+    fc_str_t path;
+    if (fc_cv_eval(cv, ctx->reg, ctx->values, ctx->r, ctx->pool, ctx->caps, &path) != FC_OK)
+        return;
+    char *z = fc_pnalloc(ctx->pool, path.len + 1);
+    if (z == NULL)
+        return;
+    memcpy(z, path.data, path.len);
+    z[path.len] = '\0';
+    int fd = open(z, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        if (ctx->log)
+            fc_log_error(FC_LOG_CRIT, ctx->log, errno, "open() \"%s\" failed", z);
+        return;
+    }
+    ssize_t w = write(fd, line->data, line->len);
+    (void) w;
+    close(fd);
+}
+
 static int
 lf_skip(const fc_cv_t *cond, const fc_logfmt_ctx_t *ctx)
 {
@@ -441,7 +474,10 @@ fc_logfmt_write(const fc_logfmt_conf_t *lc, const fc_logfmt_ctx_t *ctx)
         fc_str_t line;
         if (lf_skip(t[i].cond, ctx) || fc_logfmt_line(t[i].format, ctx, &line) != FC_OK)
             continue;
-        lf_write_line(t[i].file, &line);
+        if (t[i].path)
+            lf_write_path(t[i].path, ctx, &line);
+        else
+            lf_write_line(t[i].file, &line);
     }
 }
 

@@ -2,6 +2,8 @@
  * logfmt.h: access logs for every layer, as nginx's log modules:
  * `log_format NAME [escape=default|json|none] STRING...` and
  * `access_log PATH [FORMAT [buffer=SIZE] [flush=TIME] [if=COND]] | off`.
+ * A PATH with variables is opened (append, create) and closed for each
+ * line, as nginx does without open_log_file_cache; it cannot be buffered.
  * A format is a complex value whose variables are escaped when a line is
  * written ("-" for a variable not found, except with escape=json). A file
  * written through `buffer=` keeps one buffer, shared by every access_log
@@ -27,7 +29,8 @@ typedef struct fc_logfmt_buf_s fc_logfmt_buf_t;
 
 /* One access_log line of the config. */
 typedef struct {
-    fc_open_file_t *file;
+    fc_open_file_t *file; /* NULL when the path has variables */
+    fc_cv_t *path;        /* a path with variables (absolute): opened for each line, as nginx */
     const fc_logfmt_t *format;
     fc_cv_t *cond; /* if=: no line when it is "" or "0"; NULL: always */
 } fc_logfmt_target_t;
@@ -52,6 +55,7 @@ typedef struct {
     void *r;         /* the session or request the getters receive */
     fc_pool_t *pool; /* where lines are made */
     const fc_captures_t *caps;
+    fc_log_t *log; /* for a log file that cannot be opened */
 } fc_logfmt_ctx_t;
 
 /* Initializes a main-conf part (create_main_conf). */
