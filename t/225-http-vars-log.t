@@ -51,6 +51,11 @@ http {
             return 200 "host=$host ra=$remote_addr rp=$remote_port sa=$server_addr sp=$server_port scheme=$scheme request=$request method=$request_method ruri=$request_uri uri=$uri args=$args a=$arg_a b=$arg_b ua=$http_user_agent hw=$http_x_hello_world ck=$cookie_sess xff=$proxy_add_x_forwarded_for conn=$connection rid=$request_id\n";
         }
         location /p { proxy_pass http://127.0.0.1:@PORT9@; }
+        location /offlog/ {
+            access_log off;
+            access_log @T@/offlog.log plain;
+            return 200 "off\n";
+        }
         location /vlog/ {
             access_log @T@/v-$arg_n.log plain;
             return 200 "vlog\n";
@@ -124,6 +129,10 @@ like "$(grep -a '^/extra/a ' "$T/extra.log")" '^/extra/a pipe=\. rtt=[0-9]+ url=
     "\$pipe ., \$tcpinfo_rtt, \$upstream_response_length (the body), \$upstream_cookie_sid"
 like "$(grep -a '^/extra/b ' "$T/extra.log")" '^/extra/b pipe=p .* uck=- cl=3 st=-$' \
     "a pipelined request: \$pipe p; \$content_length of a chunked body once read"
+
+hreq "$U/offlog/x"
+is "$H_STATUS" 200 "access_log off and a log at one level: accepted, as nginx"
+ok_cmd "...and off wins: nothing is logged there" test ! -s "$T/offlog.log"
 
 # access_log with variables in its path: opened for each line, as nginx
 hreq "$U/vlog/a?n=1"

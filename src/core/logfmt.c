@@ -227,8 +227,7 @@ fc_logfmt_access_directive(fc_conf_t *cf, fc_logfmt_main_t *m, fc_var_registry_t
                           args[2].data);
         return FC_CONF_ERROR;
     }
-    if (lc->off)
-        return "is duplicate";
+    /* As nginx, "off" and logs may share a level: "off" wins (nothing is logged there). */
     fc_str_t dflt = {default_format ? strlen(default_format) : 0, (unsigned char *) default_format};
     if (n < 3 && default_format == NULL) {
         fc_conf_log_error(FC_LOG_EMERG, cf, 0, "log format is not specified");
