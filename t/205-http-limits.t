@@ -103,8 +103,11 @@ v=$(t_str 890 c)
 hraw "$PORT1" "GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A: $v\\r\\nX-B: $v\\r\\nConnection: close\\r\\n\\r\\n"
 is "$R_STATUS" 200 "two 900-byte header lines fit in two large buffers"
 hraw "$PORT1" "GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A: $v\\r\\nX-B: $v\\r\\nX-C: $v\\r\\nConnection: close\\r\\n\\r\\n"
-is "$R_STATUS" 400 "three do not: 400"
+is "$R_STATUS" 400 "three do not (256 + 2 x 1k): 400"
 like "$R_OUT" 'Request Header Or Cookie Too Large' "...Request Header Or Cookie Too Large"
+# lines that fit stay in the first buffer, as in nginx: 256 + 2 x 897 + 21 = 2071 bytes > 2 x 1k
+hraw "$PORT1" "GET / HTTP/1.1\\r\\nHost: h\\r\\nX-S: $(t_str 224 s)\\r\\nX-A: $v\\r\\nX-B: $v\\r\\nConnection: close\\r\\n\\r\\n"
+is "$R_STATUS" 200 "a head over N x SIZE that nginx's buffers hold (the first one too): 200"
 t_wait_lines "$T/access.log" 9
 like "$(cat "$T/access.log")" '"GET / HTTP/1\.1" (400|494) ' "the too-large header request is logged as 494 or 400"
 like "$(cat "$T/access.log")" '" 414 ' "the too-long URI is logged as 414"

@@ -391,7 +391,11 @@ http_head_room(fc_http_request_impl_t *ri)
     fc_buf_t *b = &hc->buf;
     size_t size = (size_t) (b->end - b->start), used = (size_t) (b->last - b->start);
     size_t large = cscf->large_client_header_buffers_size;
-    size_t max = large * cscf->large_client_header_buffers_num;
+    /*
+     * As nginx: lines that fit stay in the client_header_buffer_size buffer and
+     * the large buffers take the rest, so a head may be as large as all of them.
+     */
+    size_t max = cscf->client_header_buffer_size + large * cscf->large_client_header_buffers_num;
     if (used < size)
         return FC_OK;
     if (ri->state == 0) {
