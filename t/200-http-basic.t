@@ -158,6 +158,8 @@ like "$R_OUT" '^X_Under: 2$' "...and X_Under"
 t_wait_lines "$T/access.log" 10
 like "$(cat "$T/access.log")" '"GET /get/path\?a=1&b=two HTTP/1\.1" 200 ' "the default access log (combined) saw the GET"
 
+like "$(grep 'closed keepalive connection' "$T/error.log" | head -n 1)" \
+    'client 127\.0\.0\.1 closed keepalive connection$' "a client closing a keep-alive connection: nginx's line, alone"
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"
 fc_stop
 is $? 0 "graceful stop"

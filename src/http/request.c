@@ -284,9 +284,12 @@ http_wait_request_event(fc_event_t *ev)
             return;
         }
         if (n <= 0) {
-            if (n == 0 && hc->requests)
+            if (n == 0 && hc->requests) {
+                c->log->handler = NULL; /* as nginx: the line alone, no "while keepalive" */
+                c->log->action = NULL;
                 fc_log_error(FC_LOG_INFO, c->log, 0, "client %s closed keepalive connection",
                              c->addr_text.data);
+            }
             fc_http_close_connection(hc);
             return;
         }
