@@ -90,9 +90,26 @@ proxy_field(fc_http_upstream_t *u, proxy_ctx_t *ctx, const fc_http_header_t *hh)
     if (fc_http_framing_add(&ctx->framing, f->name.data, f->name.len, f->value.data,
                             f->value.len) != FC_OK)
         return proxy_invalid(u, "header", ctx->framing.error);
-    if (f->name.len == 10 &&
-        fc_strncasecmp(f->name.data, (const unsigned char *) "connection", 10) == 0)
-        proxy_connection_tokens(ctx, &f->value);
+    /* The fields the engine acts on, found here by length first (one compare for most). */
+    fc_http_upstream_headers_in_t *h = &u->headers_in;
+    switch (f->name.len) {
+    case 10:
+        if (fc_strn_caseeq(f->name.data, (const unsigned char *) "connection", 10))
+            proxy_connection_tokens(ctx, &f->value);
+        break;
+    case 16:
+        if (!h->x_accel_redirect &&
+            fc_strn_caseeq(f->name.data, (const unsigned char *) "x-accel-redirect", 16))
+            h->x_accel_redirect = (unsigned) h->headers.nelts;
+        break;
+    case 17:
+        if (!h->x_accel_buffering &&
+            fc_strn_caseeq(f->name.data, (const unsigned char *) "x-accel-buffering", 17))
+            h->x_accel_buffering = (unsigned) h->headers.nelts;
+        break;
+    default:
+        break;
+    }
     return FC_OK;
 }
 

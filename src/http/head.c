@@ -194,7 +194,7 @@ head_fix_fields(fc_http_request_t *r)
 }
 
 /* nginx's host check: lowercase, no port, no path characters, no empty labels at the end. */
-static int
+static inline int
 head_validate_host(fc_pool_t *pool, const fc_str_t *in, fc_str_t *out)
 {
     size_t len = in->len, dot_pos = (size_t) -1, host_len = in->len;
@@ -243,7 +243,7 @@ head_validate_host(fc_pool_t *pool, const fc_str_t *in, fc_str_t *out)
 }
 
 /* $uri from the path: decoded and normalized; $args; the extension. */
-static int
+static inline int
 head_set_uri(fc_http_request_impl_t *ri)
 {
     fc_http_request_t *r = &ri->r;

@@ -256,9 +256,8 @@ header_relative_location(fc_http_request_t *r)
 
 /* As nginx's header filter: the Location it makes absolute goes right after Last-Modified. */
 static void
-header_put_location(fc_http_request_t *r, header_out_t *o)
+header_put_location(fc_http_request_t *r, header_out_t *o, const fc_http_field_t *l)
 {
-    const fc_http_field_t *l = header_relative_location(r);
     if (l == NULL)
         return;
     char prefix[300];
@@ -267,9 +266,8 @@ header_put_location(fc_http_request_t *r, header_out_t *o)
 }
 
 static void
-header_put_fields(fc_http_request_t *r, header_out_t *o)
+header_put_fields(fc_http_request_t *r, header_out_t *o, const fc_http_field_t *early)
 {
-    const fc_http_field_t *early = header_relative_location(r);
     fc_http_field_t *f = r->headers_out.headers.elts;
     for (size_t i = 0; i < r->headers_out.headers.nelts; i++) {
         if (f[i].hash == 0 || &f[i] == early)
@@ -332,7 +330,8 @@ fc_http_header_serialize(fc_http_request_t *r)
         char t[64];
         header_field(&o, "Last-Modified", 13, t, fc_time_http(h->last_modified_time, t, sizeof(t)));
     }
-    header_put_location(r, &o);
+    const fc_http_field_t *location = header_relative_location(r);
+    header_put_location(r, &o, location);
     if (r->chunked)
         header_lit(&o, "Transfer-Encoding: chunked\r\n");
     if (status == FC_HTTP_SWITCHING_PROTOCOLS) {
@@ -344,7 +343,7 @@ fc_http_header_serialize(fc_http_request_t *r)
     } else {
         header_lit(&o, "Connection: close\r\n");
     }
-    header_put_fields(r, &o);
+    header_put_fields(r, &o, location);
     header_lit(&o, "\r\n");
     cl->buf->last = (unsigned char *) o.p;
     if (o.p + 1 >= o.end) {

@@ -160,6 +160,8 @@ typedef struct {
     fc_array_t headers;         /* fc_http_field_t, values in the head buffer */
     int64_t content_length_n;   /* -1: none */
     unsigned framing;           /* FC_HTTP_BODY_*: NONE is "until close" */
+    unsigned x_accel_redirect;  /* 1 + the index of that field in headers; 0: none */
+    unsigned x_accel_buffering; /* the same for X-Accel-Buffering */
     unsigned connection_close : 1; /* the upstream will close (or is HTTP/1.0 without keep-alive) */
 } fc_http_upstream_headers_in_t;
 

@@ -299,15 +299,14 @@ up_upgrade(fc_http_upstream_t *u)
 
 static int up_body_init(fc_http_upstream_t *u);
 
-/* The value of the upstream's first field NAME (lower case), or NULL. */
+/* The value of a field the protocol noted (1 + its index), or NULL. */
 static const fc_str_t *
-up_field_value(fc_http_upstream_t *u, const char *name, size_t len)
+up_noted_value(fc_http_upstream_t *u, unsigned noted)
 {
-    fc_http_field_t *f = u->headers_in.headers.elts;
-    for (size_t i = 0; i < u->headers_in.headers.nelts; i++)
-        if (f[i].hash && up_name_is(&f[i], name, len))
-            return &f[i].value;
-    return NULL;
+    if (noted == 0 || noted > u->headers_in.headers.nelts)
+        return NULL;
+    fc_http_field_t *f = fc_array_at(&u->headers_in.headers, fc_http_field_t, noted - 1);
+    return f->hash ? &f->value : NULL;
 }
 
 /* A copy in the request's pool (the upstream's buffer goes with the connection). */
@@ -347,7 +346,7 @@ up_accel_redirect(fc_http_upstream_t *u)
     fc_http_request_t *r = u->r;
     if ((u->conf->ignore_headers & FC_HTTP_UPSTREAM_IGN_X_ACCEL_REDIRECT) || u->in_handler)
         return 0;
-    const fc_str_t *v = up_field_value(u, "x-accel-redirect", 16);
+    const fc_str_t *v = up_noted_value(u, u->headers_in.x_accel_redirect);
     if (v == NULL || v->len == 0)
         return 0;
     fc_str_t target = {v->len, fc_pnalloc(r->pool, v->len)};
@@ -398,7 +397,7 @@ up_accel_buffering(fc_http_upstream_t *u)
     u->buffering = u->conf->buffering ? 1 : 0;
     if (u->conf->ignore_headers & FC_HTTP_UPSTREAM_IGN_X_ACCEL_BUFFERING)
         return;
-    const fc_str_t *v = up_field_value(u, "x-accel-buffering", 17);
+    const fc_str_t *v = up_noted_value(u, u->headers_in.x_accel_buffering);
     if (v && v->len == 3 && fc_strn_caseeq(v->data, (const unsigned char *) "yes", 3))
         u->buffering = 1;
     else if (v && v->len == 2 && fc_strn_caseeq(v->data, (const unsigned char *) "no", 2))
