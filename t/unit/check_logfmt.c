@@ -78,7 +78,7 @@ line_of_last(void)
 {
     ck_assert_int_eq(fc_var_resolve(&reg, &log_), FC_OK);
     fc_var_value_t *values = fc_pcalloc(pool, (fc_var_count(&reg) + 1) * sizeof(fc_var_value_t));
-    fc_logfmt_ctx_t ctx = {&reg, values, NULL, pool, NULL};
+    fc_logfmt_ctx_t ctx = {&reg, values, NULL, pool, NULL, NULL};
     const fc_logfmt_t *fmt = (const fc_logfmt_t *) lmain.formats.elts + lmain.formats.nelts - 1;
     fc_str_t line;
     ck_assert_int_eq(fc_logfmt_line(fmt, &ctx, &line), FC_OK);
