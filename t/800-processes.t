@@ -60,6 +60,23 @@ is "$(cat "$T/fulcrum.pid")" "$FC_PID" "the pid file still names the master"
 out=$("$(helper tcpclient)" -p "$PORT1" -n 100000 -k -P 4)
 ok $? "connections are served after the respawn"
 
+# ---------------------------------------- USR2 / WINCH (nginx's binary upgrade)
+before=$(fc_workers | sort | tr '\n' ' ')
+kill -USR2 "$FC_PID"
+kill -WINCH "$FC_PID"
+wait_for 10 grep -q 'the changing binary signal is ignored' "$T/error.log"
+ok $? "USR2: logged as ignored (changing the binary is not supported)"
+wait_for 10 grep -q 'signal (WINCH) is ignored' "$T/error.log"
+ok $? "WINCH: logged as ignored"
+_t_alive "$FC_PID"
+ok $? "...the master lives on (USR2's default action would kill it)"
+is "$(fc_workers | sort | tr '\n' ' ')" "$before" "...with the same workers"
+kill -USR2 $(fc_workers | head -n 1)
+sleep 0.3
+is "$(fc_workers | sort | tr '\n' ' ')" "$before" "a worker sent USR2 lives on too"
+out=$("$(helper tcpclient)" -p "$PORT1" -n 100000 -k -P 4)
+ok $? "connections are served after USR2 and WINCH"
+
 # ---------------------------------------- QUIT with a live TCP connection
 
 # 40 lines of 20 bytes, one every 100 ms: the client keeps talking for

@@ -266,6 +266,18 @@ master_loop(master_t *m)
             fc_cycle_reopen_files(m->cycle);
             master_signal_workers(m, SIGUSR1, 0);
         }
+        if (sig->upgrade) {
+            sig->upgrade = 0;
+            fc_log_error(FC_LOG_CRIT, m->cycle->log, 0,
+                         "the changing binary signal is ignored: changing the executable on the "
+                         "fly is not supported (stop, then start the new binary)");
+        }
+        if (sig->winch) {
+            sig->winch = 0;
+            fc_log_error(FC_LOG_WARN, m->cycle->log, 0,
+                         "the graceful shutdown of workers signal (WINCH) is ignored: it belongs "
+                         "to changing the executable on the fly, which is not supported");
+        }
     }
 }
 

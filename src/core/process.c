@@ -41,13 +41,25 @@ process_on_signal(int signo)
     case SIGALRM:
         process_signals.alarm = 1;
         break;
+    case SIGUSR2:
+        process_signals.upgrade = 1;
+        break;
+    case SIGWINCH:
+        process_signals.winch = 1;
+        break;
     default:
         break;
     }
     errno = saved;
 }
 
-static const int process_handled[] = {SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGCHLD, SIGALRM};
+/*
+ * USR2 and WINCH (nginx's binary upgrade) are caught so that they are
+ * logged and ignored: USR2's default action would kill the master and leave
+ * its workers serving with nothing to control them.
+ */
+static const int process_handled[] = {SIGHUP,  SIGQUIT, SIGTERM, SIGINT,  SIGUSR1,
+                                      SIGCHLD, SIGALRM, SIGUSR2, SIGWINCH};
 
 int
 fc_signals_init(int block)

@@ -16,6 +16,8 @@ typedef struct {
     volatile sig_atomic_t reopen;      /* USR1 */
     volatile sig_atomic_t child;       /* CHLD */
     volatile sig_atomic_t alarm;       /* ALRM: respawn back-off elapsed */
+    volatile sig_atomic_t upgrade;     /* USR2: nginx's binary upgrade, not supported */
+    volatile sig_atomic_t winch;       /* WINCH: nginx's "stop the workers", not supported */
 } fc_signal_flags_t;
 
 /* The process's signal flags (the only state a handler may touch). */
