@@ -322,6 +322,17 @@ check rddefault.conf "proxy_redirect default before proxy_pass" \
     '"proxy_redirect default" should be placed after the "proxy_pass" directive' \
     "$(lno rddefault.conf 'proxy_redirect default')"
 
+conf baduser.conf <<'EOF'
+daemon off;
+user fc_no_such_user_here;
+EOF
+if [ "$(id -u)" = 0 ]; then
+    check baduser.conf "a user that does not exist" 'getpwnam("fc_no_such_user_here") failed' \
+        "$(lno baduser.conf fc_no_such_user_here)"
+else
+    skip "not root: nginx and fulcrum ignore the user directive" 3
+fi
+
 conf bufvar.conf <<'EOF'
 daemon off;
 http {

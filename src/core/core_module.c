@@ -6,6 +6,9 @@
 #include "core/fc_core.h"
 #include "core/cycle.h"
 
+#include <grp.h>
+#include <pwd.h>
+
 static void *core_create_conf(fc_cycle_t *cycle);
 static char *core_init_conf(fc_cycle_t *cycle, void *conf);
 static char *core_set_worker_processes(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
@@ -177,5 +180,26 @@ core_set_user(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         ccf->group = fc_conf_args(cf)[2];
     else
         ccf->group = ccf->user;
+    if (geteuid() != 0) {
+        /* nginx's words: only root can switch users, so the directive means nothing here */
+        fc_conf_log_error(FC_LOG_WARN, cf, 0,
+                          "the \"user\" directive makes sense only if the master process runs "
+                          "with super-user privileges, ignored");
+        return FC_CONF_OK;
+    }
+    /* As nginx, resolved at load: -t refuses a user or group that does not exist. */
+    char *name = fc_str_cstr(cf->pool, &ccf->user), *group = fc_str_cstr(cf->pool, &ccf->group);
+    if (name == NULL || group == NULL)
+        return FC_CONF_ERROR;
+    errno = 0;
+    if (getpwnam(name) == NULL) {
+        fc_conf_log_error(FC_LOG_EMERG, cf, errno, "getpwnam(\"%s\") failed", name);
+        return FC_CONF_ERROR;
+    }
+    errno = 0;
+    if (getgrnam(group) == NULL) {
+        fc_conf_log_error(FC_LOG_EMERG, cf, errno, "getgrnam(\"%s\") failed", group);
+        return FC_CONF_ERROR;
+    }
     return FC_CONF_OK;
 }
