@@ -322,6 +322,15 @@ check rddefault.conf "proxy_redirect default before proxy_pass" \
     '"proxy_redirect default" should be placed after the "proxy_pass" directive' \
     "$(lno rddefault.conf 'proxy_redirect default')"
 
+# As nginx -t: the pid file must be openable
+printf 'daemon off;\npid %s/nodir/x.pid;\nerror_log %s/error.log info;\nevents { worker_connections 64; }\n' \
+    "$T" "$T" >"$T/badpid.conf"
+[ -n "$FC_PRELUDE_EXTRA" ] && { printf '%s\n' "$FC_PRELUDE_EXTRA"; cat "$T/badpid.conf"; } >"$T/badpid.tmp" &&
+    mv "$T/badpid.tmp" "$T/badpid.conf"
+fc_run -t -c "$T/badpid.conf"
+is $? 1 "-t with a pid file in a missing folder: exits 1, as nginx -t"
+like "$(norm)" "open\(\) \"$T/nodir/x\.pid\" failed" "...saying which file"
+
 conf baduser.conf <<'EOF'
 daemon off;
 user fc_no_such_user_here;

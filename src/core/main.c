@@ -188,10 +188,32 @@ main_dump_config(fc_cycle_t *cycle)
     fflush(stdout);
 }
 
+/*
+ * As nginx -t: the pid file must be openable (it is created, empty, when
+ * missing, and never truncated), so that a start does not fail on it after
+ * the shell was told the test passed.
+ */
+static int
+main_test_pidfile(fc_cycle_t *cycle, fc_log_t *log)
+{
+    fc_core_conf_t *ccf = fc_cycle_core_conf(cycle, fc_core_module);
+    int fd = open((const char *) ccf->pid.data, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fc_log_error(FC_LOG_EMERG, log, errno, "open() \"%s\" failed", ccf->pid.data);
+        return FC_ERROR;
+    }
+    close(fd);
+    return FC_OK;
+}
+
 static int
 main_test(const main_opts_t *o, const fc_cycle_params_t *params, fc_log_t *log)
 {
     fc_cycle_t *cycle = fc_cycle_init(NULL, params, log);
+    if (cycle != NULL && main_test_pidfile(cycle, log) != FC_OK) {
+        fc_cycle_destroy(cycle);
+        cycle = NULL;
+    }
     if (cycle == NULL) {
         fc_log_stderr(0, "configuration file %s test failed", params->conf_file.data);
         return 1;
