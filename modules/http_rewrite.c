@@ -420,7 +420,7 @@ static int
 rw_var_get(void *data, fc_var_value_t *v, uintptr_t index)
 {
     fc_http_request_t *r = data;
-    v->not_found = 1;
+    fc_var_set_str(v, (const unsigned char *) "", 0); /* as nginx: empty (logged ""), not "-" */
     if (r->loc_conf == NULL)
         return FC_OK;
     rw_loc_conf_t *conf = fc_http_get_module_loc_conf(r, fc_http_rewrite_module);

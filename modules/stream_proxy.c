@@ -263,8 +263,14 @@ proxy_resolve_target(proxy_ctx_t *p)
             /* Not an upstream name: an address, which must need no DNS at run time. */
             fc_url_t u;
             const char *err;
+            memset(&u, 0, sizeof(u));
             if (fc_url_parse(s->connection->pool, &u, &v, 0, FC_URL_NO_RESOLVE, &err) != FC_OK) {
-                fc_log_error(FC_LOG_ERR, log, 0, "%s \"%.*s\"", err, (int) v.len, v.data);
+                /* nginx's words: "no port in upstream "x"", "no resolver defined to resolve h" */
+                if (u.host.len && strncmp(err, "no resolver", 11) == 0)
+                    fc_log_error(FC_LOG_ERR, log, 0, "%s %.*s", err, (int) u.host.len, u.host.data);
+                else
+                    fc_log_error(FC_LOG_ERR, log, 0, "%s in upstream \"%.*s\"", err, (int) v.len,
+                                 v.data);
                 return FC_ERROR;
             }
             p->group = fc_upstream_group_implicit(s->connection->pool, &u);
@@ -294,7 +300,7 @@ proxy_handler(fc_stream_session_t *s)
     c->read->handler = proxy_client_event;
     c->write->handler = proxy_client_event;
     if (proxy_resolve_target(p) != FC_OK) {
-        fc_stream_finalize_session(s, 502);
+        fc_stream_finalize_session(s, 500); /* as nginx: a target that cannot be made is 500 */
         return;
     }
     if (fc_upstream_pick_init(&p->pick, p->group, c->pool, p->key.len ? &p->key : NULL) != FC_OK) {

@@ -53,8 +53,9 @@ set_get(void *r, fc_var_value_t *v, uintptr_t data)
     fc_stream_session_t *s = r;
     set_conf_t *sc = fc_stream_get_module_srv_conf(s, fc_stream_set_module);
     set_ctx_t *ctx = fc_stream_get_module_ctx(s, fc_stream_set_module);
+    fc_var_set_str(v, (const unsigned char *) "", 0); /* as nginx: not set is empty, not "-" */
     if (sc->rules == NULL || ctx == NULL)
-        return FC_OK; /* not set: not found */
+        return FC_OK;
     set_rule_t *rules = sc->rules->elts;
     for (size_t i = sc->rules->nelts; i-- > 0;) {
         if (rules[i].index == data && ctx->values[i].data) {

@@ -21,7 +21,14 @@ stream {
     server { listen 127.0.0.1:@PORT3@; proxy_pass 127.0.0.1:@PORT2@; }
     # proxy_pass \$var to an address: IP literals connect, names need a resolver.
     map \$server_port \$target { @PORT4@ 127.0.0.1:@PORT2@; default localhost:@PORT2@; }
-    server { listen 127.0.0.1:@PORT4@; listen 127.0.0.1:@PORT5@; proxy_pass \$target; }
+    log_format st '\$server_port \$status [\$unset]';
+    server {
+        listen 127.0.0.1:@PORT4@;
+        listen 127.0.0.1:@PORT5@;
+        access_log @T@/status.log st;
+        proxy_pass \$target;
+    }
+    server { listen 127.0.0.1:@PORT6@; set \$unset x; return ok; }
 }
 EOF2
 backend_start echo "$PORT2" -i e2
@@ -46,6 +53,9 @@ out=$("$TC" -p "$PORT4" -n 10 -k -T 3000)
 like "$out" '^id=e2 sent=10 recv=10 ' "proxy_pass \$var with an IP address connects"
 out=$("$TC" -p "$PORT5" -n 10 -k -T 3000)
 like "$out" 'recv=0' "proxy_pass \$var with a host name is refused at run time (no DNS in a worker)"
-wait_for 3 grep -q 'no resolver defined to resolve "localhost:' "$T/error.log"
-ok $? "and says why: no resolver defined to resolve"
+wait_for 3 grep -q 'no resolver defined to resolve localhost, client' "$T/error.log"
+ok $? "and says why: no resolver defined to resolve (nginx's words: the host alone)"
+wait_for 3 grep -q "^$PORT5 " "$T/status.log"
+like "$(grep "^$PORT5 " "$T/status.log")" "^$PORT5 500 \\[\\]\$" \
+    "a target that cannot be made is logged 500, as nginx; a set variable never set here is empty"
 done_testing
