@@ -214,4 +214,47 @@ wait_for 5 _t_all_dead $dk
 ok $? "daemon on: its workers are gone"
 ok_cmd "daemon on: the pid file is removed" test ! -e "$T/daemon.pid"
 
+# ------------------------- nginx's worker-tuning directives (stock nginx.conf lines)
+mkdir -p "$T/wd"
+fc_conf tune.conf <<'EOF'
+load_module modules/ngx_stream_module.so;
+daemon off;
+master_process on;
+worker_processes 2;
+worker_priority 5;
+worker_cpu_affinity auto;
+worker_rlimit_core 1m;
+working_directory @T@/wd;
+env FC_TEST_KEEP=1;
+timer_resolution 100ms;
+lock_file @T@/fulcrum.lock;
+pcre_jit on;
+thread_pool default threads=2 max_queue=100;
+pid @T@/fulcrum.pid;
+error_log @T@/error.log info;
+events { worker_connections 256; accept_mutex_delay 100ms; }
+stream {
+    server { listen 127.0.0.1:@PORT1@; proxy_pass 127.0.0.1:@PORT2@; }
+}
+EOF
+FC_WAIT_PORTS=$PORT1 fc_start tune.conf
+ok $? "worker_priority, worker_cpu_affinity, env, load_module & co are accepted"
+fc_run -t -c "$T/tune.conf"
+like "$(cat "$T/fc_run.out")" 'load_module "modules/ngx_stream_module.so" ignored' \
+    "load_module: noted as ignored (modules are built in)"
+w1=$(fc_workers | head -n 1)
+is "$(ps -o ni= -p "$w1" | tr -d ' ')" 5 "worker_priority 5: the workers' nice value"
+is "$(ps -o ni= -p "$FC_PID" | tr -d ' ')" 0 "...not the master's"
+is "$(awk '/^Max core file size/ {print $5}' "/proc/$w1/limits")" 1048576 "worker_rlimit_core 1m"
+is "$(readlink "/proc/$w1/cwd")" "$T/wd" "working_directory: the workers' folder"
+cpus=$(for w in $(fc_workers); do awk '/^Cpus_allowed_list/ {print $2}' "/proc/$w/status"; done | sort | tr '\n' ' ')
+if [ "$(nproc)" -ge 2 ]; then
+    is "$cpus" "0 1 " "worker_cpu_affinity auto: one CPU per worker"
+else
+    skip "one CPU: affinity cannot differ" 1
+fi
+out=$("$(helper tcpclient)" -p "$PORT1" -n 10000 -k)
+like "$out" '^id=e1 sent=10000 recv=10000 ' "...and it serves"
+fc_stop
+
 done_testing

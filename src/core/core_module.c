@@ -31,6 +31,20 @@ static const fc_command_t core_commands[] = {
     {"worker_shutdown_timeout", FC_MAIN_CONF | FC_CONF_TAKE1, fc_conf_set_msec_slot, 0,
      offsetof(fc_core_conf_t, shutdown_timeout), NULL},
     {"user", FC_MAIN_CONF | FC_CONF_TAKE12, core_set_user, 0, 0, NULL},
+    {"worker_priority", FC_MAIN_CONF | FC_CONF_TAKE1, fc_core_set_priority, 0, 0, NULL},
+    {"worker_cpu_affinity", FC_MAIN_CONF | FC_CONF_1MORE, fc_core_set_cpu_affinity, 0, 0, NULL},
+    {"worker_rlimit_core", FC_MAIN_CONF | FC_CONF_TAKE1, fc_core_set_rlimit_core, 0, 0, NULL},
+    {"working_directory", FC_MAIN_CONF | FC_CONF_TAKE1, fc_conf_set_str_slot, 0,
+     offsetof(fc_core_conf_t, working_directory), NULL},
+    {"env", FC_MAIN_CONF | FC_CONF_TAKE1, fc_core_set_env, 0, 0, NULL},
+    {"timer_resolution", FC_MAIN_CONF | FC_CONF_TAKE1, fc_conf_set_msec_slot, 0,
+     offsetof(fc_core_conf_t, timer_resolution), NULL},
+    {"lock_file", FC_MAIN_CONF | FC_CONF_TAKE1, fc_conf_set_str_slot, 0,
+     offsetof(fc_core_conf_t, lock_file), NULL},
+    {"pcre_jit", FC_MAIN_CONF | FC_CONF_FLAG, fc_conf_set_flag_slot, 0,
+     offsetof(fc_core_conf_t, pcre_jit), NULL},
+    {"thread_pool", FC_MAIN_CONF | FC_CONF_TAKE23, fc_core_set_thread_pool, 0, 0, NULL},
+    {"load_module", FC_MAIN_CONF | FC_CONF_TAKE1, fc_core_load_module, 0, 0, NULL},
     fc_null_command};
 
 static const fc_core_module_ctx_t core_ctx = {
@@ -56,6 +70,9 @@ core_create_conf(fc_cycle_t *cycle)
     ccf->worker_processes = FC_UNSET;
     ccf->rlimit_nofile = FC_UNSET;
     ccf->shutdown_timeout = FC_UNSET_MSEC;
+    ccf->rlimit_core = FC_UNSET;
+    ccf->timer_resolution = FC_UNSET_MSEC;
+    ccf->pcre_jit = FC_UNSET;
     return ccf;
 }
 

@@ -18,7 +18,29 @@ typedef struct {
     fc_msec_t shutdown_timeout;
     fc_str_t user;
     fc_str_t group;
+    int priority;                 /* worker_priority (with priority_set) */
+    int64_t rlimit_core;          /* worker_rlimit_core; FC_UNSET: left alone */
+    fc_array_t *cpu_masks;        /* worker_cpu_affinity: cpu_set_t; NULL: not given */
+    fc_str_t working_directory;   /* chdir of the workers; empty: none */
+    fc_array_t *env;              /* env: fc_str_t "NAME" or "NAME=VALUE" */
+    fc_msec_t timer_resolution;   /* accepted: time is read after every wait anyway */
+    fc_str_t lock_file;           /* accepted: no accept mutex to lock */
+    int pcre_jit;                 /* accepted: regexes are JIT-compiled where PCRE2 can */
+    unsigned priority_set : 1;
+    unsigned cpu_auto : 1;
 } fc_core_conf_t;
+
+/* core_tuning.c: the worker-tuning directives, and what a worker applies of them. */
+char *fc_core_set_priority(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+char *fc_core_set_cpu_affinity(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+char *fc_core_set_rlimit_core(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+char *fc_core_set_env(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+char *fc_core_set_thread_pool(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+char *fc_core_load_module(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+/* At worker start, before dropping privileges: priority, core limit, CPUs, environment. */
+void fc_core_tune_worker(fc_cycle_t *cycle, size_t slot, fc_log_t *log);
+/* After dropping privileges: working_directory. */
+void fc_core_tune_worker_dir(fc_cycle_t *cycle, fc_log_t *log);
 
 typedef struct {
     fc_str_t prefix;      /* -p, with a trailing slash */

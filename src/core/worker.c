@@ -273,17 +273,20 @@ worker_busy(fc_worker_t *w)
 }
 
 static void
-worker_set_limits(fc_cycle_t *cycle, fc_log_t *log)
+worker_set_limits(fc_cycle_t *cycle, size_t slot, fc_log_t *log)
 {
     fc_core_conf_t *ccf = fc_cycle_core_conf(cycle, fc_core_module);
+    fc_core_tune_worker(cycle, slot, log);
     if (ccf->rlimit_nofile > 0) {
         struct rlimit rl = {(rlim_t) ccf->rlimit_nofile, (rlim_t) ccf->rlimit_nofile};
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
             fc_log_error(FC_LOG_ALERT, log, errno, "setrlimit(RLIMIT_NOFILE, %" PRId64 ") failed",
                          ccf->rlimit_nofile);
     }
-    if (ccf->user.data == NULL || geteuid() != 0)
+    if (ccf->user.data == NULL || geteuid() != 0) {
+        fc_core_tune_worker_dir(cycle, log);
         return;
+    }
     char *user = fc_str_cstr(cycle->pool, &ccf->user);
     char *group = fc_str_cstr(cycle->pool, &ccf->group);
     struct passwd *pw = user ? getpwnam(user) : NULL;
@@ -296,6 +299,7 @@ worker_set_limits(fc_cycle_t *cycle, fc_log_t *log)
         fc_log_error(FC_LOG_EMERG, log, errno, "setuid(%s) failed", user);
         exit(2);
     }
+    fc_core_tune_worker_dir(cycle, log);
 }
 
 static fc_worker_t *
@@ -365,7 +369,7 @@ fc_worker_process(fc_cycle_t *cycle, size_t slot, int single_process)
         fc_proctitle_set("worker process");
     }
     fc_time_update();
-    worker_set_limits(cycle, cycle->log);
+    worker_set_limits(cycle, slot, cycle->log);
     fc_listening_keep_slot(cycle, slot);
     fc_worker_t *w = worker_init(cycle, slot);
     if (w == NULL) {

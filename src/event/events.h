@@ -6,6 +6,7 @@ typedef struct {
     int64_t connections;
     int multi_accept;
     int accept_mutex;
+    fc_msec_t accept_mutex_delay; /* accepted with accept_mutex: there is no mutex to wait for */
     fc_str_t use;
 } fc_events_conf_t;
 

@@ -5,8 +5,9 @@
  * connection per readiness of a listening socket, so accepting interleaves
  * with the work of the connections already there (a burst of TLS handshakes
  * is not run back to back); on accepts a batch. `use epoll` and
- * `accept_mutex` are accepted so nginx configs run unchanged: epoll is the
- * only method, and per-worker SO_REUSEPORT queues make an accept mutex moot.
+ * `accept_mutex` (and `accept_mutex_delay`) are accepted so nginx configs run
+ * unchanged: epoll is the only method, and per-worker SO_REUSEPORT queues make
+ * an accept mutex moot.
  */
 #include "core/fc_core.h"
 #include "core/cycle.h"
@@ -31,6 +32,8 @@ static const fc_command_t event_core_commands[] = {
      offsetof(fc_events_conf_t, multi_accept), NULL},
     {"accept_mutex", FC_EVENT_CONF | FC_CONF_FLAG, fc_conf_set_flag_slot, FC_CONF_MAIN_OFFSET,
      offsetof(fc_events_conf_t, accept_mutex), NULL},
+    {"accept_mutex_delay", FC_EVENT_CONF | FC_CONF_TAKE1, fc_conf_set_msec_slot,
+     FC_CONF_MAIN_OFFSET, offsetof(fc_events_conf_t, accept_mutex_delay), NULL},
     {"use", FC_EVENT_CONF | FC_CONF_TAKE1, events_set_use, FC_CONF_MAIN_OFFSET, 0, NULL},
     fc_null_command};
 
@@ -74,6 +77,7 @@ event_core_create_main_conf(fc_conf_t *cf)
     ecf->connections = FC_UNSET;
     ecf->multi_accept = FC_UNSET;
     ecf->accept_mutex = FC_UNSET;
+    ecf->accept_mutex_delay = FC_UNSET_MSEC;
     return ecf;
 }
 
