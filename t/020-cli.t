@@ -36,6 +36,7 @@ fi
 fc_run -h
 is $? 0 "-h exits 0"
 like "$(out)" "^Usage: $NAME \[-\?hvVtTq\] \[-s signal\] \[-p prefix\]" "-h prints the usage line"
+like "$(out)" "^$NAME version: " "-h prints the version first, as nginx"
 for o in '-t ' '-T ' '-q ' '-s signal' '-p prefix' '-c filename' '-g directives'; do
     like "$(out)" "^ +$o" "-h describes $o"
 done
@@ -106,6 +107,13 @@ cmp -s "$T/dump.got" "$T/dump.want"
 ok $? "-T prints '# configuration file PATH:' and the text of the main and included files" ||
     diff "$T/dump.want" "$T/dump.got" | head -n 20 | sed 's/^/#   /'
 like "$(out)" 'test is successful' "-T also tests"
+# as nginx: exactly one newline after each file's text, even when it lacks its own
+printf '%s' "$(cat "$T/main.conf")" >"$T/nonl.conf"
+fc_run -T -c "$T/nonl.conf"
+grep -v "^$NAME: " "$T/fc_run.out" >"$T/dump.nonl"
+is "$(tail -c 1 "$T/dump.nonl" | od -An -c | tr -d ' ')" '\n' "-T: a file without a final newline gets one..."
+is "$(grep -c '^$' "$T/dump.nonl")" "$(($(grep -c '^$' "$T/dump") - 1))" \
+    "...and no blank line after it (the file that ends in one gets one)"
 
 fc_run -T -c "$T/broken.conf"
 is $? 1 "-T on a bad config exits 1"

@@ -26,6 +26,7 @@ static void
 main_usage(void)
 {
     fprintf(stderr,
+            "fulcrum version: " FC_VER "\n"
             "Usage: fulcrum [-?hvVtTq] [-s signal] [-p prefix] [-c filename] [-g directives]\n\n"
             "Options:\n"
             "  -?,-h         : this help\n"
@@ -181,9 +182,7 @@ main_dump_config(fc_cycle_t *cycle)
     for (fc_conf_file_t *f = cycle->conf_files; f; f = f->next) {
         printf("# configuration file %s:\n", f->name.data);
         fwrite(f->start, 1, (size_t) (f->end - f->start), stdout);
-        if (f->end > f->start && f->end[-1] != '\n')
-            putchar('\n');
-        putchar('\n');
+        putchar('\n'); /* as nginx: one newline after each file, whatever its end */
     }
     fflush(stdout);
 }
