@@ -111,6 +111,8 @@ wait_for 10 _t_dead "$master"
 ok $? "then the master exits"
 wait "$master"
 is $? 0 "exit status 0"
+like "$(cat "$T/error.log")" "signal 3 \\(SIGQUIT\\) received from $$, shutting down" \
+    "nginx's line: signal 3 (SIGQUIT) received from PID, shutting down"
 FC_PID=
 ok_cmd "the pid file is removed" test ! -e "$T/fulcrum.pid"
 for w in $(grep -o 'start worker process [0-9]*' "$T/error.log" | awk '{ print $4 }'); do
@@ -156,6 +158,8 @@ wait_for 10 test -f "$T/error.log"
 ok $? "USR1: a new error.log appears"
 wait_for 10 grep -q 'reopening logs' "$T/error.log.old" "$T/error.log"
 ok $? "USR1: reopening logs is logged"
+like "$(cat "$T/error.log.old" "$T/error.log")" 'signal 10 \(SIGUSR1\) received from [0-9]+, reopening' \
+    "...after nginx's 'signal 10 (SIGUSR1) received from PID, reopening'"
 # the workers reopen too: their connection logs go to the new file
 n=0
 while [ $n -lt 8 ]; do

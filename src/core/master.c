@@ -252,12 +252,14 @@ master_loop(master_t *m)
             master_respawn_due(m);
         }
         if (sig->terminate) {
+            fc_signal_log_received(m->cycle->log, sig->term_signo, "exiting");
             fc_log_error(FC_LOG_NOTICE, m->cycle->log, 0, "exiting");
             fc_listening_close_all(m->cycle); /* refuse new clients at once, as nginx */
             master_shutdown_wait(m, SIGTERM);
             return 0;
         }
         if (sig->quit) {
+            fc_signal_log_received(m->cycle->log, SIGQUIT, "shutting down");
             fc_log_error(FC_LOG_NOTICE, m->cycle->log, 0, "gracefully shutting down");
             /* the workers close theirs: the port stops listening while they drain */
             fc_listening_close_all(m->cycle);
@@ -266,10 +268,12 @@ master_loop(master_t *m)
         }
         if (sig->reconfigure) {
             sig->reconfigure = 0;
+            fc_signal_log_received(m->cycle->log, SIGHUP, "reconfiguring");
             master_reload(m);
         }
         if (sig->reopen) {
             sig->reopen = 0;
+            fc_signal_log_received(m->cycle->log, SIGUSR1, "reopening");
             fc_log_error(FC_LOG_NOTICE, m->cycle->log, 0, "reopening logs");
             fc_cycle_reopen_files(m->cycle);
             master_signal_workers(m, SIGUSR1, 0);

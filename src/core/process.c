@@ -18,9 +18,12 @@ fc_signals(void)
 }
 
 static void
-process_on_signal(int signo)
+process_on_signal(int signo, siginfo_t *si, void *uc)
 {
     int saved = errno;
+    (void) uc;
+    if (signo > 0 && signo < 65)
+        process_signals.sender[signo] = si ? (sig_atomic_t) si->si_pid : 0;
     switch (signo) {
     case SIGHUP:
         process_signals.reconfigure = 1;
@@ -31,6 +34,7 @@ process_on_signal(int signo)
     case SIGTERM:
     case SIGINT:
         process_signals.terminate = 1;
+        process_signals.term_signo = signo;
         break;
     case SIGUSR1:
         process_signals.reopen = 1;
@@ -65,7 +69,8 @@ int
 fc_signals_init(int block)
 {
     struct sigaction sa = {0};
-    sa.sa_handler = process_on_signal;
+    sa.sa_sigaction = process_on_signal;
+    sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     sigset_t set;
     sigemptyset(&set);
@@ -78,6 +83,21 @@ fc_signals_init(int block)
     if (block && sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return FC_ERROR;
     return FC_OK;
+}
+
+void
+fc_signal_log_received(fc_log_t *log, int signo, const char *action)
+{
+    if (signo <= 0 || signo >= 65)
+        return;
+    const char *name = sigabbrev_np(signo);
+    int pid = (int) process_signals.sender[signo];
+    if (pid > 0)
+        fc_log_error(FC_LOG_NOTICE, log, 0, "signal %d (SIG%s) received from %d, %s", signo,
+                     name ? name : "?", pid, action);
+    else
+        fc_log_error(FC_LOG_NOTICE, log, 0, "signal %d (SIG%s) received, %s", signo,
+                     name ? name : "?", action);
 }
 
 void

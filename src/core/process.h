@@ -18,7 +18,15 @@ typedef struct {
     volatile sig_atomic_t alarm;       /* ALRM: respawn back-off elapsed */
     volatile sig_atomic_t upgrade;     /* USR2: nginx's binary upgrade, not supported */
     volatile sig_atomic_t winch;       /* WINCH: nginx's "stop the workers", not supported */
+    volatile sig_atomic_t term_signo;  /* TERM or INT: which one */
+    volatile sig_atomic_t sender[65];  /* per signal number: the pid that sent the last one */
 } fc_signal_flags_t;
+
+/*
+ * Logs nginx's "signal N (SIGX) received from PID, ACTION" line for the
+ * last signo the process got (NOTICE; "from PID" only when a process sent it).
+ */
+void fc_signal_log_received(fc_log_t *log, int signo, const char *action);
 
 /* The process's signal flags (the only state a handler may touch). */
 fc_signal_flags_t *fc_signals(void);
