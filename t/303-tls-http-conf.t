@@ -164,4 +164,37 @@ stall "$PORT3" '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' 2500
 is "$R_RC" 2 "default ssl_handshake_timeout (60s): still open after 2.5 s"
 fc_stop
 is $? 0 "graceful stop exits 0"
+
+# Lines of stock nginx TLS configs: `listen ... ssl http2` and OCSP stapling are
+# accepted with a warning (HTTP/1.1 is served, nothing is stapled, as nginx does
+# when it cannot staple); ssl_buffer_size and ssl_conf_command act.
+fc_conf stock.conf <<'EOF'
+@PRELUDE@
+http {
+    server {
+        listen 127.0.0.1:@PORT4@ ssl http2;
+        ssl_certificate @T@/srv.crt;
+        ssl_certificate_key @T@/srv.key;
+        ssl_stapling on;
+        ssl_stapling_verify on;
+        ssl_buffer_size 4k;
+        ssl_conf_command Options PrioritizeChaCha;
+        location / { return 200 "stock $ssl_protocol\n"; }
+    }
+}
+EOF
+fc_run -t -c "$T/stock.conf"
+is $? 0 "listen ssl http2, ssl_stapling, ssl_buffer_size, ssl_conf_command: -t passes"
+like "$(cat "$T/fc_run.out")" 'the "http2" parameter is ignored' "...http2: a warning (HTTP/1.1 is served)"
+like "$(cat "$T/fc_run.out")" '"ssl_stapling" ignored' "...ssl_stapling: a warning, as nginx without a responder"
+FC_WAIT_PORTS=$PORT4 fc_start stock.conf
+ok $? "it starts"
+out=$(curl -sk --http2 -w ' %{http_version}' "https://127.0.0.1:$PORT4/" 2>&1)
+like "$out" '^stock TLSv1\.[23]' "an h2-capable client is served..."
+like "$out" ' 1\.1$' "...over HTTP/1.1 (ALPN offers only http/1.1)"
+fc_stop
+sed 's/ssl_conf_command Options PrioritizeChaCha;/ssl_conf_command NoSuchCommand x;/' "$T/stock.conf" >"$T/badcmd.conf"
+fc_run -t -c "$T/badcmd.conf"
+is $? 1 "ssl_conf_command with a command OpenSSL does not know: -t fails"
+like "$(cat "$T/fc_run.out")" 'SSL_CONF_cmd\("NoSuchCommand", "x"\) failed' "...naming it"
 done_testing

@@ -32,6 +32,7 @@ fc_tls_srv_conf_init(fc_tls_srv_conf_t *conf)
     conf->verify = FC_UNSET;
     conf->verify_depth = FC_UNSET;
     conf->reject_handshake = FC_UNSET;
+    conf->buffer_size = FC_UNSET_SIZE;
 }
 
 char *
@@ -97,6 +98,66 @@ fc_tls_conf_unsupported(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     return FC_CONF_ERROR;
 }
 
+char *
+fc_tls_conf_stapling(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    (void) conf;
+    if (strcmp(cmd->name, "ssl_stapling") == 0 && fc_str_eq_c(&fc_conf_args(cf)[1], "on"))
+        fc_conf_log_error(FC_LOG_WARN, cf, 0,
+                          "\"ssl_stapling\" ignored, OCSP stapling is not implemented");
+    return FC_CONF_OK;
+}
+
+char *
+fc_tls_conf_command(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    fc_array_t **a = (fc_array_t **) ((char *) conf + cmd->offset);
+    if (*a == NULL && (*a = fc_array_create(cf->pool, 4, sizeof(fc_str_t))) == NULL)
+        return FC_CONF_ERROR;
+    for (size_t i = 1; i <= 2; i++) {
+        fc_str_t *s = fc_array_push(*a);
+        if (s == NULL)
+            return FC_CONF_ERROR;
+        *s = fc_conf_args(cf)[i];
+    }
+    return FC_CONF_OK;
+}
+
+/* ssl_buffer_size and ssl_conf_command on a built context. */
+static int
+tls_ctx_tune(fc_conf_t *cf, fc_tls_srv_conf_t *conf)
+{
+    /* nginx sends records of ssl_buffer_size at most; OpenSSL's bound is the same idea. */
+    size_t frag = fc_max(fc_min(conf->buffer_size, (size_t) 16384), (size_t) 512);
+    SSL_CTX_set_max_send_fragment(conf->ctx, frag);
+    if (conf->conf_commands == NULL)
+        return FC_OK;
+    SSL_CONF_CTX *cctx = SSL_CONF_CTX_new();
+    if (cctx == NULL)
+        return FC_ERROR;
+    SSL_CONF_CTX_set_flags(cctx, SSL_CONF_FLAG_FILE | SSL_CONF_FLAG_SERVER |
+                                     SSL_CONF_FLAG_CERTIFICATE | SSL_CONF_FLAG_SHOW_ERRORS);
+    SSL_CONF_CTX_set_ssl_ctx(cctx, conf->ctx);
+    const fc_str_t *c = conf->conf_commands->elts;
+    int rc = FC_OK;
+    for (size_t i = 0; i + 1 < conf->conf_commands->nelts; i += 2) {
+        char *name = fc_str_cstr(cf->pool, &c[i]), *value = fc_str_cstr(cf->pool, &c[i + 1]);
+        if (name == NULL || value == NULL || SSL_CONF_cmd(cctx, name, value) <= 0) {
+            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "SSL_CONF_cmd(\"%s\", \"%s\") failed",
+                              name ? name : "?", value ? value : "?");
+            rc = FC_ERROR;
+            break;
+        }
+    }
+    if (rc == FC_OK && SSL_CONF_CTX_finish(cctx) != 1) {
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "SSL_CONF_finish() failed");
+        rc = FC_ERROR;
+    }
+    SSL_CONF_CTX_free(cctx);
+    ERR_clear_error();
+    return rc;
+}
+
 /* ---- merge ------------------------------------------------------------------------- */
 
 static void
@@ -121,6 +182,9 @@ tls_merge_values(fc_tls_srv_conf_t *conf, const fc_tls_srv_conf_t *prev)
     fc_conf_merge_value(conf->verify, prev->verify, FC_TLS_VERIFY_OFF);
     fc_conf_merge_value(conf->verify_depth, prev->verify_depth, 1);
     fc_conf_merge_value(conf->reject_handshake, prev->reject_handshake, 0);
+    fc_conf_merge_size(conf->buffer_size, prev->buffer_size, 16384);
+    if (conf->conf_commands == NULL)
+        conf->conf_commands = prev->conf_commands;
 }
 
 /* The client side of a handshake is verified by the layer (http: 400 pages), never by OpenSSL. */
@@ -252,6 +316,8 @@ tls_build_ctx(fc_conf_t *cf, fc_tls_srv_conf_t *conf, const char *alpn)
                                    conf->session_ticket_keys) != FC_OK)
         return FC_ERROR;
     if (alpn && tls_set_alpn(cf, conf->ctx, alpn) != FC_OK)
+        return FC_ERROR;
+    if (tls_ctx_tune(cf, conf) != FC_OK)
         return FC_ERROR;
     SSL_CTX_set_tlsext_servername_callback(conf->ctx, tls_servername_ack);
     SSL_CTX_set_tlsext_servername_arg(conf->ctx, conf);

@@ -33,6 +33,8 @@ typedef struct fc_tls_srv_conf_s {
     int verify;                 /* FC_TLS_VERIFY_* */
     int64_t verify_depth;
     int reject_handshake;       /* ssl_reject_handshake */
+    size_t buffer_size;         /* ssl_buffer_size: the largest record sent (16k) */
+    fc_array_t *conf_commands;  /* ssl_conf_command: fc_str_t name, value pairs */
     /* Where ssl_certificate was set: errors found while merging are reported there. */
     const char *cert_file;
     unsigned cert_line;
@@ -72,6 +74,10 @@ char *fc_tls_conf_set_session_cache(fc_conf_t *cf, const fc_command_t *cmd, void
 /* ssl_verify_client's values (enum slot table). */
 extern const fc_conf_enum_t fc_tls_verify_values[];
 char *fc_tls_conf_unsupported(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+/* ssl_stapling: as nginx when it cannot staple, a warning and no staple. */
+char *fc_tls_conf_stapling(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+/* ssl_conf_command NAME VALUE: handed to OpenSSL's SSL_CONF_cmd when the context is built. */
+char *fc_tls_conf_command(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 
 /*
  * The command rows of the ssl_* server directives for contexts CTX, with
@@ -115,7 +121,13 @@ char *fc_tls_conf_unsupported(fc_conf_t *cf, const fc_command_t *cmd, void *conf
      (BASE) + offsetof(fc_tls_srv_conf_t, verify_depth), NULL},                                    \
     {"ssl_reject_handshake", (CTX) | FC_CONF_FLAG, fc_conf_set_flag_slot, FC_CONF_SRV_OFFSET,     \
      (BASE) + offsetof(fc_tls_srv_conf_t, reject_handshake), NULL},                                \
-    {"ssl_stapling", (CTX) | FC_CONF_FLAG, fc_tls_conf_unsupported, FC_CONF_SRV_OFFSET, 0, NULL}, \
+    {"ssl_stapling", (CTX) | FC_CONF_FLAG, fc_tls_conf_stapling, FC_CONF_SRV_OFFSET, 0, NULL},     \
+    {"ssl_stapling_verify", (CTX) | FC_CONF_FLAG, fc_tls_conf_stapling, FC_CONF_SRV_OFFSET, 0,     \
+     NULL},                                                                                        \
+    {"ssl_buffer_size", (CTX) | FC_CONF_TAKE1, fc_conf_set_size_slot, FC_CONF_SRV_OFFSET,         \
+     (BASE) + offsetof(fc_tls_srv_conf_t, buffer_size), NULL},                                     \
+    {"ssl_conf_command", (CTX) | FC_CONF_TAKE2, fc_tls_conf_command, FC_CONF_SRV_OFFSET,           \
+     (BASE) + offsetof(fc_tls_srv_conf_t, conf_commands), NULL},                                   \
     {"ssl_early_data", (CTX) | FC_CONF_FLAG, fc_tls_conf_unsupported, FC_CONF_SRV_OFFSET, 0, NULL}
 
 #endif

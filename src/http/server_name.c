@@ -152,8 +152,16 @@ sn_listen_param(fc_conf_t *cf, fc_http_listen_t *l, const fc_str_t *p)
         l->set = 1;
     } else if (fc_str_eq_c(p, "ssl")) {
         l->ssl = 1;
-    } else if (fc_str_eq_c(p, "http2") || fc_str_eq_c(p, "quic") ||
-               fc_str_eq_c(p, "proxy_protocol")) {
+    } else if (fc_str_eq_c(p, "http2")) {
+        /*
+         * `listen 443 ssl http2` is how nginx 1.22 configs are written. HTTP/2
+         * is not implemented; ALPN offers only http/1.1, which every h2 client
+         * falls back to, so the line is accepted with a warning.
+         */
+        fc_conf_log_error(FC_LOG_WARN, cf, 0,
+                          "the \"http2\" parameter is ignored: HTTP/2 is not implemented, "
+                          "clients are served HTTP/1.1");
+    } else if (fc_str_eq_c(p, "quic") || fc_str_eq_c(p, "proxy_protocol")) {
         return sn_not_implemented(cf, p, "implemented");
     } else {
         char *rv = sn_listen_value(cf, l, p);
