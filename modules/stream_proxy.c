@@ -9,6 +9,7 @@
 #include "event/tls_client.h"
 #include "stream/relay.h"
 #include "upstream/connect.h"
+#include "upstream/bind.h"
 
 typedef struct {
     fc_stream_upstream_t *upstream; /* static target: named or implicit group */
@@ -25,6 +26,7 @@ typedef struct {
     int ssl;                   /* proxy_ssl */
     fc_tls_client_conf_t tls;  /* proxy_ssl_* */
     fc_cv_t *ssl_name;         /* proxy_ssl_name; NULL: the host of proxy_pass; UNSET_PTR */
+    fc_upstream_bind_conf_t bind; /* proxy_bind */
 } proxy_conf_t;
 
 typedef struct {
@@ -61,6 +63,14 @@ static const fc_conf_bounds_t proxy_tries_bounds = {0, 1 << 20};
     FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | type, setter, FC_CONF_SRV_OFFSET,                   \
         offsetof(proxy_conf_t, field)
 
+static char *
+proxy_bind(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    fc_stream_core_main_conf_t *cmcf = fc_stream_conf_get_main(cf, fc_stream_core_module);
+    return fc_upstream_bind_directive(cf, &cmcf->vars,
+                                      (fc_upstream_bind_conf_t *) ((char *) conf + cmd->offset));
+}
+
 static const fc_command_t proxy_commands[] = {
     {"proxy_pass", FC_STREAM_SRV_CONF | FC_CONF_TAKE1, proxy_pass, FC_CONF_SRV_OFFSET, 0, NULL},
     {"proxy_connect_timeout", PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_msec_slot, connect_timeout),
@@ -77,6 +87,7 @@ static const fc_command_t proxy_commands[] = {
     {"proxy_socket_keepalive", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, socket_keepalive),
      NULL},
     {"proxy_ssl", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, ssl), NULL},
+    {"proxy_bind", PROXY_SLOT(FC_CONF_TAKE12, proxy_bind, bind), NULL},
     {"proxy_ssl_name", PROXY_SLOT(FC_CONF_TAKE1, proxy_ssl_name_slot, ssl_name), NULL},
     FC_TLS_CLIENT_COMMANDS(FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF, FC_CONF_SRV_OFFSET,
                            offsetof(proxy_conf_t, tls)),
@@ -139,6 +150,7 @@ proxy_merge_srv_conf(fc_conf_t *cf, void *parent, void *child)
     /* On by default: issue #2 asks for a client's half-close to be passed on. */
     fc_conf_merge_value(conf->half_close, prev->half_close, 1);
     fc_conf_merge_value(conf->socket_keepalive, prev->socket_keepalive, 0);
+    fc_upstream_bind_merge(&conf->bind, &prev->bind);
     fc_conf_merge_value(conf->next_upstream_tries, prev->next_upstream_tries, 0);
     fc_conf_merge_value(conf->responses, prev->responses, -1);
     fc_conf_merge_size(conf->buffer_size, prev->buffer_size, 16384);
@@ -391,8 +403,21 @@ proxy_connect(proxy_ctx_t *p)
     fc_stream_core_srv_conf_t *cscf = fc_stream_get_module_srv_conf(s, fc_stream_core_module);
     unsigned flags = (cscf->tcp_nodelay ? FC_UPSTREAM_CONNECT_NODELAY : 0) |
                      (pc->socket_keepalive ? FC_UPSTREAM_CONNECT_KEEPALIVE : 0);
+    fc_upstream_local_t local;
+    int brc = FC_DECLINED;
+    if (pc->bind.value) {
+        fc_str_t v;
+        brc = fc_stream_cv_eval(s, pc->bind.value, &v) == FC_OK
+                  ? fc_upstream_bind_local(&pc->bind, &v, c->pool, c->log, &local)
+                  : FC_ERROR;
+    }
+    if (brc == FC_ERROR) {
+        proxy_finalize(p, 500);
+        return;
+    }
     fc_connection_t *pcn;
-    int rc = fc_upstream_connect(c->cpool, &peer->addr, c->type, flags, c->log, &pcn);
+    int rc = fc_upstream_connect(c->cpool, &peer->addr, c->type, flags,
+                                 brc == FC_OK ? &local : NULL, c->log, &pcn);
     if (rc == FC_DECLINED) {
         proxy_next(p, 1);
         return;

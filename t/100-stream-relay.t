@@ -65,6 +65,7 @@ stream {
     server { listen 127.0.0.1:@PORT7@; proxy_pass 127.0.0.1:@PORT15@; proxy_half_close off; }
     server { listen 127.0.0.1:@PORT8@; proxy_pass 127.0.0.1:@PORT16@; proxy_half_close off; }
     server { listen 127.0.0.1:@PORT9@; proxy_pass 127.0.0.1:@PORT16@; }
+    server { listen 127.0.0.1:@PORT17@; proxy_pass 127.0.0.1:@PORT18@; proxy_bind 127.0.0.2; }
 }
 EOF
 backend_start echo "$PORT10" -i e10
@@ -74,7 +75,8 @@ backend_start fail "$PORT13" -m close
 backend_start fail "$PORT14" -m read -a
 backend_start slow "$PORT15" -d 200 -b 'bye\n'
 backend_start slow "$PORT16" -d 1500 -b 'late\n'
-FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5 $PORT6 $PORT7 $PORT8 $PORT9" fc_start relay.conf
+backend_start echo "$PORT18" -i e18
+FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5 $PORT6 $PORT7 $PORT8 $PORT9 $PORT17" fc_start relay.conf
 ok $? "fulcrum starts"
 workers0=$(fc_workers | sort | tr '\n' ' ')
 isnt "$workers0" "" "a worker is running"
@@ -222,6 +224,12 @@ like "$(tail -n 1 "$ALOG")" "^$PORT6 200 1000 1004 .* 127\.0\.0\.1:$PORT12, 127\
 
 is "$(fc_workers | sort | tr '\n' ' ')" "$workers0" "worker pids still unchanged"
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]|signal [0-9]+|exited on' "no alert/crit/crash in error.log"
+# proxy_bind: the upstream connection comes from the given local address
+out=$("$(helper tcpclient)" -p "$PORT17" -n 1000 -k)
+like "$out" '^id=e18 sent=1000 recv=1000 ' "proxy_bind 127.0.0.2: relayed"
+like "$(grep '^accept ' "$(backend_log "$PORT18")" | tail -n 1)" ' 127\.0\.0\.2:[0-9]+$' \
+    "...and the backend sees 127.0.0.2"
+
 fc_stop
 is $? 0 "graceful stop"
 done_testing

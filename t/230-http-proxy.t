@@ -60,6 +60,18 @@ http {
             proxy_pass http://back;
         }
         location /xa/ { proxy_pass http://127.0.0.1:@PORT9@; }
+        location /bind/ {
+            proxy_bind 127.0.0.2;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+        location /bindvar/ {
+            proxy_bind $arg_src;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+        location /bindbad/ {
+            proxy_bind 192.0.2.1;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
         location /xa-ignored/ {
             proxy_ignore_headers X-Accel-Redirect;
             proxy_pass http://127.0.0.1:@PORT9@;
@@ -225,6 +237,21 @@ is "$(hhdr X-Loc-Add)" l "add_header without always: on a 302"
 hreq "$U/ah/own?status=500"
 is "$(hhdr X-Always)" a "add_header always: on a 500"
 
+# --- proxy_bind: the local address of upstream connections
+hreq "$U/bind/x"
+is "$H_STATUS" 200 "proxy_bind 127.0.0.2: 200"
+like "$(grep '^accept ' "$(backend_log "$PORT9")" | tail -n 1)" ' 127\.0\.0\.2:[0-9]+$' \
+    "...the backend sees the connection come from 127.0.0.2"
+hreq "$U/bindvar/x?src=127.0.0.3"
+like "$(grep '^accept ' "$(backend_log "$PORT9")" | tail -n 1)" ' 127\.0\.0\.3:[0-9]+$' \
+    "proxy_bind \$arg_src: the address from a variable"
+hreq "$U/bindvar/y"
+like "$(grep '^accept ' "$(backend_log "$PORT9")" | tail -n 1)" ' 127\.0\.0\.1:[0-9]+$' \
+    "...an empty value binds nothing, as nginx"
+hreq "$U/bindbad/x"
+is "$H_STATUS" 500 "proxy_bind to an address this host does not have: 500, as nginx"
+like "$(cat "$T/error.log")" '\[crit\].*bind\(192\.0\.2\.1\) failed' "...logged at crit"
+
 # --- X-Accel-Redirect / X-Accel-Buffering from the upstream
 hreq "$U/xa/x?hdr=X-Accel-Redirect:%20/internal/file%3Fa=1&hdr=Set-Cookie:%20s=1&hdr=X-Other:%20o"
 is "$H_STATUS" 200 "X-Accel-Redirect: the request goes on at the given URI"
@@ -286,7 +313,7 @@ ok $? "a client half-closed behind its request is noticed while the upstream wor
 ok $? "...and its connection closed before the upstream answered ($dt ms)"
 unlike "$R_OUT" '^HTTP/' "...without a response"
 
-unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"
+unlike "$(grep -v "bind(192\.0\.2\.1) failed" "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log (but the bind failure asked for)"
 fc_stop
 is $? 0 "graceful stop"
 done_testing

@@ -21,6 +21,7 @@ static char *proxy_buffers(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *proxy_cv_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *proxy_temp_file_size(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *proxy_not_implemented(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+static char *proxy_bind(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 
 static const fc_conf_enum_t proxy_http_versions[] = {{"1.0", 1000}, {"1.1", 1001}, {NULL, 0}};
 static const fc_conf_bounds_t proxy_tries_bounds = {0, 1 << 20};
@@ -85,6 +86,7 @@ static const fc_command_t proxy_commands[] = {
      PROXY_UP(FC_CONF_FLAG, fc_conf_set_flag_slot, ignore_client_abort), NULL},
     {"proxy_ignore_headers", PROXY_UP(FC_CONF_1MORE, fc_conf_set_bitmask_slot, ignore_headers),
      proxy_ignore_masks},
+    {"proxy_bind", PROXY_ANY | FC_CONF_TAKE12, proxy_bind, FC_CONF_LOC_OFFSET, 0, NULL},
     {"proxy_socket_keepalive", PROXY_UP(FC_CONF_FLAG, fc_conf_set_flag_slot, socket_keepalive),
      NULL},
     {"proxy_headers_hash_max_size",
@@ -96,7 +98,6 @@ static const fc_command_t proxy_commands[] = {
     FC_TLS_CLIENT_COMMANDS(PROXY_ANY, FC_CONF_LOC_OFFSET, offsetof(proxy_loc_conf_t, ssl)),
     {"proxy_ssl_name", PROXY_SLOT(FC_CONF_TAKE1, proxy_cv_slot, ssl_name), NULL},
     PROXY_REJECT("proxy_temp_file_write_size"),
-    PROXY_REJECT("proxy_bind"),
     PROXY_REJECT("proxy_store"),
     PROXY_REJECT("proxy_store_access"),
     PROXY_REJECT("proxy_limit_rate"),
@@ -544,6 +545,14 @@ proxy_temp_file_size(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 }
 
 static char *
+proxy_bind(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    proxy_loc_conf_t *plcf = conf;
+    (void) cmd;
+    return fc_upstream_bind_directive(cf, proxy_vars_reg(cf), &plcf->upstream.bind);
+}
+
+static char *
 proxy_not_implemented(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
     (void) conf;
@@ -606,6 +615,7 @@ proxy_upstream_merge(fc_conf_t *cf, fc_http_upstream_conf_t *conf, fc_http_upstr
     fc_conf_merge_value(conf->ignore_client_abort, prev->ignore_client_abort, 0);
     if (conf->ignore_headers == 0)
         conf->ignore_headers = prev->ignore_headers;
+    fc_upstream_bind_merge(&conf->bind, &prev->bind);
     fc_conf_merge_value(conf->intercept_errors, prev->intercept_errors, 0);
     fc_conf_merge_value(conf->socket_keepalive, prev->socket_keepalive, 0);
     if (conf->next_upstream == 0)

@@ -286,6 +286,19 @@ up_log_upstream(fc_http_upstream_t *u, const fc_str_t *peer)
     r->log_upstream[2] = u->uri;
 }
 
+/* proxy_bind for this connection: FC_OK (local set), FC_DECLINED (none) or FC_ERROR. */
+static int
+up_local_address(fc_http_upstream_t *u, fc_upstream_local_t *local)
+{
+    const fc_upstream_bind_conf_t *b = &u->conf->bind;
+    if (b->value == NULL)
+        return FC_DECLINED;
+    fc_str_t v;
+    if (fc_http_cv_eval(u->r, b->value, &v) != FC_OK)
+        return FC_ERROR;
+    return fc_upstream_bind_local(b, &v, u->r->pool, u->r->connection->log, local);
+}
+
 static void
 up_connect(fc_http_upstream_t *u)
 {
@@ -383,9 +396,15 @@ up_connect_peer(fc_http_upstream_t *u)
     u->peer_requests = 0;
     unsigned flags = (fc_http_core_loc(r)->tcp_nodelay ? FC_UPSTREAM_CONNECT_NODELAY : 0) |
                      (u->conf->socket_keepalive ? FC_UPSTREAM_CONNECT_KEEPALIVE : 0);
+    fc_upstream_local_t local;
+    int brc = up_local_address(u, &local);
+    if (brc == FC_ERROR) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
     fc_connection_t *pc;
-    int rc =
-        fc_upstream_connect(w->conns, &peer->addr, SOCK_STREAM, flags, r->connection->log, &pc);
+    int rc = fc_upstream_connect(w->conns, &peer->addr, SOCK_STREAM, flags,
+                                 brc == FC_OK ? &local : NULL, r->connection->log, &pc);
     if (rc == FC_ERROR) {
         fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
         return;

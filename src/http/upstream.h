@@ -14,6 +14,7 @@
 #ifndef FC_HTTP_UPSTREAM_H
 #define FC_HTTP_UPSTREAM_H
 
+#include "upstream/bind.h"
 #include "http/http.h"
 
 /* ---- upstream groups of http{} ------------------------------------------------ */
@@ -141,6 +142,7 @@ typedef struct {
     size_t busy_buffers_size;       /* at most this much is handed to the client at once */
     size_t busy_buffers_size_conf;  /* as written; unset: 2 x max(buffer_size, bufs_size) */
     unsigned ignore_headers;        /* proxy_ignore_headers: FC_HTTP_UPSTREAM_IGN_*; 0: inherit */
+    fc_upstream_bind_conf_t bind;   /* proxy_bind */
     unsigned next_upstream;         /* FC_HTTP_UPSTREAM_FT_* */
     int64_t next_upstream_tries;    /* 0: unlimited */
     int buffering;

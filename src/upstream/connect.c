@@ -9,9 +9,32 @@
 
 #include <netinet/tcp.h>
 
+/* proxy_bind: the socket takes its local address before connect(), as nginx does. */
+static int
+connect_bind(int fd, const fc_upstream_local_t *local, fc_log_t *log)
+{
+    const struct sockaddr *la = (const struct sockaddr *) &local->addr.sa;
+    int one = 1;
+    if (local->transparent) {
+        int rc = la->sa_family == AF_INET6
+                     ? setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))
+                     : setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one));
+        if (rc < 0)
+            fc_log_error(FC_LOG_ALERT, log, errno, "setsockopt(IP_TRANSPARENT) failed, ignored");
+    }
+    if (fc_sockaddr_port(la) == 0)
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    if (bind(fd, la, local->addr.socklen) < 0) {
+        fc_log_error(FC_LOG_CRIT, log, errno, "bind(%s) failed", local->addr.name.data);
+        return FC_ERROR;
+    }
+    return FC_OK;
+}
+
 /* socket() + options + connect(): the fd, FC_ERROR (no socket) or FC_DECLINED (refused). */
 static int
-connect_open(const fc_addr_t *addr, int type, unsigned flags, fc_log_t *log, int *in_progress)
+connect_open(const fc_addr_t *addr, int type, unsigned flags, const fc_upstream_local_t *local,
+             fc_log_t *log, int *in_progress)
 {
     const struct sockaddr *sa = (const struct sockaddr *) &addr->sa;
     int fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -24,6 +47,10 @@ connect_open(const fc_addr_t *addr, int type, unsigned flags, fc_log_t *log, int
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (flags & FC_UPSTREAM_CONNECT_KEEPALIVE)
         setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    if (local && connect_bind(fd, local, log) != FC_OK) {
+        close(fd);
+        return FC_ERROR;
+    }
     *in_progress = 0;
     if (connect(fd, sa, addr->socklen) < 0) {
         if (errno != EINPROGRESS) {
@@ -38,10 +65,10 @@ connect_open(const fc_addr_t *addr, int type, unsigned flags, fc_log_t *log, int
 
 int
 fc_upstream_connect(fc_conn_pool_t *cp, const fc_addr_t *addr, int type, unsigned flags,
-                    fc_log_t *log, fc_connection_t **pc)
+                    const fc_upstream_local_t *local, fc_log_t *log, fc_connection_t **pc)
 {
     int in_progress;
-    int fd = connect_open(addr, type, flags, log, &in_progress);
+    int fd = connect_open(addr, type, flags, local, log, &in_progress);
     *pc = NULL;
     if (fd < 0)
         return fd;
