@@ -462,7 +462,7 @@ static const struct {
     {"ssl without certificate", "listen unix:@D@/x.sock ssl;",
      "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive in "
      "@D@/fulcrum.conf:5"},
-    {"http2", "listen unix:@D@/x.sock http2;", "the \"http2\" parameter of \"listen\" is not"},
+    {"quic", "listen unix:@D@/x.sock quic;", "the \"quic\" parameter of \"listen\" is not"},
     {"wildcard", "server_name www.*.com;",
      "invalid server name or wildcard \"www.*.com\" in @D@/fulcrum.conf:5"},
     {"star", "server_name *;", "server name \"*\" is invalid in @D@/fulcrum.conf:5"},
