@@ -272,12 +272,17 @@ EOF
 fc_run -t -c "$T/bind.conf"
 is $? 0 "-t with a port in use: exits 0, as nginx -t"
 unlike "$(norm)" 'bind\(\)' "...and says nothing of the bind"
+# start_status PREFIX CONF: starts the binary and waits for it to exit (it
+# must fail); its status, output in $T/fc_run.out.
+start_status() {
+    "$FC_BIN" -p "$1" -c "$2" >"$T/fc_run.out" 2>&1 &
+    _ss_pid=$!
+    t_track $_ss_pid
+    wait_for 10 _t_dead $_ss_pid
+    wait $_ss_pid
+}
 # and a real start fails the same way, without leaving anything behind
-"$FC_BIN" -p "$T/" -c "$T/bind.conf" >"$T/fc_run.out" 2>&1 &
-bpid=$!
-t_track $bpid
-wait_for 10 _t_dead $bpid
-wait $bpid
+start_status "$T/" "$T/bind.conf"
 isnt $? 0 "starting on a busy port fails"
 like "$(norm)" "\[emerg\] bind\(\) to 127.0.0.1:$HELD failed \(98: Address already in use\)" \
     "start: the bind() error is printed"
@@ -296,11 +301,7 @@ ok $? "a first server on a port starts"
 mkdir -p "$T/second"
 sed "s|$T/fulcrum.pid|$T/second/fulcrum.pid|; s|$T/error.log|$T/second/error.log|" \
     "$T/first.conf" >"$T/second/second.conf"
-"$FC_BIN" -p "$T/second/" -c "$T/second/second.conf" >"$T/fc_run.out" 2>&1 &
-bpid=$!
-t_track $bpid
-wait_for 10 _t_dead $bpid
-wait $bpid
+start_status "$T/second/" "$T/second/second.conf"
 isnt $? 0 "a second server on the same port fails to start"
 like "$(norm)" "\[emerg\] bind\(\) to 127.0.0.1:$PORT5 failed \(98: Address already in use\)" \
     "...with the bind() error"

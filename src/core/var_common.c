@@ -152,3 +152,12 @@ fc_var_common_get(fc_connection_t *c, fc_pool_t *pool, fc_var_value_t *v, uintpt
         return FC_ERROR;
     }
 }
+
+int
+fc_var_get_never(void *data, fc_var_value_t *v, uintptr_t unused)
+{
+    (void) data;
+    (void) unused;
+    fc_var_set_not_found(v);
+    return FC_OK;
+}

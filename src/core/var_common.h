@@ -41,5 +41,7 @@ int fc_var_printf(fc_pool_t *pool, fc_var_value_t *v, const char *fmt, ...) FC_P
 int fc_var_msec_value(fc_pool_t *pool, fc_var_value_t *v, fc_msec_t ms);
 /* An empty value that is "not found" (the access log writes "-"). */
 void fc_var_set_not_found(fc_var_value_t *v);
+/* A getter for variables that never have a value here ($sent_trailer_NAME ...). */
+int fc_var_get_never(void *data, fc_var_value_t *v, uintptr_t unused);
 
 #endif

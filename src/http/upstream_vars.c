@@ -115,16 +115,6 @@ upv_cookie(void *data, fc_var_value_t *v, uintptr_t name_ptr)
     return FC_OK;
 }
 
-/* $upstream_trailer_NAME: trailers are not kept (nor passed), so never found. */
-static int
-upv_none(void *data, fc_var_value_t *v, uintptr_t name_ptr)
-{
-    (void) data;
-    (void) name_ptr;
-    fc_var_set_not_found(v);
-    return FC_OK;
-}
-
 /* $upstream_http_NAME: '_' in NAME matches '-', in any case. */
 static int
 upv_http(void *data, fc_var_value_t *v, uintptr_t name_ptr)
@@ -149,7 +139,8 @@ static const fc_var_def_t upv_defs[] = {
     {"upstream_bytes_sent", upv_list, UPV_BYTES_SENT, FC_VAR_NOCACHEABLE},
     {"upstream_response_length", upv_list, UPV_RESPONSE_LENGTH, FC_VAR_NOCACHEABLE},
     {"upstream_cookie_", upv_cookie, 0, FC_VAR_NOCACHEABLE | FC_VAR_PREFIX},
-    {"upstream_trailer_", upv_none, 0, FC_VAR_NOCACHEABLE | FC_VAR_PREFIX},
+    /* trailers are neither kept nor passed: never found */
+    {"upstream_trailer_", fc_var_get_never, 0, FC_VAR_NOCACHEABLE | FC_VAR_PREFIX},
     {"upstream_http_", upv_http, 0, FC_VAR_NOCACHEABLE | FC_VAR_PREFIX},
     {NULL, NULL, 0, 0}};
 

@@ -355,16 +355,6 @@ hv_misc(void *data, fc_var_value_t *v, uintptr_t which)
 
 /* ---- $http_NAME, $sent_http_NAME ------------------------------------------------------- */
 
-/* $sent_trailer_NAME: fulcrum sends no trailers (no add_trailer), so never found. */
-static int
-hv_none(void *data, fc_var_value_t *v, uintptr_t name)
-{
-    (void) data;
-    (void) name;
-    fc_var_set_not_found(v);
-    return FC_OK;
-}
-
 /* A field name against a variable's suffix: any case, '-' in the field is '_' in the variable. */
 static int
 hv_name_eq(const fc_str_t *field, const fc_str_t *name)
@@ -578,7 +568,7 @@ static const fc_var_def_t http_vars[] = {
     {"tcpinfo_rcv_space", hv_misc, HV_TCPINFO_RCV_SPACE, NC},
     {"http_", hv_http, 0, FC_VAR_PREFIX},
     {"sent_http_", hv_sent_http, 0, PFX},
-    {"sent_trailer_", hv_none, 0, PFX},
+    {"sent_trailer_", fc_var_get_never, 0, PFX}, /* no trailers are sent (no add_trailer) */
     {"cookie_", hv_cookie, 0, FC_VAR_PREFIX},
     {"arg_", hv_arg, 0, PFX},
     {NULL, NULL, 0, 0}};
