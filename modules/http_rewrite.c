@@ -445,7 +445,8 @@ rw_prefix_name(const fc_str_t *name)
                                            "arg_"};
     for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
         size_t n = strlen(prefixes[i]);
-        if (name->len >= n && fc_strncasecmp(name->data, (const unsigned char *) prefixes[i], n) == 0)
+        if (name->len >= n &&
+            fc_strncasecmp(name->data, (const unsigned char *) prefixes[i], n) == 0)
             return 1;
     }
     return 0;

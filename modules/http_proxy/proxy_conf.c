@@ -70,8 +70,8 @@ static const fc_command_t proxy_commands[] = {
     {"proxy_buffering", PROXY_UP(FC_CONF_FLAG, fc_conf_set_flag_slot, buffering), NULL},
     {"proxy_buffer_size", PROXY_UP(FC_CONF_TAKE1, fc_conf_set_size_slot, buffer_size), NULL},
     {"proxy_buffers", PROXY_UP(FC_CONF_TAKE2, proxy_buffers, bufs_num), NULL},
-    {"proxy_busy_buffers_size", PROXY_UP(FC_CONF_TAKE1, fc_conf_set_size_slot, busy_buffers_size_conf),
-     NULL},
+    {"proxy_busy_buffers_size",
+     PROXY_UP(FC_CONF_TAKE1, fc_conf_set_size_slot, busy_buffers_size_conf), NULL},
     {"proxy_request_buffering", PROXY_UP(FC_CONF_FLAG, fc_conf_set_flag_slot, request_buffering),
      NULL},
     {"proxy_next_upstream", PROXY_UP(FC_CONF_1MORE, fc_conf_set_bitmask_slot, next_upstream),
@@ -429,9 +429,10 @@ proxy_redirect(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         }
         if (plcf->url.len == 0) {
             /* as nginx: "default" is derived from a proxy_pass of this level, written before */
-            fc_conf_log_error(FC_LOG_EMERG, cf, 0,
-                              "\"proxy_redirect default\" should be placed after the \"proxy_pass\" "
-                              "directive");
+            fc_conf_log_error(
+                FC_LOG_EMERG, cf, 0,
+                "\"proxy_redirect default\" should be placed after the \"proxy_pass\" "
+                "directive");
             return FC_CONF_ERROR;
         }
         proxy_redirect_t *pr = fc_array_push(plcf->redirects);

@@ -249,6 +249,5 @@ fc_core_tune_worker_dir(fc_cycle_t *cycle, fc_log_t *log)
 {
     fc_core_conf_t *ccf = fc_cycle_core_conf(cycle, fc_core_module);
     if (ccf->working_directory.len && chdir((const char *) ccf->working_directory.data) < 0)
-        fc_log_error(FC_LOG_ALERT, log, errno, "chdir(\"%s\") failed",
-                     ccf->working_directory.data);
+        fc_log_error(FC_LOG_ALERT, log, errno, "chdir(\"%s\") failed", ccf->working_directory.data);
 }

@@ -18,14 +18,14 @@ typedef struct {
     fc_msec_t shutdown_timeout;
     fc_str_t user;
     fc_str_t group;
-    int priority;                 /* worker_priority (with priority_set) */
-    int64_t rlimit_core;          /* worker_rlimit_core; FC_UNSET: left alone */
-    fc_array_t *cpu_masks;        /* worker_cpu_affinity: cpu_set_t; NULL: not given */
-    fc_str_t working_directory;   /* chdir of the workers; empty: none */
-    fc_array_t *env;              /* env: fc_str_t "NAME" or "NAME=VALUE" */
-    fc_msec_t timer_resolution;   /* accepted: time is read after every wait anyway */
-    fc_str_t lock_file;           /* accepted: no accept mutex to lock */
-    int pcre_jit;                 /* accepted: regexes are JIT-compiled where PCRE2 can */
+    int priority;               /* worker_priority (with priority_set) */
+    int64_t rlimit_core;        /* worker_rlimit_core; FC_UNSET: left alone */
+    fc_array_t *cpu_masks;      /* worker_cpu_affinity: cpu_set_t; NULL: not given */
+    fc_str_t working_directory; /* chdir of the workers; empty: none */
+    fc_array_t *env;            /* env: fc_str_t "NAME" or "NAME=VALUE" */
+    fc_msec_t timer_resolution; /* accepted: time is read after every wait anyway */
+    fc_str_t lock_file;         /* accepted: no accept mutex to lock */
+    int pcre_jit;               /* accepted: regexes are JIT-compiled where PCRE2 can */
     unsigned priority_set : 1;
     unsigned cpu_auto : 1;
 } fc_core_conf_t;

@@ -26,8 +26,8 @@ static const fc_command_t events_commands[] = {
     fc_null_command};
 
 static const fc_command_t event_core_commands[] = {
-    {"worker_connections", FC_EVENT_CONF | FC_CONF_TAKE1, fc_conf_set_num_slot,
-     FC_CONF_MAIN_OFFSET, offsetof(fc_events_conf_t, connections), &events_conn_bounds},
+    {"worker_connections", FC_EVENT_CONF | FC_CONF_TAKE1, fc_conf_set_num_slot, FC_CONF_MAIN_OFFSET,
+     offsetof(fc_events_conf_t, connections), &events_conn_bounds},
     {"multi_accept", FC_EVENT_CONF | FC_CONF_FLAG, fc_conf_set_flag_slot, FC_CONF_MAIN_OFFSET,
      offsetof(fc_events_conf_t, multi_accept), NULL},
     {"accept_mutex", FC_EVENT_CONF | FC_CONF_FLAG, fc_conf_set_flag_slot, FC_CONF_MAIN_OFFSET,

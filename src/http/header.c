@@ -361,10 +361,12 @@ fc_http_send_response(fc_http_request_t *r, unsigned status, const fc_str_t *con
     r->headers_out.status = status;
     fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
     if (body) {
-        /* As nginx's ngx_http_set_content_type: by the URI's extension (types), else default_type. */
+        /* As nginx's ngx_http_set_content_type: by the URI's extension (types), else default_type.
+         */
         const fc_str_t *by_exten = content_type ? NULL : fc_http_core_type_for(clcf, &r->exten);
-        r->headers_out.content_type =
-            content_type ? *content_type : by_exten ? *by_exten : clcf->default_type;
+        r->headers_out.content_type = content_type ? *content_type
+                                      : by_exten   ? *by_exten
+                                                   : clcf->default_type;
         r->headers_out.content_length_n = (int64_t) body->len;
     } else if (status >= 200 && status != FC_HTTP_NO_CONTENT && status != FC_HTTP_NOT_MODIFIED) {
         r->headers_out.content_length_n = 0;

@@ -220,7 +220,8 @@ rl_finish(fc_http_parser_t *p, fc_http_request_line_t *rl, const unsigned char *
     rl->target.off = p->mark[2];
     rl->target.len = p->mark[3] - p->mark[2];
     rl->method_id = rl_method_id(buf + rl->method.off, rl->method.len);
-    if (rl->method_id == FC_HTTP_METHOD_OTHER && !rl_method_chars(buf + rl->method.off, rl->method.len))
+    if (rl->method_id == FC_HTTP_METHOD_OTHER &&
+        !rl_method_chars(buf + rl->method.off, rl->method.len))
         return rl_fail(p, 400, "invalid method");
     rc = fc_http_parse_version(buf + vs, vend - vs, &rl->http_major, &rl->http_minor);
     if (rc == FC_ERROR)

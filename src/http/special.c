@@ -220,16 +220,13 @@ fc_http_status_page_send(fc_http_request_t *r, const fc_module_t *m, fc_chain_t 
 static int
 special_has_page(int status)
 {
-    switch (status) {
-    case 301: case 302: case 303: case 307: case 308:
-    case 400: case 401: case 402: case 403: case 404: case 405: case 406: case 408: case 409:
-    case 410: case 411: case 412: case 413: case 414: case 415: case 416: case 421: case 429:
-    case 494: case 495: case 496: case 497:
-    case 500: case 501: case 502: case 503: case 504: case 505: case 507:
-        return 1;
-    default:
-        return 0;
-    }
+    static const short pages[] = {301, 302, 303, 307, 308, 400, 401, 402, 403, 404, 405, 406,
+                                  408, 409, 410, 411, 412, 413, 414, 415, 416, 421, 429, 494,
+                                  495, 496, 497, 500, 501, 502, 503, 504, 505, 507};
+    for (size_t i = 0; i < fc_nelems(pages); i++)
+        if (pages[i] == status)
+            return 1;
+    return 0;
 }
 
 static int

@@ -106,7 +106,7 @@ typedef struct {
     fc_msec_t response_time;
     uint64_t bytes_sent;
     uint64_t bytes_received;
-    uint64_t head_length;      /* of bytes_received, the response head's ($upstream_response_length) */
+    uint64_t head_length; /* of bytes_received, the response head's ($upstream_response_length) */
     unsigned boundary : 1;     /* first try of a later upstream (internal redirect): " : " */
 } fc_http_upstream_state_t;
 

@@ -96,7 +96,8 @@ fc_http_upstream_read_header(fc_http_upstream_t *u)
     fc_event_del_timer(pc->loop, pc->read);
     u->state->header_time = fc_current_msec() - u->try_msec;
     u->state->status = u->headers_in.status_n;
-    u->state->head_length = u->state->bytes_received - (uint64_t) (u->buffer->last - u->buffer->pos);
+    u->state->head_length =
+        u->state->bytes_received - (uint64_t) (u->buffer->last - u->buffer->pos);
     up_process_headers(u);
 }
 
@@ -357,10 +358,9 @@ up_accel_redirect(fc_http_upstream_t *u)
     memcpy(target.data, v->data, v->len);
     fc_http_field_t *f = u->headers_in.headers.elts;
     for (size_t i = 0; i < u->headers_in.headers.nelts; i++) {
-        if (f[i].hash && (up_name_is(&f[i], "set-cookie", 10) ||
-                          up_name_is(&f[i], "content-disposition", 19) ||
-                          up_name_is(&f[i], "cache-control", 13) ||
-                          up_name_is(&f[i], "expires", 7)) &&
+        if (f[i].hash &&
+            (up_name_is(&f[i], "set-cookie", 10) || up_name_is(&f[i], "content-disposition", 19) ||
+             up_name_is(&f[i], "cache-control", 13) || up_name_is(&f[i], "expires", 7)) &&
             fc_http_add_header_out(r, (const char *) f[i].name.data, f[i].name.len,
                                    up_copy(r->pool, &f[i].value), f[i].value.len) == NULL) {
             fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);

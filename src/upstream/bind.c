@@ -19,8 +19,8 @@ fc_upstream_bind_directive(fc_conf_t *cf, fc_var_registry_t *reg, fc_upstream_bi
     }
     if (n == 3) {
         if (!fc_str_eq_c(&args[2], "transparent")) {
-            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"",
-                              (int) args[2].len, args[2].data);
+            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"", (int) args[2].len,
+                              args[2].data);
             return FC_CONF_ERROR;
         }
         b->transparent = 1;

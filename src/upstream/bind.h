@@ -13,9 +13,9 @@
 #include "upstream/connect.h"
 
 typedef struct {
-    fc_cv_t *value;          /* NULL: no proxy_bind (or "off") */
+    fc_cv_t *value; /* NULL: no proxy_bind (or "off") */
     unsigned transparent : 1;
-    unsigned set : 1;        /* written at this level ("off" included) */
+    unsigned set : 1; /* written at this level ("off" included) */
 } fc_upstream_bind_conf_t;
 
 /* The directive, compiled with the layer's registry. */

@@ -13,7 +13,7 @@
 
 /* proxy_bind's local address for one connection (bind.c makes it). */
 typedef struct {
-    fc_addr_t addr;           /* port 0: the kernel picks one at connect (IP_BIND_ADDRESS_NO_PORT) */
+    fc_addr_t addr; /* port 0: the kernel picks one at connect (IP_BIND_ADDRESS_NO_PORT) */
     unsigned transparent : 1; /* IP_TRANSPARENT: a foreign address (root, TPROXY routing) */
 } fc_upstream_local_t;
 
