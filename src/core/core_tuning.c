@@ -217,7 +217,24 @@ core_worker_env(const fc_core_conf_t *ccf, fc_pool_t *pool)
         if (!eq && inherited && values[i])
             strcpy(values[i], inherited);
     }
-    clearenv();
+    /*
+     * Variable by variable rather than clearenv(): environ stays the array
+     * the process title code made, which keeps every copy it made too.
+     */
+    extern char **environ;
+    size_t count = 0;
+    while (environ && environ[count])
+        count++;
+    char **drop = fc_pcalloc(pool, (count + 1) * sizeof(char *));
+    for (size_t i = 0; drop && i < count; i++) {
+        const char *eq = strchr(environ[i], '=');
+        fc_str_t name = {eq ? (size_t) (eq - environ[i]) : strlen(environ[i]),
+                         (unsigned char *) environ[i]};
+        drop[i] = fc_str_cstr(pool, &name);
+    }
+    for (size_t i = 0; drop && i < count; i++)
+        if (drop[i])
+            unsetenv(drop[i]);
     if (keep_tz)
         setenv("TZ", keep_tz, 1);
     for (size_t i = 0; i < n; i++)

@@ -17,6 +17,7 @@ static struct {
     char *start;
     size_t size;
     char cmdline[512]; /* the original command line, for the master's title */
+    char **env_copies; /* every copied variable, whatever `env` later removes from environ */
 } proctitle;
 
 void
@@ -40,7 +41,8 @@ fc_proctitle_init(int argc, char **argv)
     for (char **e = environ; e && *e; e++)
         nenv++;
     char **copy = calloc(nenv + 1, sizeof(char *));
-    if (copy == NULL)
+    proctitle.env_copies = calloc(nenv + 1, sizeof(char *));
+    if (copy == NULL || proctitle.env_copies == NULL)
         return;
     for (size_t i = 0; i < nenv; i++) {
         if (environ[i] == end)
@@ -48,6 +50,7 @@ fc_proctitle_init(int argc, char **argv)
         copy[i] = strdup(environ[i]);
         if (copy[i] == NULL)
             return;
+        proctitle.env_copies[i] = copy[i];
     }
     char *area = argv[0];
     for (int i = 0; i < argc; i++) {
