@@ -60,6 +60,17 @@ http {
             proxy_pass http://back;
         }
         location /xa/ { proxy_pass http://127.0.0.1:@PORT9@; }
+        location /ck/ {
+            proxy_cookie_domain backend.test front.test;
+            proxy_cookie_domain ~^(.+)\.internal$ $1.example;
+            proxy_cookie_path /base/ /app/;
+            proxy_cookie_path ~*^/UP/(.*)$ /lower/$1;
+            proxy_pass http://127.0.0.1:@PORT9@;
+            location /ck/off/ {
+                proxy_cookie_domain off;
+                proxy_pass http://127.0.0.1:@PORT9@;
+            }
+        }
         location /bind/ {
             proxy_bind 127.0.0.2;
             proxy_pass http://127.0.0.1:@PORT9@;
@@ -236,6 +247,18 @@ hreq "$U/ah/own?status=302&hdr=Location:%20/x"
 is "$(hhdr X-Loc-Add)" l "add_header without always: on a 302"
 hreq "$U/ah/own?status=500"
 is "$(hhdr X-Always)" a "add_header always: on a 500"
+
+# --- proxy_cookie_domain / proxy_cookie_path on the upstream's Set-Cookie
+ck() { hreq "$U$1?hdr=Set-Cookie:%20$2"; hhdr Set-Cookie; }
+is "$(ck /ck/a 'a=1%3B%20Domain=backend.test%3B%20Path=/base/x')" "a=1; Domain=front.test; Path=/app/x" \
+    "proxy_cookie_domain and proxy_cookie_path: domain replaced whole, path by prefix"
+is "$(ck /ck/b 'b=2%3B%20domain=.BACKEND.test%3B%20path=/other')" "b=2; domain=.front.test; path=/other" \
+    "...a domain in any case, its leading dot kept; a path no rule matches is left"
+is "$(ck /ck/c 'c=3%3B%20Domain=svc.internal%3B%20Path=/up/z')" "c=3; Domain=svc.example; Path=/lower/z" \
+    "...regex rules with captures (~ for the domain is caseless; ~* for the path)"
+is "$(ck /ck/d 'd=4%3B%20Path=/base/')" "d=4; Path=/app/" "...a cookie without a domain: only its path"
+is "$(ck /ck/off/e 'e=5%3B%20Domain=backend.test%3B%20Path=/base/')" "e=5; Domain=backend.test; Path=/app/" \
+    "proxy_cookie_domain off in an inner location: its domains are left, the outer path rule stays"
 
 # --- proxy_bind: the local address of upstream connections
 hreq "$U/bind/x"

@@ -125,6 +125,8 @@ typedef struct {
     fc_array_t *hide;              /* proxy_hide_header as written (fc_str_t); UNSET_PTR */
     fc_array_t *pass;              /* proxy_pass_header as written (fc_str_t); UNSET_PTR */
     fc_array_t *redirects;         /* proxy_redirect_t; empty: off; UNSET_PTR */
+    fc_array_t *cookie_domains;    /* proxy_cookie_domain: proxy_redirect_t; empty: off; UNSET_PTR */
+    fc_array_t *cookie_paths;      /* proxy_cookie_path: the same */
     int64_t headers_hash_max_size; /* accepted for compatibility (no hash is built) */
     int64_t headers_hash_bucket_size;
     size_t max_temp_file_size; /* only 0: responses never go to disk */
@@ -163,6 +165,8 @@ int proxy_input_filter_init(fc_http_upstream_t *u);
 int proxy_input_filter(fc_http_upstream_t *u, fc_buf_t *b, unsigned char *raw);
 /* proxy_rewrite.c */
 int proxy_rewrite_redirect(fc_http_upstream_t *u, fc_http_field_t *h, size_t prefix);
+/* proxy_cookie_domain / proxy_cookie_path on a Set-Cookie field: FC_OK or FC_ERROR. */
+int proxy_rewrite_cookie(fc_http_upstream_t *u, fc_http_field_t *h);
 /* proxy_vars.c */
 int proxy_variables_add(fc_conf_t *cf);
 

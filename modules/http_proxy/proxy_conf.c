@@ -22,6 +22,7 @@ static char *proxy_cv_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *proxy_temp_file_size(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *proxy_not_implemented(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *proxy_bind(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+static char *proxy_cookie_rule(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 
 static const fc_conf_enum_t proxy_http_versions[] = {{"1.0", 1000}, {"1.1", 1001}, {NULL, 0}};
 static const fc_conf_bounds_t proxy_tries_bounds = {0, 1 << 20};
@@ -52,6 +53,8 @@ static const fc_command_t proxy_commands[] = {
     {"proxy_pass", FC_HTTP_LOC_CONF | FC_HTTP_LIF_CONF | FC_CONF_TAKE1, proxy_pass,
      FC_CONF_LOC_OFFSET, 0, NULL},
     {"proxy_redirect", PROXY_SLOT(FC_CONF_TAKE12, proxy_redirect, redirects), NULL},
+    {"proxy_cookie_domain", PROXY_SLOT(FC_CONF_TAKE12, proxy_cookie_rule, cookie_domains), NULL},
+    {"proxy_cookie_path", PROXY_SLOT(FC_CONF_TAKE12, proxy_cookie_rule, cookie_paths), NULL},
     {"proxy_http_version", PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_enum_slot, http_version),
      proxy_http_versions},
     {"proxy_set_header", PROXY_SLOT(FC_CONF_TAKE2, proxy_set_header, set_headers), NULL},
@@ -101,8 +104,6 @@ static const fc_command_t proxy_commands[] = {
     PROXY_REJECT("proxy_store"),
     PROXY_REJECT("proxy_store_access"),
     PROXY_REJECT("proxy_limit_rate"),
-    PROXY_REJECT("proxy_cookie_domain"),
-    PROXY_REJECT("proxy_cookie_path"),
     fc_null_command};
 
 static const fc_layer_module_ctx_t proxy_ctx = {
@@ -162,6 +163,8 @@ proxy_create_loc_conf(fc_conf_t *cf)
     p->hide = FC_UNSET_PTR;
     p->pass = FC_UNSET_PTR;
     p->redirects = FC_UNSET_PTR;
+    p->cookie_domains = FC_UNSET_PTR;
+    p->cookie_paths = FC_UNSET_PTR;
     p->headers_hash_max_size = FC_UNSET;
     p->headers_hash_bucket_size = FC_UNSET;
     p->max_temp_file_size = FC_UNSET_SIZE;
@@ -465,6 +468,67 @@ proxy_redirect(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     return FC_CONF_OK;
 }
 
+/*
+ * proxy_cookie_domain / proxy_cookie_path FROM TO | off: rules tried in
+ * order. A domain rule is "~REGEX" (always caseless, as nginx) or a name (a
+ * leading "." dropped); a path rule is "~REGEX", "~*REGEX" or a prefix.
+ */
+static char *
+proxy_cookie_rule(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    fc_array_t **rules = (fc_array_t **) ((char *) conf + cmd->offset);
+    fc_str_t *args = fc_conf_args(cf);
+    int domain = strcmp(cmd->name, "proxy_cookie_domain") == 0;
+    if (*rules == FC_UNSET_PTR &&
+        (*rules = fc_array_create(cf->pool, 2, sizeof(proxy_redirect_t))) == NULL)
+        return FC_CONF_ERROR;
+    if (fc_conf_nargs(cf) == 2) {
+        if (!fc_str_eq_c(&args[1], "off")) {
+            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"", (int) args[1].len,
+                              args[1].data);
+            return FC_CONF_ERROR;
+        }
+        (*rules)->nelts = 0;
+        return FC_CONF_OK;
+    }
+    proxy_redirect_t *pr = fc_array_push(*rules);
+    if (pr == NULL)
+        return FC_CONF_ERROR;
+    memset(pr, 0, sizeof(*pr));
+    fc_str_t from = args[1];
+    pr->type = PROXY_REDIRECT_PREFIX;
+    if (from.len > 1 && from.data[0] == '~') {
+        int star = from.data[1] == '*';
+        fc_str_t pattern = {from.len - 1 - (size_t) star, from.data + 1 + star};
+        char err[128];
+        pr->type = PROXY_REDIRECT_REGEX;
+        pr->regex = fc_regex_compile(cf->pool, &pattern, domain || star, err, sizeof(err));
+        if (pr->regex == NULL) {
+            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", err);
+            return FC_CONF_ERROR;
+        }
+    } else {
+        if (domain && from.len > 1 && from.data[0] == '.') {
+            from.data++;
+            from.len--;
+        }
+        if (fc_cv_compile(cf, proxy_vars_reg(cf), &from, &pr->from) != FC_OK)
+            return FC_CONF_ERROR;
+    }
+    if (fc_cv_compile(cf, proxy_vars_reg(cf), &args[2], &pr->to) != FC_OK)
+        return FC_CONF_ERROR;
+    return FC_CONF_OK;
+}
+
+/* Cookie rules: a level that wrote none takes the outer level's; none anywhere is off. */
+static int
+proxy_cookie_merge(fc_array_t **conf, fc_array_t *prev)
+{
+    if (*conf == FC_UNSET_PTR)
+        *conf = prev == FC_UNSET_PTR ? NULL : prev;
+    return FC_OK;
+}
+
 /* Inherited only when a level has none; unset everywhere means "default". */
 static int
 proxy_redirect_merge(fc_conf_t *cf, proxy_loc_conf_t *conf, proxy_loc_conf_t *prev)
@@ -654,7 +718,9 @@ proxy_merge_loc_conf(fc_conf_t *cf, void *parent, void *child)
     fc_conf_merge_value(conf->headers_hash_bucket_size, prev->headers_hash_bucket_size, 64);
     fc_conf_merge_size(conf->max_temp_file_size, prev->max_temp_file_size, 0);
     if (proxy_headers_merge(cf, conf, prev) != FC_OK || proxy_hide_merge(cf, conf, prev) != FC_OK ||
-        proxy_redirect_merge(cf, conf, prev) != FC_OK)
+        proxy_redirect_merge(cf, conf, prev) != FC_OK ||
+        proxy_cookie_merge(&conf->cookie_domains, prev->cookie_domains) != FC_OK ||
+        proxy_cookie_merge(&conf->cookie_paths, prev->cookie_paths) != FC_OK)
         return FC_CONF_ERROR;
     /* As nginx: a proxy_pass with variables may turn out https at run time. */
     fc_conf_merge_ptr(conf->ssl_name, prev->ssl_name, NULL);

@@ -24,6 +24,7 @@ static const fc_http_upstream_ops_t proxy_ops = {
     .input_filter = proxy_input_filter,
     .body_output = proxy_body_output,
     .rewrite_redirect = proxy_rewrite_redirect,
+    .rewrite_cookie = proxy_rewrite_cookie,
 };
 
 /* proxy_pass with variables: the URL now, then its group (upstream{} name or an address). */

@@ -184,6 +184,7 @@ typedef struct {
  *                    (last: the body ended) into *out, to be sent as is
  *   rewrite_redirect proxy_redirect on a Location (prefix 0) or Refresh
  *                    (prefix: offset of the URL) field; FC_DECLINED: no rule
+ *   rewrite_cookie   proxy_cookie_domain / _path on a Set-Cookie field (may be NULL)
  */
 typedef struct {
     int (*create_request)(fc_http_upstream_t *u);
@@ -193,6 +194,7 @@ typedef struct {
     int (*input_filter)(fc_http_upstream_t *u, fc_buf_t *b, unsigned char *raw);
     int (*body_output)(fc_http_upstream_t *u, fc_chain_t *in, int last, fc_chain_t **out);
     int (*rewrite_redirect)(fc_http_upstream_t *u, fc_http_field_t *h, size_t prefix);
+    int (*rewrite_cookie)(fc_http_upstream_t *u, fc_http_field_t *h);
 } fc_http_upstream_ops_t;
 
 typedef struct fc_http_upstream_body_s fc_http_upstream_body_t; /* engine-private */

@@ -227,6 +227,8 @@ up_field_out(fc_http_upstream_t *u, fc_http_field_t *o)
         if (url + 4 > o->value.len)
             return FC_OK;
         url += 4;
+    } else if (up_name_is(o, "set-cookie", 10)) {
+        return u->ops->rewrite_cookie ? u->ops->rewrite_cookie(u, o) : FC_OK;
     } else {
         if (up_name_is(o, "server", 6))
             ho->server = o;
