@@ -102,6 +102,7 @@ static const fc_command_t proxy_commands[] = {
     {"proxy_ssl_name", PROXY_SLOT(FC_CONF_TAKE1, proxy_cv_slot, ssl_name), NULL},
     PROXY_REJECT("proxy_temp_file_write_size"),
     PROXY_REJECT("proxy_store"),
+    PROXY_REJECT("proxy_cookie_flags"),
     PROXY_REJECT("proxy_store_access"),
     PROXY_REJECT("proxy_limit_rate"),
     fc_null_command};
