@@ -42,6 +42,14 @@ stream {
     server { listen 127.0.0.1:@PORT4@ udp; proxy_pass 127.0.0.1:@PORT26@; proxy_responses 0; }
     server { listen 127.0.0.1:@PORT5@ udp; proxy_pass 127.0.0.1:@PORT26@; proxy_timeout 1s; }
     server { listen 127.0.0.1:@PORT6@ udp; proxy_pass 127.0.0.1:@PORT26@; proxy_responses 1; }
+    # a wildcard UDP listener: $server_addr is where the datagram was sent (IP_PKTINFO)
+    log_format wild '$server_addr:$server_port';
+    server {
+        listen @PORT7@ udp;
+        proxy_pass 127.0.0.1:@PORT26@;
+        proxy_responses 1;
+        access_log @T@/wild.log wild;
+    }
 }
 EOF
 backend_start udp_echo "$PORT21" -i A
@@ -152,6 +160,11 @@ ok "$(echo "$st" | awk '{ print ($1 < 0.5) ? 0 : 1 }')" "proxy_responses 0: no w
 out=$("$UC" -p "$PORT5" -t 2000 a b c)
 ok $? "no proxy_responses: every reply of a session relayed"
 is "$(printf '%s\n' "$out" | sort | tr '\n' ' ')" "F:a F:b F:c " "three replies"
+
+out=$("$UC" -p "$PORT7" -t 2000 w)
+like "$out" '^F:w$' "a wildcard UDP listener relays"
+wait_for 3 _log_has "$T/wild.log" "^127"
+is "$(tail -n 1 "$T/wild.log")" "127.0.0.1:$PORT7" "...and logs \$server_addr as the datagram's destination, not 0.0.0.0"
 
 is "$(fc_workers | sort | tr '\n' ' ')" "$workers0" "worker pids unchanged"
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"

@@ -154,6 +154,49 @@ udp_new_conn(fc_connection_t *lc, accept_udp_state_t *st, struct sockaddr_storag
     return c;
 }
 
+/*
+ * One datagram into st->dgram, with its sender (sa) and, when the kernel
+ * says (IP_PKTINFO on the listening socket), the address it was sent to,
+ * with the listener's port (dst; dst_len 0 when unknown).
+ */
+static ssize_t
+udp_recv(fc_connection_t *lc, accept_udp_state_t *st, struct sockaddr_storage *sa,
+         socklen_t *len, struct sockaddr_storage *dst, socklen_t *dst_len)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    } control;
+    struct iovec iov = {st->dgram.start, 65536};
+    struct msghdr msg = {.msg_name = sa, .msg_namelen = *len, .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
+    ssize_t n = recvmsg(lc->fd, &msg, 0);
+    if (n < 0)
+        return n;
+    *len = msg.msg_namelen;
+    *dst_len = 0;
+    if (fc_conn_local_addr(lc) != FC_OK)
+        return n;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+            struct sockaddr_in *d = (struct sockaddr_in *) dst;
+            memcpy(d, &lc->local_sockaddr, sizeof(*d));
+            d->sin_addr = pi.ipi_addr;
+            *dst_len = sizeof(*d);
+        } else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+            struct sockaddr_in6 *d = (struct sockaddr_in6 *) dst;
+            memcpy(d, &lc->local_sockaddr, sizeof(*d));
+            d->sin6_addr = pi.ipi6_addr;
+            *dst_len = sizeof(*d);
+        }
+    }
+    return n;
+}
+
 void
 fc_event_recv_udp(fc_event_t *ev)
 {
@@ -162,12 +205,12 @@ fc_event_recv_udp(fc_event_t *ev)
     if (st == NULL)
         return;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        struct sockaddr_storage sa;
-        socklen_t len = sizeof(sa);
-        ssize_t n = recvfrom(lc->fd, st->dgram.start, 65536, 0, (struct sockaddr *) &sa, &len);
+        struct sockaddr_storage sa, dst;
+        socklen_t len = sizeof(sa), dst_len = 0;
+        ssize_t n = udp_recv(lc, st, &sa, &len, &dst, &dst_len);
         if (n < 0) {
             if (errno != EAGAIN && errno != EINTR)
-                fc_log_error(FC_LOG_ERR, st->worker->log, errno, "recvfrom() failed");
+                fc_log_error(FC_LOG_ERR, st->worker->log, errno, "recvmsg() failed");
             return;
         }
         st->dgram.pos = st->dgram.start;
@@ -178,6 +221,11 @@ fc_event_recv_udp(fc_event_t *ev)
             c = udp_new_conn(lc, st, &sa, len);
             if (c == NULL)
                 continue;
+            if (dst_len) {
+                memcpy(&c->local_sockaddr, &dst, dst_len);
+                c->local_socklen = dst_len;
+                c->local_known = 1;
+            }
         }
         c->udp_buf = &st->dgram;
         c->received += (uint64_t) n;

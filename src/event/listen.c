@@ -91,6 +91,13 @@ listen_socket_open(fc_listening_t *ls, fc_log_t *log, int test_only)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &ls->rcvbuf, sizeof(int));
     if (ls->sndbuf > 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &ls->sndbuf, sizeof(int));
+    if (ls->type == SOCK_DGRAM) {
+        /* a wildcard UDP socket learns each datagram's destination ($server_addr), as nginx */
+        if (sa->sa_family == AF_INET)
+            setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+        else if (sa->sa_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+    }
     if (bind(fd, sa, ls->addr.socklen) < 0) {
         int err = errno;
         close(fd);
