@@ -1,10 +1,12 @@
 /*
  * stream_map.c: `map SOURCE $variable { ... }` in stream{}, as nginx's
  * ngx_stream_map_module. The engine (keys, wildcards, regexes, default) is
- * core/map.c; regex captures go to the session for $1..$9.
+ * core/map.c; regex captures go to the session for $1..$9, and named groups
+ * become variables, as in nginx.
  */
 #include "stream/stream.h"
 #include "core/map.h"
+#include "core/regex_names.h"
 
 static char *smap_block(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 
@@ -35,11 +37,40 @@ smap_captures(void *r)
     return &((fc_stream_session_t *) r)->captures;
 }
 
+/* $name of a named group of the last map regex that matched. */
+static int
+smap_named_get(void *data, fc_var_value_t *v, uintptr_t arg)
+{
+    fc_stream_session_t *s = data;
+    return fc_regex_named_value(s->named_captures, &s->captures, (const fc_str_t *) arg, v);
+}
+
+static fc_regex_t *
+smap_regex(fc_conf_t *cf, const fc_str_t *pattern, int caseless, fc_array_t **names)
+{
+    char err[512];
+    fc_regex_t *re = fc_regex_compile(cf->pool, pattern, caseless, err, sizeof(err));
+    if (re == NULL) {
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", err);
+        return NULL;
+    }
+    fc_stream_core_main_conf_t *cmcf = fc_stream_conf_get_main(cf, fc_stream_core_module);
+    if (fc_regex_named_groups(cf, &cmcf->vars, pattern, caseless, smap_named_get, names) != FC_OK)
+        return NULL;
+    return re;
+}
+
+static void
+smap_matched(void *r, fc_array_t *names)
+{
+    ((fc_stream_session_t *) r)->named_captures = names;
+}
+
 static const fc_map_layer_t smap_layer = {
     .eval = smap_eval,
     .captures = smap_captures,
-    .regex = NULL,
-    .matched = NULL,
+    .regex = smap_regex,
+    .matched = smap_matched,
 };
 
 static char *

@@ -51,6 +51,11 @@ stream {
         ~^www\.([^.]+)\.(.+)$  "$2/$1";
         default                none;
     }
+    # named groups become variables, as nginx's stream map
+    map $remote_addr $named {
+        ~^(?<octet1>\d+)\.(\d+)  "$octet1-$2";
+        default                  none;
+    }
     map $server_port $ex {
         @PORT10@ ten;
         @PORT13@ thirteen;
@@ -97,7 +102,7 @@ stream {
         listen 127.0.0.1:@PORT12@;
         listen 127.0.0.1:@PORT13@;
         listen 127.0.0.1:@PORT14@;
-        return "$hk $rx $ex\n";
+        return "$hk $rx $ex $named [$octet1]\n";
     }
     server { listen 127.0.0.1:@PORT15@; deny 127.0.0.1; allow all; proxy_pass 127.0.0.1:@PORT21@; }
     server { listen 127.0.0.1:@PORT16@; allow 127.0.0.0/8; deny all; proxy_pass 127.0.0.1:@PORT21@; }
@@ -229,12 +234,12 @@ out=$("$TC" -p "$PORT5" -n 10 -E -k)
 is "$(log_lines "$T/buf2.log")" 1 "buffer=64k: the next line waits in the buffer again"
 
 # ---------------------------------------------------------------- map
-is "$(ask "$PORT10")" "wild_lead example.com/foo ten" \
-    "map: hostnames *.example.com beats www.foo.*; regex captures; exact key"
-is "$(ask "$PORT11")" "wild_trail org/foo dflt" "map: hostnames trailing wildcard; default"
-is "$(ask "$PORT12")" "re_org none dflt" "map: regex in a hostnames map with a capture"
-is "$(ask "$PORT13")" "exact none thirteen" "map: exact hostname, case-insensitive"
-is "$(ask "$PORT14")" "other none dflt" "map: defaults everywhere"
+is "$(ask "$PORT10")" "wild_lead example.com/foo ten 127-0 [127]" \
+    "map: hostnames *.example.com beats www.foo.*; regex captures; exact key; a named group"
+is "$(ask "$PORT11")" "wild_trail org/foo dflt 127-0 [127]" "map: hostnames trailing wildcard; default"
+is "$(ask "$PORT12")" "re_org none dflt 127-0 [127]" "map: regex in a hostnames map with a capture"
+is "$(ask "$PORT13")" "exact none thirteen 127-0 [127]" "map: exact hostname, case-insensitive"
+is "$(ask "$PORT14")" "other none dflt 127-0 [127]" "map: defaults everywhere"
 
 # ---------------------------------------------------------------- set, return
 is "$(ask "$PORT18")" "127.0.0.1" "return \"\$remote_addr\\\\n\""

@@ -85,6 +85,7 @@ struct fc_stream_session_s {
     void **ctx;               /* per stream module: its session state */
     fc_var_value_t *variables;
     fc_captures_t captures; /* the last regex match (map), for $1..$9 */
+    fc_array_t *named_captures; /* that regex's named groups (fc_var_t), or NULL */
     fc_msec_t start_msec;
     int status;
     size_t phase;   /* running phase */
