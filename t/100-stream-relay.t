@@ -229,6 +229,8 @@ out=$("$(helper tcpclient)" -p "$PORT17" -n 1000 -k)
 like "$out" '^id=e18 sent=1000 recv=1000 ' "proxy_bind 127.0.0.2: relayed"
 like "$(grep '^accept ' "$(backend_log "$PORT18")" | tail -n 1)" ' 127\.0\.0\.2:[0-9]+$' \
     "...and the backend sees 127.0.0.2"
+like "$(cat "$T/error.log")" "\\*[0-9]+ client 127\\.0\\.0\\.1:[0-9]+ connected to 127\\.0\\.0\\.1:$PORT17" \
+    "info: nginx's 'client ADDR:PORT connected to LISTEN' line"
 
 fc_stop
 is $? 0 "graceful stop"

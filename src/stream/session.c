@@ -94,9 +94,11 @@ fc_stream_init_connection(fc_connection_t *c)
             return;
         }
     }
-    fc_log_error(FC_LOG_INFO, c->log, 0, "%s client %s connected to %s",
-                 c->type == SOCK_STREAM ? "tcp" : "udp", c->addr_text.data,
-                 c->listening->addr.name.data);
+    /* nginx's words: "client ADDR:PORT connected to LISTEN" ("udp client" for UDP) */
+    char peer[FC_SOCKADDR_STRLEN];
+    fc_sockaddr_ntop((struct sockaddr *) &c->sockaddr, c->socklen, peer, sizeof(peer), 1);
+    fc_log_error(FC_LOG_INFO, c->log, 0, "%sclient %s connected to %s",
+                 c->type == SOCK_STREAM ? "" : "udp ", peer, c->listening->addr.name.data);
     fc_stream_session_t *s = stream_session_create(c, cscf);
     if (s == NULL) {
         fc_close_connection(c);
