@@ -78,7 +78,7 @@ http {
         ssl_certificate @T@/a-ec.crt;
         ssl_certificate_key @T@/a-ec.key;
         location / {
-            return 200 "server=a proto=$ssl_protocol cipher=$ssl_cipher sni=$ssl_server_name reused=$ssl_session_reused https=$https scheme=$scheme\n";
+            return 200 "server=a proto=$ssl_protocol cipher=$ssl_cipher sni=$ssl_server_name reused=$ssl_session_reused https=$https scheme=$scheme curves=$ssl_curves\n";
         }
         location /up/ {
             proxy_pass http://127.0.0.1:@PORT9@;
@@ -202,13 +202,15 @@ cipher=$(printf '%s\n' "$TG" | sed -n 's/^New, TLSv1\.3, Cipher is \(.*\)/\1/p')
 like "$TG" "^server=a .* cipher=${cipher:-none} " '$ssl_cipher is the negotiated cipher'
 like "$TG" ' sni=a\.test ' '$ssl_server_name'
 like "$TG" ' reused=\. ' '$ssl_session_reused "." on a full handshake'
-like "$TG" ' https=on scheme=https$' '$https on, $scheme https'
+like "$TG" ' https=on scheme=https ' '$https on, $scheme https'
+TG_HOST=a.test tls_get "$PORT1" / -servername a.test -tls1_3 -groups X25519:P-256
+like "$TG" ' curves=X25519:prime256v1$' '$ssl_curves: the groups the client offered, named as nginx names them'
 TG_HOST=a.test tls_get "$PORT1" / -servername a.test -tls1_3 -sess_in "$T/sess-a"
 like "$TG" ' reused=r ' '$ssl_session_reused "r" on a resumed session'
 TG_HOST=a.test tls_get "$PORT1" / -servername a.test -tls1_2
 like "$TG" '^server=a proto=TLSv1\.2 cipher=ECDHE-[A-Z0-9-]+ ' '$ssl_protocol and $ssl_cipher on TLS 1.2'
 hreq -H 'Host: a.test' "http://127.0.0.1:$PORT8/"
-is "$H_BODY" "server=a proto= cipher= sni= reused= https= scheme=http" \
+is "$H_BODY" "server=a proto= cipher= sni= reused= https= scheme=http curves=" \
     "the same server on a plain listener: empty \$ssl_* and \$https, \$scheme http"
 # shellcheck disable=SC2086
 hreq $A --tlsv1.2 --tls-max 1.2 "$UA/up/vars"

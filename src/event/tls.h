@@ -117,7 +117,8 @@ enum {
     FC_TLS_VAR_CURVE,
     FC_TLS_VAR_CLIENT_VERIFY,
     FC_TLS_VAR_CLIENT_S_DN,
-    FC_TLS_VAR_CLIENT_I_DN
+    FC_TLS_VAR_CLIENT_I_DN,
+    FC_TLS_VAR_CURVES
 };
 
 /* Fills v with variable `which` of c (not found on a plain connection); pool: for copies. */

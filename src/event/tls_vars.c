@@ -75,6 +75,29 @@ tls_var_session_id(fc_pool_t *pool, fc_var_value_t *v, SSL *ssl)
     return tls_var_copy(pool, v, hex, 2 * (size_t) fc_min(len, SSL_MAX_SSL_SESSION_ID_LENGTH));
 }
 
+/* $ssl_curves: the groups the client offered, "X25519:prime256v1:0x1234", as nginx writes them. */
+static int
+tls_var_curves(fc_pool_t *pool, fc_var_value_t *v, SSL *ssl)
+{
+    int n = SSL_get1_curves(ssl, NULL);
+    if (n <= 0)
+        return tls_var_copy(pool, v, "", 0);
+    int *nids = fc_pnalloc(pool, (size_t) n * sizeof(int));
+    char *buf = fc_pnalloc(pool, (size_t) n * 32 + 1);
+    if (nids == NULL || buf == NULL)
+        return FC_ERROR;
+    SSL_get1_curves(ssl, nids);
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = (nids[i] & TLSEXT_nid_unknown) ? NULL : OBJ_nid2sn(nids[i]);
+        int w = name ? snprintf(buf + len, 32, "%s%.24s", i ? ":" : "", name)
+                     : snprintf(buf + len, 32, "%s0x%04x", i ? ":" : "", nids[i] & 0xffff);
+        len += w > 0 ? (size_t) fc_min(w, 31) : 0;
+    }
+    fc_var_set_str(v, (const unsigned char *) buf, len);
+    return FC_OK;
+}
+
 int
 fc_tls_var_value(fc_connection_t *c, fc_pool_t *pool, fc_var_value_t *v, uintptr_t which)
 {
@@ -110,6 +133,8 @@ fc_tls_var_value(fc_connection_t *c, fc_pool_t *pool, fc_var_value_t *v, uintptr
     }
     case FC_TLS_VAR_SESSION_ID:
         return tls_var_session_id(pool, v, ssl);
+    case FC_TLS_VAR_CURVES:
+        return tls_var_curves(pool, v, ssl);
     case FC_TLS_VAR_CLIENT_VERIFY:
         return tls_var_verify(pool, v, ssl);
     case FC_TLS_VAR_CLIENT_S_DN:
@@ -138,6 +163,7 @@ static const struct {
     {"ssl_session_id", FC_TLS_VAR_SESSION_ID},
     {"ssl_alpn_protocol", FC_TLS_VAR_ALPN_PROTOCOL},
     {"ssl_curve", FC_TLS_VAR_CURVE},
+    {"ssl_curves", FC_TLS_VAR_CURVES},
     {"ssl_client_verify", FC_TLS_VAR_CLIENT_VERIFY},
     {"ssl_client_s_dn", FC_TLS_VAR_CLIENT_S_DN},
     {"ssl_client_i_dn", FC_TLS_VAR_CLIENT_I_DN}};
