@@ -22,6 +22,7 @@ typedef struct {
     int socket_keepalive;
     int64_t next_upstream_tries;
     int64_t responses;
+    int64_t requests; /* proxy_requests: datagrams per UDP session; 0: no limit */
     size_t buffer_size;
     int ssl;                   /* proxy_ssl */
     fc_tls_client_conf_t tls;  /* proxy_ssl_* */
@@ -83,6 +84,7 @@ static const fc_command_t proxy_commands[] = {
      PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_msec_slot, next_upstream_timeout), NULL},
     {"proxy_buffer_size", PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_size_slot, buffer_size), NULL},
     {"proxy_responses", PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_num_slot, responses), NULL},
+    {"proxy_requests", PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_num_slot, requests), NULL},
     {"proxy_half_close", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, half_close), NULL},
     {"proxy_socket_keepalive", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, socket_keepalive),
      NULL},
@@ -119,6 +121,7 @@ proxy_create_srv_conf(fc_conf_t *cf)
     pc->socket_keepalive = FC_UNSET;
     pc->next_upstream_tries = FC_UNSET;
     pc->responses = FC_UNSET;
+    pc->requests = FC_UNSET;
     pc->buffer_size = FC_UNSET_SIZE;
     pc->ssl = FC_UNSET;
     fc_tls_client_conf_init(&pc->tls);
@@ -153,6 +156,7 @@ proxy_merge_srv_conf(fc_conf_t *cf, void *parent, void *child)
     fc_upstream_bind_merge(&conf->bind, &prev->bind);
     fc_conf_merge_value(conf->next_upstream_tries, prev->next_upstream_tries, 0);
     fc_conf_merge_value(conf->responses, prev->responses, -1);
+    fc_conf_merge_value(conf->requests, prev->requests, 0);
     fc_conf_merge_size(conf->buffer_size, prev->buffer_size, 16384);
     fc_conf_merge_value(conf->ssl, prev->ssl, 0);
     fc_conf_merge_ptr(conf->ssl_name, prev->ssl_name, NULL);
@@ -651,6 +655,9 @@ proxy_udp_forward_client(proxy_ctx_t *p)
     p->down.in += (uint64_t) (b->last - b->pos);
     p->down.out += (uint64_t) n;
     p->requests++;
+    proxy_conf_t *pc = proxy_conf(p);
+    if (pc->requests > 0 && p->requests >= pc->requests)
+        fc_event_udp_unlink(c); /* proxy_requests: the client's next datagram starts a session */
     return FC_OK;
 }
 

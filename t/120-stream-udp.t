@@ -42,6 +42,13 @@ stream {
     server { listen 127.0.0.1:@PORT4@ udp; proxy_pass 127.0.0.1:@PORT26@; proxy_responses 0; }
     server { listen 127.0.0.1:@PORT5@ udp; proxy_pass 127.0.0.1:@PORT26@; proxy_timeout 1s; }
     server { listen 127.0.0.1:@PORT6@ udp; proxy_pass 127.0.0.1:@PORT26@; proxy_responses 1; }
+    # proxy_requests 1: each datagram of one client is a session of its own
+    server {
+        listen 127.0.0.1:@PORT8@ udp;
+        proxy_pass 127.0.0.1:@PORT26@;
+        proxy_requests 1;
+        proxy_responses 1;
+    }
     # a wildcard UDP listener: $server_addr is where the datagram was sent (IP_PKTINFO)
     log_format wild '$server_addr:$server_port';
     server {
@@ -160,6 +167,11 @@ ok "$(echo "$st" | awk '{ print ($1 < 0.5) ? 0 : 1 }')" "proxy_responses 0: no w
 out=$("$UC" -p "$PORT5" -t 2000 a b c)
 ok $? "no proxy_responses: every reply of a session relayed"
 is "$(printf '%s\n' "$out" | sort | tr '\n' ' ')" "F:a F:b F:c " "three replies"
+
+out=$("$UC" -p "$PORT8" -t 2000 r1 r2 r3)
+is "$(printf '%s\n' "$out" | sort | tr '\n' ' ')" "F:r1 F:r2 F:r3 " "proxy_requests 1: every datagram answered"
+wait_for 3 sh -c "[ \$(grep -c '^$PORT8 UDP 200 2 4 ' '$ALOG') -ge 3 ]"
+is "$(grep -c "^$PORT8 UDP 200 2 4 " "$ALOG")" 3 "...each one a session of its own (3 logged, 2 bytes in, 4 out)"
 
 out=$("$UC" -p "$PORT7" -t 2000 w)
 like "$out" '^F:w$' "a wildcard UDP listener relays"
