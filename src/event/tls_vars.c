@@ -82,7 +82,7 @@ tls_var_curves(fc_pool_t *pool, fc_var_value_t *v, SSL *ssl)
     int n = SSL_get1_curves(ssl, NULL);
     if (n <= 0)
         return tls_var_copy(pool, v, "", 0);
-    int *nids = fc_pnalloc(pool, (size_t) n * sizeof(int));
+    int *nids = fc_palloc(pool, (size_t) n * sizeof(int)); /* aligned: an int array */
     char *buf = fc_pnalloc(pool, (size_t) n * 32 + 1);
     if (nids == NULL || buf == NULL)
         return FC_ERROR;
