@@ -125,7 +125,7 @@ typedef struct {
     fc_array_t *hide;              /* proxy_hide_header as written (fc_str_t); UNSET_PTR */
     fc_array_t *pass;              /* proxy_pass_header as written (fc_str_t); UNSET_PTR */
     fc_array_t *redirects;         /* proxy_redirect_t; empty: off; UNSET_PTR */
-    fc_array_t *cookie_domains;    /* proxy_cookie_domain: proxy_redirect_t; empty: off; UNSET_PTR */
+    fc_array_t *cookie_domains;    /* proxy_cookie_domain (proxy_redirect_t); UNSET_PTR */
     fc_array_t *cookie_paths;      /* proxy_cookie_path: the same */
     int64_t headers_hash_max_size; /* accepted for compatibility (no hash is built) */
     int64_t headers_hash_bucket_size;

@@ -158,8 +158,8 @@ proxy_rewrite_cookie(fc_http_upstream_t *u, fc_http_field_t *h)
             continue;
         fc_str_t value = {to - from, h->value.data + from}, out;
         int rc = proxy_cookie_value(r, sets[k], k == 0, &value, &out);
-        if (rc == FC_ERROR || (rc == FC_OK && proxy_cookie_splice(r->pool, h, from, to, &out) !=
-                                                  FC_OK))
+        if (rc == FC_ERROR ||
+            (rc == FC_OK && proxy_cookie_splice(r->pool, h, from, to, &out) != FC_OK))
             return FC_ERROR;
     }
     return FC_OK;

@@ -32,8 +32,8 @@ rn_define(fc_conf_t *cf, fc_var_registry_t *reg, const fc_str_t *name, fc_var_ge
 }
 
 int
-fc_regex_named_groups(fc_conf_t *cf, fc_var_registry_t *reg, const fc_str_t *pattern,
-                      int caseless, fc_var_get_pt get, fc_array_t **out)
+fc_regex_named_groups(fc_conf_t *cf, fc_var_registry_t *reg, const fc_str_t *pattern, int caseless,
+                      fc_var_get_pt get, fc_array_t **out)
 {
     int ec;
     PCRE2_SIZE eo;

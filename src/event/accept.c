@@ -160,16 +160,20 @@ udp_new_conn(fc_connection_t *lc, accept_udp_state_t *st, struct sockaddr_storag
  * with the listener's port (dst; dst_len 0 when unknown).
  */
 static ssize_t
-udp_recv(fc_connection_t *lc, accept_udp_state_t *st, struct sockaddr_storage *sa,
-         socklen_t *len, struct sockaddr_storage *dst, socklen_t *dst_len)
+udp_recv(fc_connection_t *lc, accept_udp_state_t *st, struct sockaddr_storage *sa, socklen_t *len,
+         struct sockaddr_storage *dst, socklen_t *dst_len)
 {
     union {
         struct cmsghdr align;
         char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
     } control;
     struct iovec iov = {st->dgram.start, 65536};
-    struct msghdr msg = {.msg_name = sa, .msg_namelen = *len, .msg_iov = &iov, .msg_iovlen = 1,
-                         .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
+    struct msghdr msg = {.msg_name = sa,
+                         .msg_namelen = *len,
+                         .msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control.buf,
+                         .msg_controllen = sizeof(control.buf)};
     ssize_t n = recvmsg(lc->fd, &msg, 0);
     if (n < 0)
         return n;

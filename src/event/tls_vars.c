@@ -155,18 +155,17 @@ fc_tls_var_value(fc_connection_t *c, fc_pool_t *pool, fc_var_value_t *v, uintptr
 static const struct {
     const char *name;
     uintptr_t which;
-} tls_var_names[] = {
-    {"ssl_protocol", FC_TLS_VAR_PROTOCOL},
-    {"ssl_cipher", FC_TLS_VAR_CIPHER},
-    {"ssl_server_name", FC_TLS_VAR_SERVER_NAME},
-    {"ssl_session_reused", FC_TLS_VAR_SESSION_REUSED},
-    {"ssl_session_id", FC_TLS_VAR_SESSION_ID},
-    {"ssl_alpn_protocol", FC_TLS_VAR_ALPN_PROTOCOL},
-    {"ssl_curve", FC_TLS_VAR_CURVE},
-    {"ssl_curves", FC_TLS_VAR_CURVES},
-    {"ssl_client_verify", FC_TLS_VAR_CLIENT_VERIFY},
-    {"ssl_client_s_dn", FC_TLS_VAR_CLIENT_S_DN},
-    {"ssl_client_i_dn", FC_TLS_VAR_CLIENT_I_DN}};
+} tls_var_names[] = {{"ssl_protocol", FC_TLS_VAR_PROTOCOL},
+                     {"ssl_cipher", FC_TLS_VAR_CIPHER},
+                     {"ssl_server_name", FC_TLS_VAR_SERVER_NAME},
+                     {"ssl_session_reused", FC_TLS_VAR_SESSION_REUSED},
+                     {"ssl_session_id", FC_TLS_VAR_SESSION_ID},
+                     {"ssl_alpn_protocol", FC_TLS_VAR_ALPN_PROTOCOL},
+                     {"ssl_curve", FC_TLS_VAR_CURVE},
+                     {"ssl_curves", FC_TLS_VAR_CURVES},
+                     {"ssl_client_verify", FC_TLS_VAR_CLIENT_VERIFY},
+                     {"ssl_client_s_dn", FC_TLS_VAR_CLIENT_S_DN},
+                     {"ssl_client_i_dn", FC_TLS_VAR_CLIENT_I_DN}};
 
 int
 fc_tls_vars_define(fc_var_registry_t *reg, fc_var_get_pt get)
