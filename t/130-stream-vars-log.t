@@ -107,6 +107,7 @@ stream {
     server { listen 127.0.0.1:@PORT15@; deny 127.0.0.1; allow all; proxy_pass 127.0.0.1:@PORT21@; }
     server { listen 127.0.0.1:@PORT16@; allow 127.0.0.0/8; deny all; proxy_pass 127.0.0.1:@PORT21@; }
     server { listen 127.0.0.1:@PORT17@; deny all; return "never\n"; }
+    server { listen 127.0.0.1:@PORT29@; error_log @T@/st_error.log info; return "el\n"; }
     server { listen 127.0.0.1:@PORT18@; return "$remote_addr\n"; }
     server {
         listen 127.0.0.1:@PORT19@;
@@ -125,7 +126,7 @@ EOF
 backend_start echo "$PORT21" -i A
 backend_start echo "$PORT22" -i B
 backend_start slow "$PORT23" -d 300 -b 'x'
-FC_WAIT_PORTS="$PORT1 $PORT28" fc_start vars.conf
+FC_WAIT_PORTS="$PORT1 $PORT28 $PORT29" fc_start vars.conf
 ok $? "fulcrum starts"
 ALL=$T/all.log
 
@@ -270,6 +271,12 @@ out=$("$TC" -p "$PORT28" -n 10 -E -k)
 like "$out" '^id=B ' "proxy_pass \$backend: map default -> address 127.0.0.1:PORT"
 
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"
+# error_log in a stream server: its sessions log there, as nginx
+is "$(ask "$PORT29")" "el" "a server with its own error_log serves"
+wait_for 3 grep -q "connected to 127.0.0.1:$PORT29" "$T/st_error.log"
+ok $? "...and its sessions log into that error_log"
+unlike "$(cat "$T/error.log")" "connected to 127.0.0.1:$PORT29" "...not into the main one"
+
 fc_stop
 is $? 0 "graceful stop"
 is "$(log_lines "$T/buf2.log")" 2 "buffered line flushed when the worker exits"

@@ -93,10 +93,21 @@ http {
         access_log @T@/buf2.log plain buffer=64k;
         location / { return 200 "buf2\n"; }
     }
+    # error_log per server and per location, as nginx
+    server {
+        listen 127.0.0.1:@PORT5@;
+        access_log off;
+        error_log @T@/srv_error.log info;
+        location / { return 200 "srv\n"; }
+        location /el/ {
+            error_log @T@/loc_error.log info;
+            return 200 "loc\n";
+        }
+    }
 }
 EOF
 backend_start reflect "$PORT9"
-FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4" fc_start vars.conf
+FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5" fc_start vars.conf
 ok $? "fulcrum starts" || t_bail "the binary did not start"
 U=http://127.0.0.1:$PORT1
 # field NAME TEXT: the value of NAME=... in a line of space-separated fields
@@ -133,6 +144,16 @@ like "$(grep -a '^/extra/b ' "$T/extra.log")" '^/extra/b pipe=p .* uck=- cl=3 st
 hreq "$U/offlog/x"
 is "$H_STATUS" 200 "access_log off and a log at one level: accepted, as nginx"
 ok_cmd "...and off wins: nothing is logged there" test ! -s "$T/offlog.log"
+
+# error_log at server and location level
+hraw "$PORT5" 'GET / HTTP/1.1\r\n\r\n'
+is "$R_STATUS" 400 "a request without Host on the error_log server: 400"
+wait_for 3 grep -q 'without "Host"' "$T/srv_error.log"
+ok $? "...logged in the server's error_log"
+unlike "$(cat "$T/error.log")" 'without "Host"' "...and not in the main one"
+hraw "$PORT5" 'GET /el/x HTTP/1.1\r\nHost: h\r\n\r\n' -t 200
+wait_for 3 grep -q 'closed keepalive connection' "$T/loc_error.log"
+ok $? "a location's error_log takes its requests' lines"
 
 # access_log with variables in its path: opened for each line, as nginx
 hreq "$U/vlog/a?n=1"

@@ -143,15 +143,17 @@ core_set_worker_processes(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     return FC_CONF_OK;
 }
 
-/* error_log FILE|stderr [LEVEL]: several directives give several destinations. */
-static char *
-core_set_error_log(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+/*
+ * error_log FILE|stderr [LEVEL] into the chain at *head (an empty head is
+ * filled, a full one gets the destination chained behind it): main
+ * context, and the http and stream levels alike.
+ */
+char *
+fc_conf_error_log(fc_conf_t *cf, fc_log_t *head)
 {
     fc_cycle_t *cycle = cf->cycle;
     fc_str_t *args = fc_conf_args(cf);
     fc_str_t name = args[1];
-    (void) cmd;
-    (void) conf;
     if (fc_conf_nargs(cf) > 3)
         return "has too many arguments";
     if (name.len >= 7 && memcmp(name.data, "syslog:", 7) == 0)
@@ -170,19 +172,28 @@ core_set_error_log(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     if (!fc_str_eq_c(&name, "stderr") &&
         fc_conf_full_name(cycle->pool, &cycle->prefix, &name) != FC_OK)
         return FC_CONF_ERROR;
-    fc_log_t *log = &cycle->new_log;
+    fc_log_t *log = head;
     if (log->file) {
         /* A further destination: chain it behind the first. */
         fc_log_t *extra = fc_pcalloc(cycle->pool, sizeof(*extra));
         if (extra == NULL)
             return FC_CONF_ERROR;
-        extra->next = cycle->new_log.next;
-        cycle->new_log.next = extra;
+        extra->next = head->next;
+        head->next = extra;
         log = extra;
     }
     log->file = fc_cycle_open_file(cycle, &name);
     log->level = level;
     return log->file ? FC_CONF_OK : FC_CONF_ERROR;
+}
+
+/* error_log FILE|stderr [LEVEL] in main: several directives give several destinations. */
+static char *
+core_set_error_log(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    (void) cmd;
+    (void) conf;
+    return fc_conf_error_log(cf, &cf->cycle->new_log);
 }
 
 static char *

@@ -30,6 +30,9 @@ typedef struct {
     unsigned cpu_auto : 1;
 } fc_core_conf_t;
 
+/* core_module.c: an error_log directive's destination into the chain at head. */
+char *fc_conf_error_log(fc_conf_t *cf, fc_log_t *head);
+
 /* core_tuning.c: the worker-tuning directives, and what a worker applies of them. */
 char *fc_core_set_priority(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 char *fc_core_set_cpu_affinity(fc_conf_t *cf, const fc_command_t *cmd, void *conf);

@@ -114,3 +114,13 @@ fc_log_stderr(int err, const char *fmt, ...)
     ssize_t r = write(2, buf, n);
     (void) r;
 }
+
+void
+fc_log_use_destinations(fc_log_t *log, const fc_log_t *conf)
+{
+    if (conf == NULL || conf->file == NULL)
+        return;
+    log->file = conf->file;
+    log->level = conf->level;
+    log->next = conf->next;
+}

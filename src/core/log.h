@@ -65,6 +65,13 @@ void fc_log_error_core(int level, fc_log_t *log, int err, const char *fmt, ...) 
 #define fc_log_debug(log, ...) fc_log_error(FC_LOG_DEBUG, log, 0, __VA_ARGS__)
 
 /*
+ * A connection's log writes to conf's destinations from now on (the error_log
+ * of the server or location that took it), keeping its own context. NULL or
+ * an empty conf: unchanged.
+ */
+void fc_log_use_destinations(fc_log_t *log, const fc_log_t *conf);
+
+/*
  * Prints "fulcrum: [level] msg" to stderr; used before logs are open and
  * for -t output, as nginx does.
  */

@@ -112,6 +112,7 @@ struct fc_http_core_loc_conf_s {
     fc_msec_t lingering_timeout;   /* 5s */
     int reset_timedout_connection; /* off */
     fc_str_t default_type;         /* text/plain */
+    fc_log_t *error_log;           /* error_log at http/server/location; NULL: the main one */
     fc_array_t *error_pages;       /* fc_http_err_page_t, NULL: none */
     fc_str_t root;                 /* accepted for $document_root; static files are not served */
 };

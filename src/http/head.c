@@ -441,6 +441,7 @@ fc_http_process_request(fc_http_request_t *r)
         if (cscf) {
             r->srv_conf = cscf->ctx->srv_conf;
             r->loc_conf = cscf->ctx->loc_conf;
+            fc_log_use_destinations(c->log, fc_http_core_loc(r)->error_log);
         }
         if (c->tls || hc->plain_http)
             rc = fc_http_ssl_check_request(r);

@@ -14,6 +14,7 @@
 #include "core/layer.h"
 
 static int http_init_module(fc_cycle_t *cycle);
+static char *http_error_log(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *http_block(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *http_server(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *http_internal(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
@@ -139,6 +140,7 @@ static const fc_command_t http_core_commands[] = {
     {"reset_timedout_connection", HTTP_MSL | FC_CONF_FLAG, fc_conf_set_flag_slot,
      LOC_FIELD(reset_timedout_connection), NULL},
     {"default_type", HTTP_MSL | FC_CONF_TAKE1, fc_conf_set_str_slot, LOC_FIELD(default_type), NULL},
+    {"error_log", HTTP_MSL | FC_CONF_1MORE, http_error_log, FC_CONF_LOC_OFFSET, 0, NULL},
     {"root", HTTP_MSL | FC_HTTP_LIF_CONF | FC_CONF_TAKE1, http_root, FC_CONF_LOC_OFFSET, 0, NULL},
     {"error_page", HTTP_MSL | FC_HTTP_LIF_CONF | FC_CONF_2MORE, fc_http_core_error_page,
      LOC_FIELD(error_pages), NULL},
@@ -397,6 +399,8 @@ http_merge_loc_special(fc_conf_t *cf, fc_http_core_loc_conf_t *prev, fc_http_cor
     }
     if (conf->error_pages == NULL)
         conf->error_pages = prev->error_pages;
+    if (conf->error_log == NULL)
+        conf->error_log = prev->error_log;
     return FC_CONF_OK;
 }
 
@@ -473,6 +477,17 @@ http_hash_size(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         return "invalid number";
     *sp = (size_t) n;
     return FC_CONF_OK;
+}
+
+/* error_log at http, server or location: this level's requests log there (several: all). */
+static char *
+http_error_log(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    fc_http_core_loc_conf_t *clcf = conf;
+    (void) cmd;
+    if (clcf->error_log == NULL && (clcf->error_log = fc_pcalloc(cf->pool, sizeof(fc_log_t))) == NULL)
+        return FC_CONF_ERROR;
+    return fc_conf_error_log(cf, clcf->error_log);
 }
 
 static char *

@@ -523,6 +523,8 @@ fc_http_update_location_config(fc_http_request_t *r, void **loc_conf)
     r->loc_conf = loc_conf;
     const fc_http_core_loc_conf_t *clcf = loc_core(loc_conf);
     fc_http_connection_t *hc = r->http_connection;
+    if (r->connection)
+        fc_log_use_destinations(r->connection->log, clcf->error_log); /* the location's, as nginx */
     if (!r->keepalive || hc == NULL)
         return;
     /* The location's keep-alive limits, as nginx checks them once the location is known. */

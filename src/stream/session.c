@@ -84,6 +84,7 @@ fc_stream_init_connection(fc_connection_t *c)
     c->read->handler = stream_idle_handler;
     c->write->handler = stream_idle_handler;
     fc_stream_core_srv_conf_t *cscf = c->listening->servers;
+    fc_log_use_destinations(c->log, cscf->error_log); /* the server's error_log, as nginx */
     if (c->type == SOCK_STREAM) {
         if (cscf->tcp_nodelay) {
             int one = 1;

@@ -15,6 +15,17 @@ static void *stream_core_create_main_conf(fc_conf_t *cf);
 static void *stream_core_create_srv_conf(fc_conf_t *cf);
 static char *stream_core_merge_srv_conf(fc_conf_t *cf, void *parent, void *child);
 
+/* error_log at stream or server level: the sessions of that level log there. */
+static char *
+stream_error_log(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    fc_stream_core_srv_conf_t *cscf = conf;
+    (void) cmd;
+    if (cscf->error_log == NULL && (cscf->error_log = fc_pcalloc(cf->pool, sizeof(fc_log_t))) == NULL)
+        return FC_CONF_ERROR;
+    return fc_conf_error_log(cf, cscf->error_log);
+}
+
 static const fc_command_t stream_commands[] = {
     {"stream", FC_MAIN_CONF | FC_CONF_BLOCK | FC_CONF_NOARGS, stream_block, 0, 0, NULL},
     fc_null_command};
@@ -40,6 +51,8 @@ static const fc_command_t stream_core_commands[] = {
     {"tcp_nodelay", FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | FC_CONF_FLAG,
      fc_conf_set_flag_slot, FC_CONF_SRV_OFFSET, offsetof(fc_stream_core_srv_conf_t, tcp_nodelay),
      NULL},
+    {"error_log", FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | FC_CONF_1MORE, stream_error_log,
+     FC_CONF_SRV_OFFSET, 0, NULL},
     fc_null_command};
 
 static const fc_layer_module_ctx_t stream_core_ctx = {
@@ -101,6 +114,8 @@ stream_core_merge_srv_conf(fc_conf_t *cf, void *parent, void *child)
     fc_conf_merge_size(conf->preread_buffer_size, prev->preread_buffer_size, 16384);
     fc_conf_merge_msec(conf->preread_timeout, prev->preread_timeout, 30000);
     fc_conf_merge_value(conf->tcp_nodelay, prev->tcp_nodelay, 1);
+    if (conf->error_log == NULL)
+        conf->error_log = prev->error_log;
     if (conf->handler == NULL && conf->ctx) {
         /* A server{} with neither proxy_pass nor return could only drop clients. */
         fc_conf_log_error(FC_LOG_EMERG, cf, 0, "no handler for server");

@@ -51,6 +51,7 @@ typedef struct {
     fc_msec_t preread_timeout;
     size_t preread_buffer_size;
     int tcp_nodelay;
+    fc_log_t *error_log; /* error_log at stream/server level; NULL: the main one */
     fc_msec_t proxy_protocol_timeout;
     unsigned listen:1; /* has at least one listen */
 } fc_stream_core_srv_conf_t;
