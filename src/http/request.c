@@ -112,7 +112,8 @@ fc_http_init_connection(fc_connection_t *c)
     c->log->data = hc;
     c->log->handler = fc_http_log_context;
     fc_http_core_loc_conf_t *clcf = hc->default_server->ctx->loc_conf[fc_http_core_module.ctx_index];
-    fc_log_use_destinations(c->log, clcf->error_log); /* the default server's, until one is chosen */
+    fc_log_use_destinations(c->log,
+                            clcf->error_log); /* the default server's, until one is chosen */
     if (clcf->tcp_nodelay && c->sockaddr.ss_family != AF_UNIX) {
         int one = 1;
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

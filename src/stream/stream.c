@@ -21,7 +21,8 @@ stream_error_log(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
     fc_stream_core_srv_conf_t *cscf = conf;
     (void) cmd;
-    if (cscf->error_log == NULL && (cscf->error_log = fc_pcalloc(cf->pool, sizeof(fc_log_t))) == NULL)
+    if (cscf->error_log == NULL &&
+        (cscf->error_log = fc_pcalloc(cf->pool, sizeof(fc_log_t))) == NULL)
         return FC_CONF_ERROR;
     return fc_conf_error_log(cf, cscf->error_log);
 }
@@ -48,9 +49,8 @@ static const fc_command_t stream_core_commands[] = {
     {"preread_timeout", FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | FC_CONF_TAKE1,
      fc_conf_set_msec_slot, FC_CONF_SRV_OFFSET,
      offsetof(fc_stream_core_srv_conf_t, preread_timeout), NULL},
-    {"tcp_nodelay", FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | FC_CONF_FLAG,
-     fc_conf_set_flag_slot, FC_CONF_SRV_OFFSET, offsetof(fc_stream_core_srv_conf_t, tcp_nodelay),
-     NULL},
+    {"tcp_nodelay", FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | FC_CONF_FLAG, fc_conf_set_flag_slot,
+     FC_CONF_SRV_OFFSET, offsetof(fc_stream_core_srv_conf_t, tcp_nodelay), NULL},
     {"error_log", FC_STREAM_MAIN_CONF | FC_STREAM_SRV_CONF | FC_CONF_1MORE, stream_error_log,
      FC_CONF_SRV_OFFSET, 0, NULL},
     fc_null_command};
