@@ -682,8 +682,7 @@ proxy_udp_forward_upstream(proxy_ctx_t *p, int *done)
             return FC_ERROR;
         }
         p->up.in += (uint64_t) n;
-        ssize_t w = sendto(c->fd, buf, (size_t) n, 0, (struct sockaddr *) &c->sockaddr,
-                           c->socklen);
+        ssize_t w = fc_event_udp_reply(c, buf, (size_t) n);
         if (w > 0)
             p->up.out += (uint64_t) w;
         p->responses++;

@@ -44,8 +44,7 @@ return_write(fc_event_t *ev)
         return;
     }
     if (c->type == SOCK_DGRAM) {
-        ssize_t n = sendto(c->fd, rc->out.data, rc->out.len, 0, (struct sockaddr *) &c->sockaddr,
-                           c->socklen);
+        ssize_t n = fc_event_udp_reply(c, rc->out.data, rc->out.len);
         if (n > 0)
             c->sent += (uint64_t) n;
         fc_stream_finalize_session(s, 200);

@@ -177,6 +177,10 @@ out=$("$UC" -p "$PORT7" -t 2000 w)
 like "$out" '^F:w$' "a wildcard UDP listener relays"
 wait_for 3 _log_has "$T/wild.log" "^127"
 is "$(tail -n 1 "$T/wild.log")" "127.0.0.1:$PORT7" "...and logs \$server_addr as the datagram's destination, not 0.0.0.0"
+out=$("$UC" -a 127.0.0.2 -p "$PORT7" -t 2000 w2)
+like "$out" '^F:w2$' "a client that wrote to 127.0.0.2 gets its reply from 127.0.0.2 (IP_PKTINFO), as nginx"
+wait_for 3 _log_has "$T/wild.log" "^127\.0\.0\.2"
+is "$(tail -n 1 "$T/wild.log")" "127.0.0.2:$PORT7" "...and \$server_addr is 127.0.0.2"
 
 is "$(fc_workers | sort | tr '\n' ' ')" "$workers0" "worker pids unchanged"
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"

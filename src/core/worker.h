@@ -85,6 +85,12 @@ void fc_event_accept(fc_event_t *ev);
 void fc_event_recv_udp(fc_event_t *ev);
 /* Unlinks a UDP client connection from its listener's table (on close). */
 void fc_event_udp_unlink(fc_connection_t *c);
+/*
+ * A datagram to a UDP client, sent from the address the client wrote to (on
+ * a wildcard listener, IP_PKTINFO), as nginx does: a client that connected
+ * its socket takes replies only from there.
+ */
+ssize_t fc_event_udp_reply(fc_connection_t *c, const void *buf, size_t len);
 /* Stops / resumes accepting on every listener of the worker. */
 void fc_worker_accept_pause(fc_worker_t *w);
 void fc_worker_accept_resume(void *worker);

@@ -243,6 +243,42 @@ fc_event_recv_udp(fc_event_t *ev)
     }
 }
 
+ssize_t
+fc_event_udp_reply(fc_connection_t *c, const void *buf, size_t len)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    } control;
+    struct iovec iov = {(void *) buf, len};
+    struct msghdr msg = {.msg_name = &c->sockaddr, .msg_namelen = c->socklen, .msg_iov = &iov,
+                         .msg_iovlen = 1};
+    const struct sockaddr *local = (const struct sockaddr *) &c->local_sockaddr;
+    memset(&control, 0, sizeof(control));
+    if (c->local_known && local->sa_family == AF_INET) {
+        struct in_pktinfo pi = {0};
+        pi.ipi_spec_dst = ((const struct sockaddr_in *) local)->sin_addr;
+        msg.msg_control = control.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = IPPROTO_IP;
+        cm->cmsg_type = IP_PKTINFO;
+        cm->cmsg_len = CMSG_LEN(sizeof(pi));
+        memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+    } else if (c->local_known && local->sa_family == AF_INET6) {
+        struct in6_pktinfo pi = {0};
+        pi.ipi6_addr = ((const struct sockaddr_in6 *) local)->sin6_addr;
+        msg.msg_control = control.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = IPPROTO_IPV6;
+        cm->cmsg_type = IPV6_PKTINFO;
+        cm->cmsg_len = CMSG_LEN(sizeof(pi));
+        memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+    }
+    return sendmsg(c->fd, &msg, 0);
+}
+
 void
 fc_event_udp_unlink(fc_connection_t *c)
 {

@@ -1,9 +1,10 @@
 /*
  * udpclient - send datagrams, print the replies (UDP tests).
  *
- *   udpclient -p PORT [-r REPLIES] [-t IDLE_MS] MESSAGE...
+ *   udpclient [-a ADDR] -p PORT [-r REPLIES] [-t IDLE_MS] MESSAGE...
  *
- * Sends each MESSAGE as one datagram to 127.0.0.1:PORT from one socket,
+ * Sends each MESSAGE as one datagram to ADDR:PORT (default 127.0.0.1) from
+ * one connected socket (so replies from another address are not seen),
  * then prints every reply on its own line until REPLIES replies arrived
  * (default: one per message) or nothing arrived for IDLE_MS (default 2000).
  * Exit 0 when all expected replies came, 2 on timeout, 1 on errors.
@@ -22,13 +23,15 @@ main(int argc, char **argv)
     char buf[65536];
     ssize_t n;
 
-    while ((opt = getopt(argc, argv, "p:r:t:")) != -1) {
+    const char *addr = NULL;
+    while ((opt = getopt(argc, argv, "a:p:r:t:")) != -1) {
         switch (opt) {
+        case 'a': addr = optarg; break;
         case 'p': port = atoi(optarg); break;
         case 'r': want = atoi(optarg); break;
         case 't': idle_ms = atoi(optarg); break;
         default:
-            fprintf(stderr, "usage: udpclient -p PORT [-r REPLIES] [-t MS] MESSAGE...\n");
+            fprintf(stderr, "usage: udpclient [-a ADDR] -p PORT [-r REPLIES] [-t MS] MESSAGE...\n");
             return 1;
         }
     }
@@ -39,6 +42,8 @@ main(int argc, char **argv)
     if (fd < 0)
         die("socket");
     loopback(&sa, port);
+    if (addr && inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+        die("inet_pton");
     /* connected UDP: replies from anyone else are filtered out for us */
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
         die("connect");
