@@ -187,6 +187,14 @@ fc_conf_error_log(fc_conf_t *cf, fc_log_t *head)
     return log->file ? FC_CONF_OK : FC_CONF_ERROR;
 }
 
+char *
+fc_conf_error_log_at(fc_conf_t *cf, fc_log_t **slot)
+{
+    if (*slot == NULL && (*slot = fc_pcalloc(cf->pool, sizeof(fc_log_t))) == NULL)
+        return FC_CONF_ERROR;
+    return fc_conf_error_log(cf, *slot);
+}
+
 /* error_log FILE|stderr [LEVEL] in main: several directives give several destinations. */
 static char *
 core_set_error_log(fc_conf_t *cf, const fc_command_t *cmd, void *conf)

@@ -32,6 +32,8 @@ typedef struct {
 
 /* core_module.c: an error_log directive's destination into the chain at head. */
 char *fc_conf_error_log(fc_conf_t *cf, fc_log_t *head);
+/* The same for a level's own chain at *slot, made on first use (http, stream levels). */
+char *fc_conf_error_log_at(fc_conf_t *cf, fc_log_t **slot);
 
 /* core_tuning.c: the worker-tuning directives, and what a worker applies of them. */
 char *fc_core_set_priority(fc_conf_t *cf, const fc_command_t *cmd, void *conf);

@@ -251,30 +251,29 @@ fc_event_udp_reply(fc_connection_t *c, const void *buf, size_t len)
         char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
     } control;
     struct iovec iov = {(void *) buf, len};
-    struct msghdr msg = {.msg_name = &c->sockaddr, .msg_namelen = c->socklen, .msg_iov = &iov,
-                         .msg_iovlen = 1};
+    struct msghdr msg = {
+        .msg_name = &c->sockaddr, .msg_namelen = c->socklen, .msg_iov = &iov, .msg_iovlen = 1};
     const struct sockaddr *local = (const struct sockaddr *) &c->local_sockaddr;
-    memset(&control, 0, sizeof(control));
+    struct in_pktinfo pi4 = {0};
+    struct in6_pktinfo pi6 = {0};
+    const void *pi = NULL;
+    size_t pi_len = 0;
     if (c->local_known && local->sa_family == AF_INET) {
-        struct in_pktinfo pi = {0};
-        pi.ipi_spec_dst = ((const struct sockaddr_in *) local)->sin_addr;
-        msg.msg_control = control.buf;
-        msg.msg_controllen = CMSG_SPACE(sizeof(pi));
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = IPPROTO_IP;
-        cm->cmsg_type = IP_PKTINFO;
-        cm->cmsg_len = CMSG_LEN(sizeof(pi));
-        memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+        pi4.ipi_spec_dst = ((const struct sockaddr_in *) local)->sin_addr;
+        pi = &pi4, pi_len = sizeof(pi4);
     } else if (c->local_known && local->sa_family == AF_INET6) {
-        struct in6_pktinfo pi = {0};
-        pi.ipi6_addr = ((const struct sockaddr_in6 *) local)->sin6_addr;
+        pi6.ipi6_addr = ((const struct sockaddr_in6 *) local)->sin6_addr;
+        pi = &pi6, pi_len = sizeof(pi6);
+    }
+    if (pi) {
+        memset(&control, 0, sizeof(control));
         msg.msg_control = control.buf;
-        msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+        msg.msg_controllen = CMSG_SPACE(pi_len);
         struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = IPPROTO_IPV6;
-        cm->cmsg_type = IPV6_PKTINFO;
-        cm->cmsg_len = CMSG_LEN(sizeof(pi));
-        memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+        cm->cmsg_level = local->sa_family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+        cm->cmsg_type = local->sa_family == AF_INET ? IP_PKTINFO : IPV6_PKTINFO;
+        cm->cmsg_len = CMSG_LEN(pi_len);
+        memcpy(CMSG_DATA(cm), pi, pi_len);
     }
     return sendmsg(c->fd, &msg, 0);
 }

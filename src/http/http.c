@@ -483,12 +483,8 @@ http_hash_size(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 static char *
 http_error_log(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
-    fc_http_core_loc_conf_t *clcf = conf;
     (void) cmd;
-    if (clcf->error_log == NULL &&
-        (clcf->error_log = fc_pcalloc(cf->pool, sizeof(fc_log_t))) == NULL)
-        return FC_CONF_ERROR;
-    return fc_conf_error_log(cf, clcf->error_log);
+    return fc_conf_error_log_at(cf, &((fc_http_core_loc_conf_t *) conf)->error_log);
 }
 
 static char *

@@ -19,12 +19,8 @@ static char *stream_core_merge_srv_conf(fc_conf_t *cf, void *parent, void *child
 static char *
 stream_error_log(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
-    fc_stream_core_srv_conf_t *cscf = conf;
     (void) cmd;
-    if (cscf->error_log == NULL &&
-        (cscf->error_log = fc_pcalloc(cf->pool, sizeof(fc_log_t))) == NULL)
-        return FC_CONF_ERROR;
-    return fc_conf_error_log(cf, cscf->error_log);
+    return fc_conf_error_log_at(cf, &((fc_stream_core_srv_conf_t *) conf)->error_log);
 }
 
 static const fc_command_t stream_commands[] = {

@@ -26,7 +26,9 @@ main(int argc, char **argv)
     const char *addr = NULL;
     while ((opt = getopt(argc, argv, "a:p:r:t:")) != -1) {
         switch (opt) {
-        case 'a': addr = optarg; break;
+        case 'a':
+            addr = optarg;
+            break;
         case 'p': port = atoi(optarg); break;
         case 'r': want = atoi(optarg); break;
         case 't': idle_ms = atoi(optarg); break;
