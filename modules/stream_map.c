@@ -48,16 +48,8 @@ smap_named_get(void *data, fc_var_value_t *v, uintptr_t arg)
 static fc_regex_t *
 smap_regex(fc_conf_t *cf, const fc_str_t *pattern, int caseless, fc_array_t **names)
 {
-    char err[512];
-    fc_regex_t *re = fc_regex_compile(cf->pool, pattern, caseless, err, sizeof(err));
-    if (re == NULL) {
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", err);
-        return NULL;
-    }
     fc_stream_core_main_conf_t *cmcf = fc_stream_conf_get_main(cf, fc_stream_core_module);
-    if (fc_regex_named_groups(cf, &cmcf->vars, pattern, caseless, smap_named_get, names) != FC_OK)
-        return NULL;
-    return re;
+    return fc_regex_compile_named(cf, &cmcf->vars, pattern, caseless, smap_named_get, names);
 }
 
 static void

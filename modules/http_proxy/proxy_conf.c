@@ -401,6 +401,36 @@ proxy_hide_merge(fc_conf_t *cf, proxy_loc_conf_t *conf, proxy_loc_conf_t *prev)
 /* ---- proxy_redirect ---------------------------------------------------------------------------
  */
 
+/*
+ * One FROM TO rule of proxy_redirect or proxy_cookie_*: "~REGEX" ("~*":
+ * caseless; always caseless with `caseless`) whose TO may use its captures,
+ * else a FROM with variables; TO may have variables too.
+ */
+static char *
+proxy_rule_add(fc_conf_t *cf, fc_array_t *rules, const fc_str_t *from, const fc_str_t *to,
+               int caseless)
+{
+    proxy_redirect_t *pr = fc_array_push(rules);
+    if (pr == NULL)
+        return FC_CONF_ERROR;
+    memset(pr, 0, sizeof(*pr));
+    pr->type = PROXY_REDIRECT_PREFIX;
+    if (from->len > 1 && from->data[0] == '~') {
+        int star = from->data[1] == '*';
+        fc_str_t pattern = {from->len - 1 - (size_t) star, from->data + 1 + star};
+        char err[128];
+        pr->type = PROXY_REDIRECT_REGEX;
+        pr->regex = fc_regex_compile(cf->pool, &pattern, caseless || star, err, sizeof(err));
+        if (pr->regex == NULL) {
+            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", err);
+            return FC_CONF_ERROR;
+        }
+    } else if (fc_cv_compile(cf, proxy_vars_reg(cf), from, &pr->from) != FC_OK) {
+        return FC_CONF_ERROR;
+    }
+    return fc_cv_compile(cf, proxy_vars_reg(cf), to, &pr->to) == FC_OK ? FC_CONF_OK : FC_CONF_ERROR;
+}
+
 static char *
 proxy_redirect(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
@@ -446,27 +476,7 @@ proxy_redirect(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         pr->explicit_default = 1;
         return FC_CONF_OK;
     }
-    proxy_redirect_t *pr = fc_array_push(plcf->redirects);
-    if (pr == NULL)
-        return FC_CONF_ERROR;
-    fc_str_t from = args[1];
-    pr->type = PROXY_REDIRECT_PREFIX;
-    if (from.len && from.data[0] == '~') {
-        int caseless = from.len > 1 && from.data[1] == '*';
-        fc_str_t pattern = {from.len - 1 - (size_t) caseless, from.data + 1 + caseless};
-        char err[128];
-        pr->type = PROXY_REDIRECT_REGEX;
-        pr->regex = fc_regex_compile(cf->pool, &pattern, caseless, err, sizeof(err));
-        if (pr->regex == NULL) {
-            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", err);
-            return FC_CONF_ERROR;
-        }
-    } else if (fc_cv_compile(cf, proxy_vars_reg(cf), &from, &pr->from) != FC_OK) {
-        return FC_CONF_ERROR;
-    }
-    if (fc_cv_compile(cf, proxy_vars_reg(cf), &args[2], &pr->to) != FC_OK)
-        return FC_CONF_ERROR;
-    return FC_CONF_OK;
+    return proxy_rule_add(cf, plcf->redirects, &args[1], &args[2], 0);
 }
 
 /*
@@ -492,42 +502,20 @@ proxy_cookie_rule(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         (*rules)->nelts = 0;
         return FC_CONF_OK;
     }
-    proxy_redirect_t *pr = fc_array_push(*rules);
-    if (pr == NULL)
-        return FC_CONF_ERROR;
-    memset(pr, 0, sizeof(*pr));
     fc_str_t from = args[1];
-    pr->type = PROXY_REDIRECT_PREFIX;
-    if (from.len > 1 && from.data[0] == '~') {
-        int star = from.data[1] == '*';
-        fc_str_t pattern = {from.len - 1 - (size_t) star, from.data + 1 + star};
-        char err[128];
-        pr->type = PROXY_REDIRECT_REGEX;
-        pr->regex = fc_regex_compile(cf->pool, &pattern, domain || star, err, sizeof(err));
-        if (pr->regex == NULL) {
-            fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", err);
-            return FC_CONF_ERROR;
-        }
-    } else {
-        if (domain && from.len > 1 && from.data[0] == '.') {
-            from.data++;
-            from.len--;
-        }
-        if (fc_cv_compile(cf, proxy_vars_reg(cf), &from, &pr->from) != FC_OK)
-            return FC_CONF_ERROR;
+    if (domain && from.len > 1 && from.data[0] == '.') {
+        from.data++;
+        from.len--;
     }
-    if (fc_cv_compile(cf, proxy_vars_reg(cf), &args[2], &pr->to) != FC_OK)
-        return FC_CONF_ERROR;
-    return FC_CONF_OK;
+    return proxy_rule_add(cf, *rules, &from, &args[2], domain);
 }
 
 /* Cookie rules: a level that wrote none takes the outer level's; none anywhere is off. */
-static int
+static void
 proxy_cookie_merge(fc_array_t **conf, fc_array_t *prev)
 {
     if (*conf == FC_UNSET_PTR)
         *conf = prev == FC_UNSET_PTR ? NULL : prev;
-    return FC_OK;
 }
 
 /* Inherited only when a level has none; unset everywhere means "default". */
@@ -719,10 +707,10 @@ proxy_merge_loc_conf(fc_conf_t *cf, void *parent, void *child)
     fc_conf_merge_value(conf->headers_hash_bucket_size, prev->headers_hash_bucket_size, 64);
     fc_conf_merge_size(conf->max_temp_file_size, prev->max_temp_file_size, 0);
     if (proxy_headers_merge(cf, conf, prev) != FC_OK || proxy_hide_merge(cf, conf, prev) != FC_OK ||
-        proxy_redirect_merge(cf, conf, prev) != FC_OK ||
-        proxy_cookie_merge(&conf->cookie_domains, prev->cookie_domains) != FC_OK ||
-        proxy_cookie_merge(&conf->cookie_paths, prev->cookie_paths) != FC_OK)
+        proxy_redirect_merge(cf, conf, prev) != FC_OK)
         return FC_CONF_ERROR;
+    proxy_cookie_merge(&conf->cookie_domains, prev->cookie_domains);
+    proxy_cookie_merge(&conf->cookie_paths, prev->cookie_paths);
     /* As nginx: a proxy_pass with variables may turn out https at run time. */
     fc_conf_merge_ptr(conf->ssl_name, prev->ssl_name, NULL);
     char *rv = fc_tls_client_conf_merge(cf, &conf->ssl, &prev->ssl,

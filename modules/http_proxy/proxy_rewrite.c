@@ -84,14 +84,14 @@ proxy_cookie_value(fc_http_request_t *r, const fc_array_t *rules, int domain, fc
             rc = proxy_redirect_regex(r, &pr[i], value, skip, out);
         } else {
             fc_str_t from, to;
-            if (fc_http_cv_eval(r, &pr[i].from, &from) != FC_OK ||
-                fc_http_cv_eval(r, &pr[i].to, &to) != FC_OK)
+            if (fc_http_cv_eval(r, &pr[i].from, &from) != FC_OK)
                 return FC_ERROR;
-            if (domain && !(value->len - skip == from.len &&
-                            fc_strn_caseeq(value->data + skip, from.data, from.len)))
+            if (domain ? !(value->len - skip == from.len &&
+                           fc_strn_caseeq(value->data + skip, from.data, from.len))
+                       : value->len < from.len || memcmp(value->data, from.data, from.len) != 0)
                 continue;
-            if (!domain && (value->len < from.len || memcmp(value->data, from.data, from.len)))
-                continue;
+            if (fc_http_cv_eval(r, &pr[i].to, &to) != FC_OK)
+                return FC_ERROR;
             rc = proxy_redirect_prefix(r->pool, value, skip, &from, &to, out);
         }
         if (rc != FC_DECLINED)
@@ -153,7 +153,7 @@ proxy_rewrite_cookie(fc_http_upstream_t *u, fc_http_field_t *h)
     static const char *const names[2] = {"domain", "path"};
     for (int k = 0; k < 2; k++) {
         size_t from, to;
-        if (sets[k] == NULL || sets[k] == FC_UNSET_PTR || sets[k]->nelts == 0 ||
+        if (sets[k] == NULL || sets[k]->nelts == 0 ||
             !proxy_cookie_attr(&h->value, names[k], &from, &to))
             continue;
         fc_str_t value = {to - from, h->value.data + from}, out;

@@ -228,14 +228,19 @@ core_set_user(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     if (name == NULL || group == NULL)
         return FC_CONF_ERROR;
     errno = 0;
-    if (getpwnam(name) == NULL) {
+    struct passwd *pw = getpwnam(name);
+    if (pw == NULL) {
         fc_conf_log_error(FC_LOG_EMERG, cf, errno, "getpwnam(\"%s\") failed", name);
         return FC_CONF_ERROR;
     }
+    ccf->uid = pw->pw_uid;
     errno = 0;
-    if (getgrnam(group) == NULL) {
+    struct group *gr = getgrnam(group);
+    if (gr == NULL) {
         fc_conf_log_error(FC_LOG_EMERG, cf, errno, "getgrnam(\"%s\") failed", group);
         return FC_CONF_ERROR;
     }
+    ccf->gid = gr->gr_gid;
+    ccf->username = name; /* the workers switch to these (worker.c) */
     return FC_CONF_OK;
 }

@@ -191,35 +191,37 @@ core_cpu_for_slot(const fc_core_conf_t *ccf, size_t slot, cpu_set_t *out)
     return FC_ERROR;
 }
 
-/* Keeps TZ and the env directives' variables, as nginx's workers do. */
-static void
-core_worker_env(const fc_core_conf_t *ccf, fc_pool_t *pool)
+/* A variable's name: up to the '=' of "NAME=VALUE". */
+static fc_str_t
+core_env_name(const unsigned char *s, size_t len)
 {
-    const char *tz = getenv("TZ");
-    char *keep_tz = tz ? fc_pnalloc(pool, strlen(tz) + 1) : NULL;
-    if (keep_tz)
-        strcpy(keep_tz, tz);
-    size_t n = ccf->env ? ccf->env->nelts : 0;
-    char **names = fc_pcalloc(pool, (n + 1) * sizeof(char *));
-    char **values = fc_pcalloc(pool, (n + 1) * sizeof(char *));
-    if (names == NULL || values == NULL)
-        return;
+    const unsigned char *eq = memchr(s, '=', len);
+    fc_str_t name = {eq ? (size_t) (eq - s) : len, (unsigned char *) s};
+    return name;
+}
+
+/* Whether a worker keeps the variable: TZ, or one an env directive names. */
+static int
+core_env_kept(const fc_core_conf_t *ccf, const fc_str_t *name)
+{
+    if (fc_str_eq_c(name, "TZ"))
+        return 1;
     const fc_str_t *e = ccf->env ? ccf->env->elts : NULL;
-    for (size_t i = 0; i < n; i++) {
-        char *s = fc_str_cstr(pool, &e[i]), *eq = s ? strchr(s, '=') : NULL;
-        if (s == NULL)
-            return;
-        if (eq)
-            *eq = '\0';
-        names[i] = s;
-        const char *inherited = getenv(s);
-        values[i] = eq ? eq + 1 : inherited ? fc_pnalloc(pool, strlen(inherited) + 1) : NULL;
-        if (!eq && inherited && values[i])
-            strcpy(values[i], inherited);
+    for (size_t i = 0; e && i < ccf->env->nelts; i++) {
+        fc_str_t kept = core_env_name(e[i].data, e[i].len);
+        if (fc_str_eq(&kept, name))
+            return 1;
     }
+    return 0;
+}
+
+void
+fc_core_worker_env(const fc_core_conf_t *ccf, fc_pool_t *pool)
+{
     /*
-     * Variable by variable rather than clearenv(): environ stays the array
-     * the process title code made, which keeps every copy it made too.
+     * Names first, then unsetenv(), which shifts environ; variable by variable
+     * rather than clearenv(): environ stays the array the process title code
+     * made, which keeps every copy it made too.
      */
     extern char **environ;
     size_t count = 0;
@@ -227,19 +229,22 @@ core_worker_env(const fc_core_conf_t *ccf, fc_pool_t *pool)
         count++;
     char **drop = fc_pcalloc(pool, (count + 1) * sizeof(char *));
     for (size_t i = 0; drop && i < count; i++) {
-        const char *eq = strchr(environ[i], '=');
-        fc_str_t name = {eq ? (size_t) (eq - environ[i]) : strlen(environ[i]),
-                         (unsigned char *) environ[i]};
-        drop[i] = fc_str_cstr(pool, &name);
+        fc_str_t name = core_env_name((unsigned char *) environ[i], strlen(environ[i]));
+        if (!core_env_kept(ccf, &name))
+            drop[i] = fc_str_cstr(pool, &name);
     }
     for (size_t i = 0; drop && i < count; i++)
         if (drop[i])
             unsetenv(drop[i]);
-    if (keep_tz)
-        setenv("TZ", keep_tz, 1);
-    for (size_t i = 0; i < n; i++)
-        if (values[i])
-            setenv(names[i], values[i], 1);
+    const fc_str_t *e = ccf->env ? ccf->env->elts : NULL;
+    for (size_t i = 0; e && i < ccf->env->nelts; i++) {
+        fc_str_t name = core_env_name(e[i].data, e[i].len);
+        char *s = name.len < e[i].len ? fc_str_cstr(pool, &e[i]) : NULL;
+        if (s) {
+            s[name.len] = '\0';
+            setenv(s, s + name.len + 1, 1);
+        }
+    }
 }
 
 void
@@ -258,7 +263,7 @@ fc_core_tune_worker(fc_cycle_t *cycle, size_t slot, fc_log_t *log)
     if (ccf->cpu_masks && core_cpu_for_slot(ccf, slot, &set) == FC_OK &&
         sched_setaffinity(0, sizeof(set), &set) < 0)
         fc_log_error(FC_LOG_ALERT, log, errno, "sched_setaffinity() failed");
-    core_worker_env(ccf, cycle->pool);
+    fc_core_worker_env(ccf, cycle->pool);
 }
 
 void

@@ -18,6 +18,9 @@ typedef struct {
     fc_msec_t shutdown_timeout;
     fc_str_t user;
     fc_str_t group;
+    char *username; /* user, resolved at load when the master is root; else NULL */
+    uid_t uid;      /* ... to these ids */
+    gid_t gid;
     int priority;               /* worker_priority (with priority_set) */
     int64_t rlimit_core;        /* worker_rlimit_core; FC_UNSET: left alone */
     fc_array_t *cpu_masks;      /* worker_cpu_affinity: cpu_set_t; NULL: not given */
@@ -42,6 +45,11 @@ char *fc_core_set_rlimit_core(fc_conf_t *cf, const fc_command_t *cmd, void *conf
 char *fc_core_set_env(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 char *fc_core_set_thread_pool(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 char *fc_core_load_module(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+/*
+ * The worker's environment, as nginx's: TZ and the variables env names are
+ * kept (inherited, or set for "NAME=VALUE"), every other one is removed.
+ */
+void fc_core_worker_env(const fc_core_conf_t *ccf, fc_pool_t *pool);
 /* At worker start, before dropping privileges: priority, core limit, CPUs, environment. */
 void fc_core_tune_worker(fc_cycle_t *cycle, size_t slot, fc_log_t *log);
 /* After dropping privileges: working_directory. */

@@ -436,11 +436,9 @@ lf_write_path(const fc_cv_t *cv, const fc_logfmt_ctx_t *ctx, const fc_str_t *lin
     fc_str_t path;
     if (fc_cv_eval(cv, ctx->reg, ctx->values, ctx->r, ctx->pool, ctx->caps, &path) != FC_OK)
         return;
-    char *z = fc_pnalloc(ctx->pool, path.len + 1);
+    char *z = fc_str_cstr(ctx->pool, &path);
     if (z == NULL)
         return;
-    memcpy(z, path.data, path.len);
-    z[path.len] = '\0';
     int fd = open(z, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         if (ctx->log)

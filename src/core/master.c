@@ -127,17 +127,17 @@ master_reap(master_t *m)
         m->procs[i] = m->procs[--m->nprocs];
         master_log_exit(m, pid, status);
         int current = p.generation == m->cycle->generation && p.slot < master_workers(m->cycle);
-        if (!p.exiting && !m->stopping && current && WIFEXITED(status) &&
-            WEXITSTATUS(status) == 2) {
-            /* As nginx: code 2 is a worker that cannot start (user, init): respawning cannot help.
+        if (p.exiting || m->stopping || !current)
+            continue;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+            /* As nginx: code 2 is a worker that cannot start (user, init); respawning cannot help.
              */
             fc_log_error(FC_LOG_ALERT, m->cycle->log, 0,
                          "worker process %d exited with fatal code 2 and cannot be respawned",
                          (int) pid);
             continue;
         }
-        if (!p.exiting && !m->stopping && current)
-            master_schedule_respawn(m, &p);
+        master_schedule_respawn(m, &p);
     }
 }
 

@@ -22,7 +22,7 @@ process_on_signal(int signo, siginfo_t *si, void *uc)
 {
     int saved = errno;
     (void) uc;
-    if (signo > 0 && signo < 65)
+    if (signo > 0 && signo < NSIG)
         process_signals.sender[signo] = si ? (sig_atomic_t) si->si_pid : 0;
     switch (signo) {
     case SIGHUP:
@@ -88,7 +88,7 @@ fc_signals_init(int block)
 void
 fc_signal_log_received(fc_log_t *log, int signo, const char *action)
 {
-    if (signo <= 0 || signo >= 65)
+    if (signo <= 0 || signo >= NSIG)
         return;
     const char *name = sigabbrev_np(signo);
     int pid = (int) process_signals.sender[signo];

@@ -19,7 +19,7 @@ typedef struct {
     volatile sig_atomic_t upgrade;     /* USR2: nginx's binary upgrade, not supported */
     volatile sig_atomic_t winch;       /* WINCH: nginx's "stop the workers", not supported */
     volatile sig_atomic_t term_signo;  /* TERM or INT: which one */
-    volatile sig_atomic_t sender[65];  /* per signal number: the pid that sent the last one */
+    volatile sig_atomic_t sender[NSIG]; /* per signal number: the pid that sent the last one */
 } fc_signal_flags_t;
 
 /*

@@ -82,6 +82,17 @@ fc_regex_captures(const fc_regex_t *re)
     return re->ncaptures;
 }
 
+const unsigned char *
+fc_regex_name_table(const fc_regex_t *re, uint32_t *count, uint32_t *entry_size)
+{
+    PCRE2_SPTR table = NULL;
+    *count = *entry_size = 0;
+    pcre2_pattern_info(re->code, PCRE2_INFO_NAMECOUNT, count);
+    pcre2_pattern_info(re->code, PCRE2_INFO_NAMEENTRYSIZE, entry_size);
+    pcre2_pattern_info(re->code, PCRE2_INFO_NAMETABLE, &table);
+    return table;
+}
+
 fc_str_t
 fc_captures_get(const fc_captures_t *caps, int i)
 {

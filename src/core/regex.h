@@ -23,6 +23,12 @@ fc_regex_t *fc_regex_compile(fc_pool_t *pool, const fc_str_t *pattern, int casel
 int fc_regex_exec(fc_regex_t *re, const fc_str_t *subject, fc_captures_t *caps);
 /* Number of capturing groups in the pattern. */
 int fc_regex_captures(const fc_regex_t *re);
+/*
+ * The pattern's name table: *count entries of *entry_size bytes, each the
+ * group number (2 bytes, big-endian) then the NUL-terminated name.
+ */
+const unsigned char *fc_regex_name_table(const fc_regex_t *re, uint32_t *count,
+                                         uint32_t *entry_size);
 /* Capture i of a match as a string; empty if unset. */
 fc_str_t fc_captures_get(const fc_captures_t *caps, int i);
 

@@ -1,13 +1,8 @@
 /*
- * regex_names.c: named groups as variables (see regex_names.h). fc_regex_t
- * hides its PCRE2 code, so a pattern with names is compiled once more here,
- * at load time only, to read its name table. Groups past $9 are not kept by
- * fc_captures_t and read as empty.
+ * regex_names.c: named groups as variables (see regex_names.h). Groups past
+ * $9 are not kept by fc_captures_t and read as empty.
  */
 #include "core/regex_names.h"
-
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 
 /* The variable of one name, shared by every regex using it. */
 static int
@@ -31,38 +26,32 @@ rn_define(fc_conf_t *cf, fc_var_registry_t *reg, const fc_str_t *name, fc_var_ge
     return FC_OK;
 }
 
-int
-fc_regex_named_groups(fc_conf_t *cf, fc_var_registry_t *reg, const fc_str_t *pattern, int caseless,
-                      fc_var_get_pt get, fc_array_t **out)
+fc_regex_t *
+fc_regex_compile_named(fc_conf_t *cf, fc_var_registry_t *reg, const fc_str_t *pattern, int caseless,
+                       fc_var_get_pt get, fc_array_t **out)
 {
-    int ec;
-    PCRE2_SIZE eo;
-    uint32_t count = 0, size = 0;
-    PCRE2_SPTR table = NULL;
+    char err[512];
     *out = NULL;
-    pcre2_code *code =
-        pcre2_compile(pattern->data, pattern->len, caseless ? PCRE2_CASELESS : 0, &ec, &eo, NULL);
-    if (code == NULL)
-        return FC_ERROR;
-    pcre2_pattern_info(code, PCRE2_INFO_NAMECOUNT, &count);
-    pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &size);
-    pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &table);
-    int rc = FC_OK;
+    fc_regex_t *re = fc_regex_compile(cf->pool, pattern, caseless, err, sizeof(err));
+    if (re == NULL) {
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", err);
+        return NULL;
+    }
+    uint32_t count, size;
+    const unsigned char *table = fc_regex_name_table(re, &count, &size);
     if (count > 0 && (*out = fc_array_create(cf->pool, count, sizeof(fc_var_t))) == NULL)
-        rc = FC_ERROR;
-    for (uint32_t i = 0; rc == FC_OK && i < count; i++) {
-        PCRE2_SPTR e = table + (size_t) i * size;
+        return NULL;
+    for (uint32_t i = 0; i < count; i++) {
+        const unsigned char *e = table + (size_t) i * size;
         fc_str_t name = {strlen((const char *) e + 2), (unsigned char *) e + 2};
         fc_var_t *nc = fc_array_push(*out);
-        if (nc == NULL || fc_str_dup(cf->pool, &nc->name, &name) != FC_OK) {
-            rc = FC_ERROR;
-            break;
-        }
+        if (nc == NULL || fc_str_dup(cf->pool, &nc->name, &name) != FC_OK)
+            return NULL;
         nc->data = ((uintptr_t) e[0] << 8) | e[1];
-        rc = rn_define(cf, reg, &nc->name, get);
+        if (rn_define(cf, reg, &nc->name, get) != FC_OK)
+            return NULL;
     }
-    pcre2_code_free(code);
-    return rc;
+    return re;
 }
 
 int

@@ -13,12 +13,13 @@
 #include "core/var.h"
 
 /*
- * Defines a variable for each named group of pattern in reg (getter get,
- * given the name) and returns the names in *out (fc_var_t: name, data =
- * group number), or NULL when there are none. FC_OK or FC_ERROR (logged).
+ * Compiles pattern for a directive of cf (an error is logged with file:line),
+ * defines a variable for each named group in reg (getter get, given the name)
+ * and returns the names in *out (fc_var_t: name, data = group number), or
+ * NULL when there are none. NULL on error.
  */
-int fc_regex_named_groups(fc_conf_t *cf, fc_var_registry_t *reg, const fc_str_t *pattern,
-                          int caseless, fc_var_get_pt get, fc_array_t **out);
+fc_regex_t *fc_regex_compile_named(fc_conf_t *cf, fc_var_registry_t *reg, const fc_str_t *pattern,
+                                   int caseless, fc_var_get_pt get, fc_array_t **out);
 /* A getter's work: the group called name among names, from caps (not found if none). */
 int fc_regex_named_value(const fc_array_t *names, const fc_captures_t *caps, const fc_str_t *name,
                          fc_var_value_t *v);

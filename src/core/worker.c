@@ -283,20 +283,10 @@ worker_set_limits(fc_cycle_t *cycle, size_t slot, fc_log_t *log)
             fc_log_error(FC_LOG_ALERT, log, errno, "setrlimit(RLIMIT_NOFILE, %" PRId64 ") failed",
                          ccf->rlimit_nofile);
     }
-    if (ccf->user.data == NULL || geteuid() != 0) {
-        fc_core_tune_worker_dir(cycle, log);
-        return;
-    }
-    char *user = fc_str_cstr(cycle->pool, &ccf->user);
-    char *group = fc_str_cstr(cycle->pool, &ccf->group);
-    struct passwd *pw = user ? getpwnam(user) : NULL;
-    struct group *gr = group ? getgrnam(group) : NULL;
-    if (pw == NULL || gr == NULL) {
-        fc_log_error(FC_LOG_EMERG, log, 0, "unknown user \"%s\" or group \"%s\"", user, group);
-        exit(2);
-    }
-    if (setgid(gr->gr_gid) < 0 || initgroups(user, gr->gr_gid) < 0 || setuid(pw->pw_uid) < 0) {
-        fc_log_error(FC_LOG_EMERG, log, errno, "setuid(%s) failed", user);
+    /* `user`, looked up when the configuration was loaded (core_set_user) */
+    if (ccf->username && geteuid() == 0 &&
+        (setgid(ccf->gid) < 0 || initgroups(ccf->username, ccf->gid) < 0 || setuid(ccf->uid) < 0)) {
+        fc_log_error(FC_LOG_EMERG, log, errno, "setuid(%s) failed", ccf->username);
         exit(2);
     }
     fc_core_tune_worker_dir(cycle, log);

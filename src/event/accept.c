@@ -229,6 +229,7 @@ fc_event_recv_udp(fc_event_t *ev)
                 memcpy(&c->local_sockaddr, &dst, dst_len);
                 c->local_socklen = dst_len;
                 c->local_known = 1;
+                c->udp_pktinfo = 1;
             }
         }
         c->udp_buf = &st->dgram;
@@ -258,10 +259,10 @@ fc_event_udp_reply(fc_connection_t *c, const void *buf, size_t len)
     struct in6_pktinfo pi6 = {0};
     const void *pi = NULL;
     size_t pi_len = 0;
-    if (c->local_known && local->sa_family == AF_INET) {
+    if (c->udp_pktinfo && local->sa_family == AF_INET) {
         pi4.ipi_spec_dst = ((const struct sockaddr_in *) local)->sin_addr;
         pi = &pi4, pi_len = sizeof(pi4);
-    } else if (c->local_known && local->sa_family == AF_INET6) {
+    } else if (c->udp_pktinfo && local->sa_family == AF_INET6) {
         pi6.ipi6_addr = ((const struct sockaddr_in6 *) local)->sin6_addr;
         pi = &pi6, pi_len = sizeof(pi6);
     }

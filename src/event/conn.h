@@ -55,6 +55,7 @@ struct fc_connection_s {
     unsigned shared:1; /* UDP: fd belongs to a listening socket, do not close */
     unsigned idle:1;   /* may be closed at once when the worker drains */
     unsigned local_known:1;
+    unsigned udp_pktinfo : 1; /* local address came from IP_PKTINFO: replies must name it */
     unsigned instance:1; /* flips on reuse: stale epoll events are recognised */
     fc_event_loop_t *loop;
     fc_connection_t *next_free;

@@ -71,6 +71,17 @@ listen_probe_free(const fc_listening_t *ls, fc_log_t *log)
     return rc;
 }
 
+/* Bound to every address (0.0.0.0 or ::): the destination of a datagram is not known. */
+static int
+listen_is_wildcard(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return ((const struct sockaddr_in *) sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (sa->sa_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *) sa)->sin6_addr);
+    return 0;
+}
+
 static int
 listen_socket_open(fc_listening_t *ls, fc_log_t *log, int test_only)
 {
@@ -91,8 +102,11 @@ listen_socket_open(fc_listening_t *ls, fc_log_t *log, int test_only)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &ls->rcvbuf, sizeof(int));
     if (ls->sndbuf > 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &ls->sndbuf, sizeof(int));
-    if (ls->type == SOCK_DGRAM) {
-        /* a wildcard UDP socket learns each datagram's destination ($server_addr), as nginx */
+    if (ls->type == SOCK_DGRAM && listen_is_wildcard(sa)) {
+        /*
+         * A wildcard UDP socket learns each datagram's destination ($server_addr,
+         * the reply's source), as nginx; a bound address needs no ancillary data.
+         */
         if (sa->sa_family == AF_INET)
             setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
         else if (sa->sa_family == AF_INET6)

@@ -84,137 +84,54 @@ char *fc_tls_conf_command(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
  * the fc_tls_srv_conf_t at offset BASE of the module's srv conf; TAG (the
  * module) owns the shared session cache zones it declares.
  */
-#define FC_TLS_SRV_COMMANDS(CTX, BASE, TAG)                                                        \
-    {"ssl_certificate",                                                                            \
-     (CTX) | FC_CONF_TAKE1,                                                                        \
-     fc_tls_conf_set_certificate,                                                                  \
-     FC_CONF_SRV_OFFSET,                                                                           \
-     (BASE) + offsetof(fc_tls_srv_conf_t, certificates),                                           \
-     NULL},                                                                                        \
-        {"ssl_certificate_key",                                                                    \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_conf_set_str_array_slot,                                                               \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, certificate_keys),                                   \
-         NULL},                                                                                    \
-        {"ssl_password_file",                                                                      \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_conf_set_str_slot,                                                                     \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, password_file),                                      \
-         NULL},                                                                                    \
-        {"ssl_protocols",                                                                          \
-         (CTX) | FC_CONF_1MORE,                                                                    \
-         fc_tls_conf_set_protocols,                                                                \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, protocols),                                          \
-         NULL},                                                                                    \
-        {"ssl_ciphers",                                                                            \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_conf_set_str_slot,                                                                     \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, ciphers),                                            \
-         NULL},                                                                                    \
-        {"ssl_prefer_server_ciphers",                                                              \
-         (CTX) | FC_CONF_FLAG,                                                                     \
-         fc_conf_set_flag_slot,                                                                    \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, prefer_server_ciphers),                              \
-         NULL},                                                                                    \
-        {"ssl_ecdh_curve",                                                                         \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_conf_set_str_slot,                                                                     \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, ecdh_curve),                                         \
-         NULL},                                                                                    \
-        {"ssl_dhparam",                                                                            \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_conf_set_str_slot,                                                                     \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, dhparam),                                            \
-         NULL},                                                                                    \
-        {"ssl_session_cache",                                                                      \
-         (CTX) | FC_CONF_TAKE12,                                                                   \
-         fc_tls_conf_set_session_cache,                                                            \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, session_cache),                                      \
-         (TAG)},                                                                                   \
-        {"ssl_session_timeout",                                                                    \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_conf_set_sec_slot,                                                                     \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, session_timeout),                                    \
-         NULL},                                                                                    \
-        {"ssl_session_tickets",                                                                    \
-         (CTX) | FC_CONF_FLAG,                                                                     \
-         fc_conf_set_flag_slot,                                                                    \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, session_tickets),                                    \
-         NULL},                                                                                    \
-        {"ssl_session_ticket_key",                                                                 \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_tls_session_ticket_key_slot,                                                           \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, session_ticket_keys),                                \
-         NULL},                                                                                    \
-        {"ssl_handshake_timeout",                                                                  \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_conf_set_msec_slot,                                                                    \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, handshake_timeout),                                  \
-         NULL},                                                                                    \
-        {"ssl_client_certificate",                                                                 \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_conf_set_str_slot,                                                                     \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, client_certificate),                                 \
-         NULL},                                                                                    \
-        {"ssl_trusted_certificate",                                                                \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_conf_set_str_slot,                                                                     \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, trusted_certificate),                                \
-         NULL},                                                                                    \
-        {"ssl_verify_client",                                                                      \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_conf_set_enum_slot,                                                                    \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, verify),                                             \
-         fc_tls_verify_values},                                                                    \
-        {"ssl_verify_depth",                                                                       \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_conf_set_num_slot,                                                                     \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, verify_depth),                                       \
-         NULL},                                                                                    \
-        {"ssl_reject_handshake",                                                                   \
-         (CTX) | FC_CONF_FLAG,                                                                     \
-         fc_conf_set_flag_slot,                                                                    \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, reject_handshake),                                   \
-         NULL},                                                                                    \
-        {"ssl_stapling", (CTX) | FC_CONF_FLAG, fc_tls_conf_stapling, FC_CONF_SRV_OFFSET, 0, NULL}, \
-        {"ssl_stapling_verify",                                                                    \
-         (CTX) | FC_CONF_FLAG,                                                                     \
-         fc_tls_conf_stapling,                                                                     \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         0,                                                                                        \
-         NULL},                                                                                    \
-        {"ssl_buffer_size",                                                                        \
-         (CTX) | FC_CONF_TAKE1,                                                                    \
-         fc_conf_set_size_slot,                                                                    \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, buffer_size),                                        \
-         NULL},                                                                                    \
-        {"ssl_conf_command",                                                                       \
-         (CTX) | FC_CONF_TAKE2,                                                                    \
-         fc_tls_conf_command,                                                                      \
-         FC_CONF_SRV_OFFSET,                                                                       \
-         (BASE) + offsetof(fc_tls_srv_conf_t, conf_commands),                                      \
-         NULL},                                                                                    \
-    {                                                                                              \
-        "ssl_early_data", (CTX) | FC_CONF_FLAG, fc_tls_conf_unsupported, FC_CONF_SRV_OFFSET, 0,    \
-            NULL                                                                                   \
-    }
+/* clang-format off */
+#define FC_TLS_SRV_COMMANDS(CTX, BASE, TAG)                                                   \
+    {"ssl_certificate", (CTX) | FC_CONF_TAKE1, fc_tls_conf_set_certificate,                   \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, certificates), NULL},           \
+    {"ssl_certificate_key", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_array_slot,                \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, certificate_keys), NULL},       \
+    {"ssl_password_file", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot,                        \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, password_file), NULL},          \
+    {"ssl_protocols", (CTX) | FC_CONF_1MORE, fc_tls_conf_set_protocols,                       \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, protocols), NULL},              \
+    {"ssl_ciphers", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot,                              \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, ciphers), NULL},                \
+    {"ssl_prefer_server_ciphers", (CTX) | FC_CONF_FLAG, fc_conf_set_flag_slot,                \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, prefer_server_ciphers), NULL},  \
+    {"ssl_ecdh_curve", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot,                           \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, ecdh_curve), NULL},             \
+    {"ssl_dhparam", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot,                              \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, dhparam), NULL},                \
+    {"ssl_session_cache", (CTX) | FC_CONF_TAKE12, fc_tls_conf_set_session_cache,              \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, session_cache), (TAG)},         \
+    {"ssl_session_timeout", (CTX) | FC_CONF_TAKE1, fc_conf_set_sec_slot,                      \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, session_timeout), NULL},        \
+    {"ssl_session_tickets", (CTX) | FC_CONF_FLAG, fc_conf_set_flag_slot,                      \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, session_tickets), NULL},        \
+    {"ssl_session_ticket_key", (CTX) | FC_CONF_TAKE1, fc_tls_session_ticket_key_slot,         \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, session_ticket_keys), NULL},    \
+    {"ssl_handshake_timeout", (CTX) | FC_CONF_TAKE1, fc_conf_set_msec_slot,                   \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, handshake_timeout), NULL},      \
+    {"ssl_client_certificate", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot,                   \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, client_certificate), NULL},     \
+    {"ssl_trusted_certificate", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot,                  \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, trusted_certificate), NULL},    \
+    {"ssl_verify_client", (CTX) | FC_CONF_TAKE1, fc_conf_set_enum_slot,                       \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, verify), fc_tls_verify_values}, \
+    {"ssl_verify_depth", (CTX) | FC_CONF_TAKE1, fc_conf_set_num_slot,                         \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, verify_depth), NULL},           \
+    {"ssl_reject_handshake", (CTX) | FC_CONF_FLAG, fc_conf_set_flag_slot,                     \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, reject_handshake), NULL},       \
+    {"ssl_buffer_size", (CTX) | FC_CONF_TAKE1, fc_conf_set_size_slot,                         \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, buffer_size), NULL},            \
+    {"ssl_conf_command", (CTX) | FC_CONF_TAKE2, fc_tls_conf_command,                          \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, conf_commands), NULL},          \
+    {"ssl_stapling", (CTX) | FC_CONF_FLAG, fc_tls_conf_stapling,                              \
+     FC_CONF_SRV_OFFSET, 0, NULL},                                                            \
+    {"ssl_stapling_verify", (CTX) | FC_CONF_FLAG, fc_tls_conf_stapling,                       \
+     FC_CONF_SRV_OFFSET, 0, NULL},                                                            \
+    {"ssl_early_data", (CTX) | FC_CONF_FLAG, fc_tls_conf_unsupported,                         \
+     FC_CONF_SRV_OFFSET, 0, NULL}
+/* clang-format on */
 
 #endif

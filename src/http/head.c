@@ -147,19 +147,27 @@ head_name_valid(const fc_str_t *name, int underscores)
     return 1;
 }
 
+/* The fields' recorded offsets into the head buffer become pointers (it moves no more). */
+static void
+head_fields_to_pointers(fc_http_request_t *r)
+{
+    unsigned char *base = r->http_connection->buf.start;
+    fc_http_field_t *f = r->headers_in.headers.elts;
+    for (size_t i = 0; i < r->headers_in.headers.nelts; i++) {
+        f[i].name.data = base + (uintptr_t) f[i].name.data;
+        f[i].value.data = base + (uintptr_t) f[i].value.data;
+    }
+}
+
 /* Turns the recorded offsets into pointers and notes the known fields (names in any case). */
 static int
 head_fix_fields(fc_http_request_t *r)
 {
     fc_http_core_srv_conf_t *cscf = fc_http_core_srv(r);
     int drop_invalid = cscf->ignore_invalid_headers, underscores = cscf->underscores_in_headers;
-    unsigned char *base = r->http_connection->buf.start;
     fc_http_field_t *f = r->headers_in.headers.elts;
     fc_http_headers_in_t *in = &r->headers_in;
-    for (size_t i = 0; i < in->headers.nelts; i++) {
-        f[i].name.data = base + (uintptr_t) f[i].name.data;
-        f[i].value.data = base + (uintptr_t) f[i].value.data;
-    }
+    head_fields_to_pointers(r);
     for (size_t i = 0; i < in->headers.nelts; i++) {
         if (drop_invalid && !head_name_valid(&f[i].name, underscores)) {
             fc_log_error(FC_LOG_INFO, r->connection->log, 0,
@@ -351,10 +359,9 @@ fc_http_head_partial(fc_http_request_impl_t *ri)
     r->request_length = have - ri->rl.start;
     if (head_set_uri(ri) != FC_OK)
         r->uri.len = 0;
+    head_fields_to_pointers(r);
     fc_http_field_t *f = in->headers.elts;
     for (size_t i = 0; i < in->headers.nelts; i++) {
-        f[i].name.data = b->start + (uintptr_t) f[i].name.data;
-        f[i].value.data = b->start + (uintptr_t) f[i].value.data;
         static const fc_str_t host = fc_string("host");
         if (in->server.len == 0 && fc_str_caseeq(&f[i].name, &host) &&
             head_validate_host(r->pool, &f[i].value, &in->server) != FC_OK)

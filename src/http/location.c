@@ -50,17 +50,8 @@ loc_named_capture_get(void *data, fc_var_value_t *v, uintptr_t arg)
 fc_regex_t *
 fc_http_regex_compile(fc_conf_t *cf, const fc_str_t *pattern, int caseless, fc_array_t **names)
 {
-    char err[512];
-    fc_regex_t *re = fc_regex_compile(cf->pool, pattern, caseless, err, sizeof(err));
-    if (re == NULL) {
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "%s", err);
-        return NULL;
-    }
     fc_http_core_main_conf_t *cmcf = fc_http_conf_get_main(cf, fc_http_core_module);
-    if (fc_regex_named_groups(cf, &cmcf->vars, pattern, caseless, loc_named_capture_get, names) !=
-        FC_OK)
-        return NULL;
-    return re;
+    return fc_regex_compile_named(cf, &cmcf->vars, pattern, caseless, loc_named_capture_get, names);
 }
 
 /* ---- the location directive ------------------------------------------------------- */

@@ -312,16 +312,6 @@ up_noted_value(fc_http_upstream_t *u, unsigned noted)
     return f->hash ? &f->value : NULL;
 }
 
-/* A copy in the request's pool (the upstream's buffer goes with the connection). */
-static unsigned char *
-up_copy(fc_pool_t *pool, const fc_str_t *s)
-{
-    unsigned char *p = fc_pnalloc(pool, s->len ? s->len : 1);
-    if (p && s->len)
-        memcpy(p, s->data, s->len);
-    return p;
-}
-
 /* nginx's unsafe URI for X-Accel-Redirect: not absolute, a NUL, or a ".." segment. */
 static int
 up_uri_unsafe(const fc_str_t *uri)
@@ -352,19 +342,15 @@ up_accel_redirect(fc_http_upstream_t *u)
     const fc_str_t *v = up_noted_value(u, u->headers_in.x_accel_redirect);
     if (v == NULL || v->len == 0)
         return 0;
-    fc_str_t target = {v->len, fc_pnalloc(r->pool, v->len)};
-    if (target.data == NULL) {
-        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
-        return 1;
-    }
-    memcpy(target.data, v->data, v->len);
+    /* The head buffer is in the request's pool: its strings outlive this trip. */
+    fc_str_t target = *v;
     fc_http_field_t *f = u->headers_in.headers.elts;
     for (size_t i = 0; i < u->headers_in.headers.nelts; i++) {
         if (f[i].hash &&
             (up_name_is(&f[i], "set-cookie", 10) || up_name_is(&f[i], "content-disposition", 19) ||
              up_name_is(&f[i], "cache-control", 13) || up_name_is(&f[i], "expires", 7)) &&
-            fc_http_add_header_out(r, (const char *) f[i].name.data, f[i].name.len,
-                                   up_copy(r->pool, &f[i].value), f[i].value.len) == NULL) {
+            fc_http_add_header_out(r, (const char *) f[i].name.data, f[i].name.len, f[i].value.data,
+                                   f[i].value.len) == NULL) {
             fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR);
             return 1;
         }

@@ -13,7 +13,9 @@
 #include "upstream/connect.h"
 
 typedef struct {
-    fc_cv_t *value; /* NULL: no proxy_bind (or "off") */
+    fc_cv_t *value;            /* NULL: no proxy_bind (or "off") */
+    fc_upstream_local_t fixed; /* the address, parsed at load, when value has no variables */
+    unsigned is_fixed : 1;
     unsigned transparent : 1;
     unsigned set : 1; /* written at this level ("off" included) */
 } fc_upstream_bind_conf_t;
@@ -23,7 +25,8 @@ char *fc_upstream_bind_directive(fc_conf_t *cf, fc_var_registry_t *reg, fc_upstr
 /* Merge: a level that did not write it takes the outer one's. */
 void fc_upstream_bind_merge(fc_upstream_bind_conf_t *conf, const fc_upstream_bind_conf_t *prev);
 /*
- * The evaluated value to a local address: FC_OK (out set), FC_DECLINED
+ * The evaluated value to a local address (a value without variables was
+ * parsed at load and is not parsed again): FC_OK (out set), FC_DECLINED
  * (empty: no bind) or FC_ERROR (not an address; logged).
  */
 int fc_upstream_bind_local(const fc_upstream_bind_conf_t *b, const fc_str_t *value, fc_pool_t *pool,
