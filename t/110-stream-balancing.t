@@ -13,12 +13,16 @@ RAW=$(helper rawhttp)
 # ids PORT N: N sequential sessions, each reads the backend's greeting and
 # one echoed byte, then closes (no half-close, so the sequence does not
 # depend on proxy_half_close); prints the ids space-separated ("-" for a
-# session that got no greeting).
+# session that got no greeting). Each waits for the previous session's
+# access log line: the proxy logs after releasing the peer, so a loaded
+# machine cannot let the next session see the last one still counted.
 ids() {
     _i=0
     _out=
     while [ "$_i" -lt "$2" ]; do
+        _logged=$(log_lines "$T/access.log")
         _id=$("$TC" -p "$1" -n 1 -E -k -T 3000 2>/dev/null | sed -n 's/^id=\([^ ]*\) .*/\1/p')
+        wait_for 5 _log_ge "$T/access.log" $((_logged + 1))
         _out="$_out ${_id:--}"
         _i=$((_i + 1))
     done
