@@ -287,6 +287,33 @@ isnt $? 0 "starting on a busy port fails"
 like "$(norm)" "\[emerg\] bind\(\) to 127.0.0.1:$HELD failed \(98: Address already in use\)" \
     "start: the bind() error is printed"
 ok_cmd "the holder still owns the port" wait_port "$HELD" 1
+# As nginx: the bind is tried five times, 500 ms apart, and each try goes to
+# the error log too, then "still could not bind()".
+like "$(norm)" "\[emerg\] still could not bind\(\)" "start: gives up with \"still could not bind()\""
+is "$(grep -c "bind() to 127.0.0.1:$HELD failed (98: Address already in use)" "$T/fc_run.out")" 5 \
+    "start: the bind is tried 5 times"
+is "$(grep -c "\[notice\] .*try again to bind() after 500ms" "$T/error.log")" 5 \
+    "start: each retry is noted in the error log"
+like "$(cat "$T/error.log")" "\[emerg\] [0-9]+#[0-9]+: still could not bind\(\)" \
+    "start: the error log has the failure"
+
+# ...so a port that its previous owner releases within those 2.5 s (a
+# restart right after a stop) is taken, and the server starts.
+FREED=$(free_port)
+backend_start echo "$FREED"
+FREED_PID=$BACKEND_PID
+sed "s/127.0.0.1:$HELD;/127.0.0.1:$FREED;/" "$T/bind.conf" >"$T/freed.conf"
+: >"$T/error.log"
+"$FC_BIN" -p "$T/" -c "$T/freed.conf" >"$T/freed.out" 2>&1 &
+FREED_FC=$!
+t_track $FREED_FC
+wait_for 5 grep -q "try again to bind" "$T/error.log"
+kill "$FREED_PID"
+wait_port_closed "$FREED" 5
+ok_cmd "a port freed during the retries: the server starts and listens" wait_port "$FREED" 5
+ok_cmd "...and keeps running" _t_alive $FREED_FC
+kill -QUIT $FREED_FC
+wait_for 10 _t_dead $FREED_FC
 
 # Listening sockets are SO_REUSEPORT (one per worker); a second server
 # started on a port a running fulcrum holds must still fail, as nginx's.

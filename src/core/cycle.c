@@ -185,7 +185,14 @@ fc_cycle_init(fc_cycle_t *old, const fc_cycle_params_t *params, fc_log_t *log)
     if (cycle_open_files(cycle, log) != FC_OK || fc_shm_zones_init(cycle, old, log) != FC_OK)
         goto failed;
     fc_core_conf_t *ccf = fc_cycle_core_conf(cycle, fc_core_module);
-    if (fc_listening_open(cycle, old, (size_t) ccf->worker_processes) != FC_OK)
+    /*
+     * At start, as nginx: what fails from here on goes to the new error log
+     * as well as to the terminal (a reload keeps logging where it did).
+     */
+    fc_log_t startup = *log;
+    if (old == NULL && !cycle->test_only && cycle->new_log.file && cycle->new_log.file->fd > 2)
+        startup.next = &cycle->new_log;
+    if (fc_listening_open(cycle, old, (size_t) ccf->worker_processes, &startup) != FC_OK)
         goto failed;
     for (size_t i = 0; fc_modules[i]; i++) {
         if (fc_modules[i]->init_module && fc_modules[i]->init_module(cycle) != FC_OK)

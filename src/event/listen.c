@@ -58,15 +58,15 @@ listen_probe_free(const fc_listening_t *ls, fc_log_t *log)
     const struct sockaddr *sa = (const struct sockaddr *) &ls->addr.sa;
     int fd = socket(sa->sa_family, ls->type | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return 0; /* the real socket() reports it */
+        return FC_OK; /* the real socket() reports it */
     int one = 1;
     if (ls->type == SOCK_STREAM)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (sa->sa_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    int rc = bind(fd, sa, ls->addr.socklen) < 0 && errno == EADDRINUSE ? -1 : 0;
+    int rc = bind(fd, sa, ls->addr.socklen) < 0 && errno == EADDRINUSE ? FC_BUSY : FC_OK;
     close(fd);
-    if (rc < 0)
+    if (rc == FC_BUSY)
         listen_bind_error(ls, log, EADDRINUSE);
     return rc;
 }
@@ -82,6 +82,7 @@ listen_is_wildcard(const struct sockaddr *sa)
     return 0;
 }
 
+/* The bound socket's fd; FC_BUSY when the address is in use, FC_ERROR otherwise. */
 static int
 listen_socket_open(fc_listening_t *ls, fc_log_t *log, int test_only)
 {
@@ -119,7 +120,7 @@ listen_socket_open(fc_listening_t *ls, fc_log_t *log, int test_only)
         if (test_only && err == EADDRINUSE)
             return 0;
         listen_bind_error(ls, log, err);
-        return -1;
+        return err == EADDRINUSE ? FC_BUSY : FC_ERROR;
     }
     if (test_only) {
         close(fd);
@@ -173,60 +174,94 @@ listen_port_ours(fc_cycle_t *old, const fc_listening_t *like)
     return 0;
 }
 
-int
-fc_listening_open(fc_cycle_t *cycle, fc_cycle_t *old, size_t slots)
+/*
+ * Opens every slot of one address: FC_OK, FC_BUSY when the address is in use
+ * (nothing of it is left open then), FC_ERROR.
+ */
+static int
+listen_open_slots(fc_cycle_t *cycle, fc_cycle_t *old, fc_listening_t *l, size_t slots,
+                  fc_log_t *log)
 {
-    fc_listening_t *ls = cycle->listening.elts;
-    int rc = FC_OK;
-    for (size_t i = 0; i < cycle->listening.nelts; i++) {
-        fc_listening_t *l = &ls[i];
-        fc_listening_t *prev = listen_find(old, l);
+    fc_listening_t *prev = listen_find(old, l);
+    if (l->fds == NULL) {
         l->fds = fc_palloc(cycle->pool, slots * sizeof(int));
         if (l->fds == NULL)
             return FC_ERROR;
-        l->nfds = slots;
-        for (size_t s = 0; s < slots; s++)
-            l->fds[s] = -1; /* the error path below looks at every slot */
-        for (size_t s = 0; s < slots; s++) {
-            if (prev && s < prev->nfds && prev->fds[s] >= 0) {
-                l->fds[s] = prev->fds[s];
-                continue;
-            }
-            if (cycle->test_only && (prev || l->type == SOCK_DGRAM || s > 0)) {
-                l->fds[s] = -1; /* a datagram socket would steal traffic, even unused */
-                continue;
-            }
-            int fd;
-            if (s == 0 && !cycle->test_only && l->addr.sa.ss_family != AF_UNIX &&
-                !listen_port_ours(old, l) && listen_probe_free(l, cycle->log) < 0) {
-                rc = FC_ERROR;
-                break;
-            }
-            if (l->addr.sa.ss_family == AF_UNIX && s > 0 && !cycle->test_only) {
-                /* SO_REUSEPORT means nothing for unix sockets: slots share one. */
-                fd = fcntl(l->fds[0], F_DUPFD_CLOEXEC, 0);
-            } else {
-                fd = listen_socket_open(l, cycle->log, cycle->test_only);
-            }
-            l->fds[s] = cycle->test_only ? -1 : fd;
-            if (fd < 0) {
-                rc = FC_ERROR;
-                break;
-            }
-        }
-        if (rc != FC_OK) {
-            for (size_t s = 0; s < slots; s++) {
-                if (l->fds[s] >= 0 && !(prev && s < prev->nfds && prev->fds[s] == l->fds[s]))
-                    close(l->fds[s]);
-                l->fds[s] = -1;
-            }
-            break;
-        }
-        l->opened = 1;
     }
-    if (rc != FC_OK)
-        fc_listening_close_unused(cycle, old);
-    return rc;
+    l->nfds = slots;
+    for (size_t s = 0; s < slots; s++)
+        l->fds[s] = -1; /* the error path below looks at every slot */
+    int rc = FC_OK;
+    for (size_t s = 0; s < slots && rc == FC_OK; s++) {
+        if (prev && s < prev->nfds && prev->fds[s] >= 0) {
+            l->fds[s] = prev->fds[s];
+            continue;
+        }
+        if (cycle->test_only && (prev || l->type == SOCK_DGRAM || s > 0))
+            continue; /* a datagram socket would steal traffic, even unused */
+        if (s == 0 && !cycle->test_only && l->addr.sa.ss_family != AF_UNIX &&
+            !listen_port_ours(old, l)) {
+            rc = listen_probe_free(l, log);
+            if (rc != FC_OK)
+                break;
+        }
+        int fd;
+        if (l->addr.sa.ss_family == AF_UNIX && s > 0 && !cycle->test_only) {
+            /* SO_REUSEPORT means nothing for unix sockets: slots share one. */
+            fd = fcntl(l->fds[0], F_DUPFD_CLOEXEC, 0);
+        } else {
+            fd = listen_socket_open(l, log, cycle->test_only);
+        }
+        if (fd < 0)
+            rc = fd == FC_BUSY ? FC_BUSY : FC_ERROR;
+        else if (!cycle->test_only)
+            l->fds[s] = fd;
+    }
+    if (rc != FC_OK) {
+        for (size_t s = 0; s < slots; s++) {
+            if (l->fds[s] >= 0 && !(prev && s < prev->nfds && prev->fds[s] == l->fds[s]))
+                close(l->fds[s]);
+            l->fds[s] = -1;
+        }
+        return rc;
+    }
+    l->opened = 1;
+    return FC_OK;
+}
+
+/*
+ * As nginx: an address in use (most often the previous server, still
+ * exiting after a stop) is tried again five times, 500 ms apart, before
+ * giving up; any other failure ends at once.
+ */
+#define LISTEN_BIND_TRIES 5
+#define LISTEN_BIND_DELAY_US 500000
+
+int
+fc_listening_open(fc_cycle_t *cycle, fc_cycle_t *old, size_t slots, fc_log_t *log)
+{
+    fc_listening_t *ls = cycle->listening.elts;
+    for (int tries = LISTEN_BIND_TRIES; tries > 0; tries--) {
+        int busy = 0;
+        for (size_t i = 0; i < cycle->listening.nelts; i++) {
+            if (ls[i].opened)
+                continue;
+            int rc = listen_open_slots(cycle, old, &ls[i], slots, log);
+            if (rc == FC_ERROR) {
+                fc_listening_close_unused(cycle, old);
+                return FC_ERROR;
+            }
+            busy |= rc == FC_BUSY;
+        }
+        if (!busy)
+            return FC_OK;
+        /* nginx waits after the last try too, so a failed start takes 2.5 s */
+        fc_log_error(FC_LOG_NOTICE, log, 0, "try again to bind() after 500ms");
+        usleep(LISTEN_BIND_DELAY_US);
+    }
+    fc_log_error(FC_LOG_EMERG, log, 0, "still could not bind()");
+    fc_listening_close_unused(cycle, old);
+    return FC_ERROR;
 }
 
 static int

@@ -38,9 +38,10 @@ fc_listening_t *fc_listening_add(fc_cycle_t *cycle, const fc_addr_t *addr, int t
 /*
  * Opens the sockets of `cycle` for `slots` worker slots, taking over fds
  * from `old` for addresses present in both. In test mode only checks that
- * each TCP address can be bound. Errors name the listen directive's file:line.
+ * each TCP address can be bound. Errors, to `log`, name the listen
+ * directive's file:line; an address in use is tried again as nginx does.
  */
-int fc_listening_open(fc_cycle_t *cycle, fc_cycle_t *old, size_t slots);
+int fc_listening_open(fc_cycle_t *cycle, fc_cycle_t *old, size_t slots, fc_log_t *log);
 /* Closes the fds of `old` that `cycle` did not take over. */
 void fc_listening_close_unused(fc_cycle_t *old, fc_cycle_t *cycle);
 /* Closes every fd of a cycle (worker exit, master shutdown). */
