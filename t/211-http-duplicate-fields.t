@@ -1,6 +1,6 @@
 # 211-http-duplicate-fields: a request field sent twice, as nginx 1.22 takes
 # it. Fields that make no sense twice (the conditional ones, If-Range,
-# Expect, Host) are a 400; the others keep their first line (Accept-Encoding,
+# Expect, Host, Authorization) are a 400; the others keep their first line (Accept-Encoding,
 # User-Agent, ...), and Connection its last. ($http_NAME joins every line, as
 # nginx does since 1.23; 1.22 gave the first: not tested here.)
 . "$(dirname "$0")/lib.sh"
@@ -29,6 +29,7 @@ twice "conditional" If-Match '"a"' '"b"' 400
 twice "conditional" If-Modified-Since 'Sat, 01 Jan 2022 00:00:00 GMT' 'Sun, 02 Jan 2022 00:00:00 GMT' 400
 twice "conditional" If-Unmodified-Since 'Sat, 01 Jan 2022 00:00:00 GMT' 'Sun, 02 Jan 2022 00:00:00 GMT' 400
 twice "range" If-Range '"a"' '"b"' 400
+twice "credentials" Authorization 'Basic YTpi' 'Basic Yzpk' 400
 twice "range" Range 'bytes=0-1' 'bytes=2-3' 200
 twice "other" Accept-Encoding gzip identity 200
 twice "other" Referer http://a/ http://b/ 200

@@ -82,7 +82,7 @@ gzip_proxied_facts(fc_http_request_t *r, gzip_proxied_facts_t *facts)
     memset(facts, 0, sizeof(*facts));
     facts->now = fc_time()->sec;
     facts->date = r->headers_out.date ? &r->headers_out.date->value : NULL;
-    facts->authorization = fc_http_find_header_in(r, "Authorization", 13) != NULL;
+    facts->authorization = r->headers_in.authorization != NULL;
     facts->etag = r->headers_out.etag != NULL;
     facts->last_modified = r->headers_out.last_modified_time >= 0;
     const fc_http_field_t *f = r->headers_out.headers.elts;

@@ -37,6 +37,7 @@ typedef struct {
     fc_http_field_t *range;
     fc_http_field_t *if_range;
     fc_http_field_t *via;
+    fc_http_field_t *authorization;
     fc_str_t server;           /* the host name ($host): from the target or Host, lowercased, no port */
     int64_t content_length_n;  /* -1: none */
     unsigned connection_type;  /* FC_HTTP_CONNECTION_* from the Connection field */

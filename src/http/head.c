@@ -127,6 +127,7 @@ static const head_known_t head_known[] = {
     HEAD_KNOWN("range", range, HEAD_FIRST),
     HEAD_KNOWN("if-range", if_range, HEAD_UNIQUE),
     HEAD_KNOWN("via", via, HEAD_FIRST),
+    HEAD_KNOWN("authorization", authorization, HEAD_UNIQUE),
 };
 
 /*
