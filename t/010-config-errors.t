@@ -138,6 +138,14 @@ EOF
 check badflag.conf "bad flag" \
     'invalid value "maybe" in "daemon" directive, it must be "on" or "off"' "$(lno badflag.conf maybe)"
 
+# ...but the case of on/off does not matter, as in nginx's flag slot
+conf caseflag.conf <<'EOF'
+daemon OFF;
+http { gzip On; server { listen 127.0.0.1:@PORT1@; proxy_buffering oFf; return 200; } }
+EOF
+fc_run -t -c "$T/caseflag.conf"
+is $? 0 "flags in any case (OFF, On, oFf) pass -t"
+
 conf dup.conf <<'EOF'
 daemon off;
 worker_processes 1;

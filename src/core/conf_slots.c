@@ -23,9 +23,10 @@ fc_conf_set_flag_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     fc_str_t *v = &fc_conf_args(cf)[1];
     if (*fp != FC_UNSET)
         return "is duplicate";
-    if (fc_str_eq_c(v, "on")) {
+    /* In any case, as nginx's flag slot (ngx_strcasecmp): "gzip On;" is on. */
+    if (v->len == 2 && fc_strn_caseeq(v->data, (const unsigned char *) "on", 2)) {
         *fp = 1;
-    } else if (fc_str_eq_c(v, "off")) {
+    } else if (v->len == 3 && fc_strn_caseeq(v->data, (const unsigned char *) "off", 3)) {
         *fp = 0;
     } else {
         fc_conf_log_error(FC_LOG_EMERG, cf, 0,
