@@ -29,9 +29,15 @@ fc_regex_compile(fc_pool_t *pool, const fc_str_t *pattern, int caseless, char *e
     if (code == NULL) {
         unsigned char msg[256];
         pcre2_get_error_message(ec, msg, sizeof(msg));
-        snprintf(err, errlen, "pcre2_compile() failed: %s in \"%.*s\" at \"%.*s\"", msg,
-                 (int) pattern->len, pattern->data, (int) (pattern->len - fc_min(eo, pattern->len)),
-                 pattern->data + fc_min(eo, pattern->len));
+        size_t at = fc_min(eo, pattern->len);
+        /* nginx names the rest of the pattern only when the error is not at its end */
+        if (at == pattern->len)
+            snprintf(err, errlen, "pcre2_compile() failed: %s in \"%.*s\"", msg,
+                     (int) pattern->len, pattern->data);
+        else
+            snprintf(err, errlen, "pcre2_compile() failed: %s in \"%.*s\" at \"%.*s\"", msg,
+                     (int) pattern->len, pattern->data, (int) (pattern->len - at),
+                     pattern->data + at);
         return NULL;
     }
 #ifdef FC_HAVE_PCRE2_JIT

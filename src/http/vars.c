@@ -252,7 +252,7 @@ hv_base64_decode(const unsigned char *s, size_t len, unsigned char *dst)
 static int
 hv_remote_user(fc_http_request_t *r, fc_var_value_t *v)
 {
-    fc_http_field_t *f = r->headers_in.authorization;
+    fc_http_field_t *f = fc_http_find_header_in(r, "authorization", 13);
     fc_var_set_not_found(v);
     if (f == NULL || f->value.len < 6 ||
         fc_strncasecmp(f->value.data, (const unsigned char *) "Basic ", 6) != 0)

@@ -407,6 +407,11 @@ START_TEST(test_regex_misc)
     ck_assert_ptr_null(fc_regex_compile(pool, &bad, 0, err, sizeof(err)));
     ck_assert_msg(strncmp(err, "pcre2_compile() failed: ", 24) == 0 && strstr(err, "\"^(ab\""),
                   "%s", err);
+    /* As nginx: an error at the pattern's end names no rest ("at"); one inside does. */
+    ck_assert_msg(strstr(err, " at ") == NULL, "%s", err);
+    fc_str_t mid = fc_string("a)b");
+    ck_assert_ptr_null(fc_regex_compile(pool, &mid, 0, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "in \"a)b\" at \")b\""), "%s", err);
 }
 END_TEST
 
