@@ -163,4 +163,56 @@ like "$(grep 'closed keepalive connection' "$T/error.log" | head -n 1)" \
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"
 fc_stop
 is $? 0 "graceful stop"
+
+# --- the http{} lines of Debian's stock nginx.conf and default site load
+# unchanged: static-file I/O knobs are checked as nginx checks them and have
+# no effect (fulcrum serves no files)
+printf 'types { text/html html; }\n' >"$T/mime.types"
+fc_conf stock.conf <<'EOF'
+@PRELUDE@
+http {
+    sendfile on;
+    tcp_nopush on;
+    types_hash_max_size 2048;
+    types_hash_bucket_size 64;
+    include mime.types;
+    default_type application/octet-stream;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_prefer_server_ciphers on;
+    access_log @T@/access.log;
+    gzip on;
+    gzip_static on;
+    server {
+        listen 127.0.0.1:@PORT1@ default_server;
+        root /var/www/html;
+        index index.html index.htm index.nginx-debian.html;
+        server_name _;
+        etag off;
+        sendfile_max_chunk 1m;
+        location / { sendfile off; proxy_pass http://127.0.0.1:@PORT9@; }
+    }
+}
+EOF
+FC_WAIT_PORTS=$PORT1 fc_start stock.conf
+ok $? "stock nginx.conf lines (sendfile, tcp_nopush, types_hash_*, index, gzip_static, etag) load"
+hraw "$PORT1" 'GET /stock HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'
+is "$R_STATUS" 200 "...and the server proxies"
+fc_stop
+for bad in "sendfile maybe" "tcp_nopush 1" "types_hash_max_size 0" "index \"\"" \
+    "gzip_static sometimes" "sendfile_max_chunk 1q"; do
+    printf '%s\nhttp { %s; server { listen 127.0.0.1:%s; } }\n' \
+        "$(sed -n '/^http {/q;p' "$T/stock.conf")" "$bad" "$PORT1" >"$T/badstock.conf"
+    fc_run -t -c "$T/badstock.conf"
+    is $? 1 "\"$bad;\" is refused, as nginx refuses it"
+done
+printf '%s\nhttp { sendfile on; sendfile off; server { listen 127.0.0.1:%s; } }\n' \
+    "$(sed -n '/^http {/q;p' "$T/stock.conf")" "$PORT1" >"$T/badstock.conf"
+fc_run -t -c "$T/badstock.conf"
+like "$(cat "$T/fc_run.out")" '"sendfile" directive is duplicate' "sendfile twice: is duplicate"
+printf '%s\nhttp { index /abs.html last.html; server { listen 127.0.0.1:%s; } }\n' \
+    "$(sed -n '/^http {/q;p' "$T/stock.conf")" "$PORT1" >"$T/badstock.conf"
+fc_run -t -c "$T/badstock.conf"
+is $? 0 "an absolute index before the last one passes -t..."
+like "$(cat "$T/fc_run.out")" '\[warn\] only the last index in "index" directive should be absolute' \
+    "...with nginx's warning"
 done_testing

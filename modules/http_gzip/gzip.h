@@ -47,6 +47,7 @@ typedef struct {
     size_t memlevel;     /* gzip_hash (undocumented in nginx): 8 */
     size_t postpone;     /* postpone_gzipping: accepted, no effect */
     int no_buffer;       /* gzip_no_buffer: accepted, no effect */
+    int static_files;    /* gzip_static: accepted, no effect (no static files) */
 } gzip_loc_conf_t;
 
 /* ---- gzip_rules.c (pure: no request, no I/O) ---------------------------------------- */

@@ -26,6 +26,8 @@ static char *gzip_window(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *gzip_hash(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 
 static const fc_conf_bounds_t gzip_level_bounds = {1, 9};
+/* gzip_static serves NAME.gz for static files, which fulcrum does not serve. */
+static const fc_conf_enum_t gzip_static_modes[] = {{"off", 0}, {"on", 1}, {"always", 2}, {NULL, 0}};
 static const fc_conf_enum_t gzip_http_versions[] = {{"1.0", 1000}, {"1.1", 1001}, {NULL, 0}};
 static const fc_conf_enum_t gzip_proxied_masks[] = {
     {"off", GZIP_PROXIED_OFF},           {"expired", GZIP_PROXIED_EXPIRED},
@@ -58,6 +60,8 @@ static const fc_command_t gzip_commands[] = {
     {"gzip_proxied", GZIP_SLOT(GZIP_ANY, FC_CONF_1MORE, fc_conf_set_bitmask_slot, proxied),
      gzip_proxied_masks},
     {"gzip_disable", GZIP_SLOT(GZIP_ANY, FC_CONF_1MORE, gzip_disable, disable), NULL},
+    {"gzip_static", GZIP_SLOT(GZIP_ANY, FC_CONF_TAKE1, fc_conf_set_enum_slot, static_files),
+     gzip_static_modes},
     fc_null_command};
 
 static const fc_layer_module_ctx_t gzip_ctx = {
@@ -129,6 +133,7 @@ gzip_create_loc_conf(fc_conf_t *cf)
     conf->memlevel = FC_UNSET_SIZE;
     conf->postpone = FC_UNSET_SIZE;
     conf->no_buffer = FC_UNSET;
+    conf->static_files = FC_UNSET;
     return conf; /* bufs_num 0, types NULL, proxied 0: unset */
 }
 

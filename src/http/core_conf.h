@@ -115,6 +115,16 @@ struct fc_http_core_loc_conf_s {
     fc_log_t *error_log;           /* error_log at http/server/location; NULL: the main one */
     fc_array_t *error_pages;       /* fc_http_err_page_t, NULL: none */
     fc_str_t root;                 /* accepted for $document_root; static files are not served */
+    /*
+     * nginx's static-file and disk I/O knobs, so stock nginx.conf files load:
+     * checked as nginx checks them, with no effect (fulcrum serves no files).
+     */
+    int sendfile;
+    int tcp_nopush;
+    int etag;
+    size_t sendfile_max_chunk;
+    size_t types_hash_max_size;
+    size_t types_hash_bucket_size;
 };
 
 #define fc_http_core_loc(r) ((fc_http_core_loc_conf_t *) (r)->loc_conf[fc_http_core_module.ctx_index])

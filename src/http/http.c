@@ -25,6 +25,7 @@ static char *http_keepalive_timeout(fc_conf_t *cf, const fc_command_t *cmd, void
 static char *http_keepalive_disable(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *http_temp_path(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static char *http_root(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+static char *http_index(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 static int http_core_preconfiguration(fc_conf_t *cf);
 static void *http_core_create_main_conf(fc_conf_t *cf);
 static char *http_core_init_main_conf(fc_conf_t *cf, void *conf);
@@ -142,6 +143,18 @@ static const fc_command_t http_core_commands[] = {
     {"default_type", HTTP_MSL | FC_CONF_TAKE1, fc_conf_set_str_slot, LOC_FIELD(default_type), NULL},
     {"error_log", HTTP_MSL | FC_CONF_1MORE, http_error_log, FC_CONF_LOC_OFFSET, 0, NULL},
     {"root", HTTP_MSL | FC_HTTP_LIF_CONF | FC_CONF_TAKE1, http_root, FC_CONF_LOC_OFFSET, 0, NULL},
+    /* static files and their I/O: accepted, no effect (see core_conf.h) */
+    {"sendfile", HTTP_MSL | FC_HTTP_LIF_CONF | FC_CONF_FLAG, fc_conf_set_flag_slot,
+     LOC_FIELD(sendfile), NULL},
+    {"tcp_nopush", HTTP_MSL | FC_CONF_FLAG, fc_conf_set_flag_slot, LOC_FIELD(tcp_nopush), NULL},
+    {"etag", HTTP_MSL | FC_CONF_FLAG, fc_conf_set_flag_slot, LOC_FIELD(etag), NULL},
+    {"sendfile_max_chunk", HTTP_MSL | FC_CONF_TAKE1, fc_conf_set_size_slot,
+     LOC_FIELD(sendfile_max_chunk), NULL},
+    {"types_hash_max_size", HTTP_MSL | FC_CONF_TAKE1, http_hash_size,
+     LOC_FIELD(types_hash_max_size), NULL},
+    {"types_hash_bucket_size", HTTP_MSL | FC_CONF_TAKE1, http_hash_size,
+     LOC_FIELD(types_hash_bucket_size), NULL},
+    {"index", HTTP_MSL | FC_CONF_1MORE, http_index, FC_CONF_LOC_OFFSET, 0, NULL},
     {"error_page", HTTP_MSL | FC_HTTP_LIF_CONF | FC_CONF_2MORE, fc_http_core_error_page,
      LOC_FIELD(error_pages), NULL},
     fc_null_command};
@@ -338,6 +351,12 @@ http_core_create_loc_conf(fc_conf_t *cf)
     clcf->lingering_time = FC_UNSET_MSEC;
     clcf->lingering_timeout = FC_UNSET_MSEC;
     clcf->reset_timedout_connection = FC_UNSET;
+    clcf->sendfile = FC_UNSET;
+    clcf->tcp_nopush = FC_UNSET;
+    clcf->etag = FC_UNSET;
+    clcf->sendfile_max_chunk = FC_UNSET_SIZE;
+    clcf->types_hash_max_size = FC_UNSET_SIZE;
+    clcf->types_hash_bucket_size = FC_UNSET_SIZE;
     return clcf;
 }
 
@@ -575,6 +594,27 @@ http_root(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
             return FC_CONF_ERROR;
     }
     clcf->root = root;
+    return FC_CONF_OK;
+}
+
+/* index FILE...: checked as nginx checks it; no effect, as static files are not served. */
+static char *
+http_index(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    (void) cmd;
+    (void) conf;
+    fc_str_t *args = fc_conf_args(cf);
+    for (size_t i = 1; i < fc_conf_nargs(cf); i++) {
+        if (args[i].len == 0) {
+            fc_conf_log_error(FC_LOG_EMERG, cf, 0,
+                              "index \"%.*s\" in \"index\" directive is invalid", (int) args[i].len,
+                              args[i].data);
+            return FC_CONF_ERROR;
+        }
+        if (args[i].data[0] == '/' && i != fc_conf_nargs(cf) - 1)
+            fc_conf_log_error(FC_LOG_WARN, cf, 0,
+                              "only the last index in \"index\" directive should be absolute");
+    }
     return FC_CONF_OK;
 }
 
