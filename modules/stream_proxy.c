@@ -46,6 +46,7 @@ typedef struct {
     int64_t responses;
     unsigned connected:1;
     unsigned picked:1;
+    unsigned udp_failed : 1; /* UDP: the upstream erred or fell short of its replies */
 } proxy_ctx_t;
 
 static void *proxy_create_srv_conf(fc_conf_t *cf);
@@ -228,7 +229,13 @@ proxy_cleanup(fc_stream_session_t *s)
     if (p == NULL)
         return;
     if (p->picked) {
-        fc_upstream_pick_done(&p->pick, fc_current_msec(), FC_UPSTREAM_PEER_OK);
+        /*
+         * As nginx: a UDP session whose upstream erred (ICMP refused, a
+         * timeout short of proxy_responses) counts against max_fails, so a
+         * dead UDP peer is disabled; a connected TCP session never does.
+         */
+        fc_upstream_pick_done(&p->pick, fc_current_msec(),
+                              p->udp_failed ? FC_UPSTREAM_PEER_FAILED : FC_UPSTREAM_PEER_OK);
         p->picked = 0;
     }
     if (s->upstream_state)
@@ -555,6 +562,7 @@ proxy_client_event(fc_event_t *ev)
             p->responses < pc->responses * p->requests) {
             /* nginx: a UDP session short of its expected replies failed */
             fc_log_error(FC_LOG_ERR, c->log, ETIMEDOUT, "upstream timed out");
+            p->udp_failed = 1;
             proxy_finalize(p, 502);
             return;
         }
@@ -703,6 +711,7 @@ proxy_process_udp(proxy_ctx_t *p)
     int done = 0;
     if (proxy_udp_forward_client(p) != FC_OK || proxy_udp_forward_upstream(p, &done) != FC_OK) {
         proxy_account(p);
+        p->udp_failed = 1;
         proxy_finalize(p, 502);
         return;
     }

@@ -49,6 +49,17 @@ stream {
         proxy_requests 1;
         proxy_responses 1;
     }
+    # a dead UDP peer (nothing on PORT27: ICMP refused) before a live one
+    upstream udead {
+        server 127.0.0.1:@PORT27@;
+        server 127.0.0.1:@PORT26@;
+    }
+    server {
+        listen 127.0.0.1:@PORT9@ udp;
+        proxy_pass udead;
+        proxy_responses 1;
+        proxy_timeout 1s;
+    }
     # a wildcard UDP listener: $server_addr is where the datagram was sent (IP_PKTINFO)
     log_format wild '$server_addr:$server_port';
     server {
@@ -181,6 +192,19 @@ out=$("$UC" -a 127.0.0.2 -p "$PORT7" -t 2000 w2)
 like "$out" '^F:w2$' "a client that wrote to 127.0.0.2 gets its reply from 127.0.0.2 (IP_PKTINFO), as nginx"
 wait_for 3 _log_has "$T/wild.log" "^127\.0\.0\.2"
 is "$(tail -n 1 "$T/wild.log")" "127.0.0.2:$PORT7" "...and \$server_addr is 127.0.0.2"
+
+# ---------------------------------------------------------------- max_fails
+# As nginx: a UDP session whose upstream refused (ICMP) or fell short of its
+# replies counts against the peer, so max_fails=1 disables it and the next
+# sessions go to the live peer instead of alternating with the dead one.
+got=
+for i in 1 2 3 4; do
+    out=$("$UC" -p "$PORT9" -t 700 "d$i")
+    got="$got ${out%%:*}"
+done
+is "$got" "  F F F" "a dead UDP peer fails once, then the sessions go to the live one (got '$got')"
+like "$(cat "$T/error.log")" "upstream server temporarily disabled.*127\.0\.0\.1:$PORT27" \
+    "...and it is logged as temporarily disabled"
 
 is "$(fc_workers | sort | tr '\n' ' ')" "$workers0" "worker pids unchanged"
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"

@@ -1,7 +1,8 @@
 /*
  * random.c: `random` picks a peer with probability proportional to its
  * weight; `random two [least_conn]` draws two distinct usable peers and keeps
- * the one with fewer connections relative to weight. Unusable draws are
+ * the one with fewer connections relative to weight (the second on a tie,
+ * as nginx, which keeps the split near uniform under light load). Unusable draws are
  * retried, up to 20 in all for the pick, then round robin takes over.
  *
  * The PRNG (xorshift64*) state lives in the group: one per worker process
@@ -91,7 +92,8 @@ fc_upstream_random_get(fc_upstream_pick_t *pick, fc_msec_t now)
         if (j < 0)
             return fc_upstream_rr_get(pick, now);
         const fc_upstream_peer_t *a = &peers->peer[i], *b = &peers->peer[j];
-        if (fc_upstream_peer_load_cmp(b, a) < 0)
+        /* As nginx: the second draw wins unless it is the more loaded (ties too). */
+        if (fc_upstream_peer_load_cmp(b, a) <= 0)
             i = j;
     }
     if (i < 0)

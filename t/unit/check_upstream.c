@@ -794,6 +794,26 @@ START_TEST(test_random_two_least_conn)
 }
 END_TEST
 
+/*
+ * As nginx: on a tie the second draw wins. With weights 2:1:1 and no load
+ * that makes the split uniform (the second draw of a distinct pair is
+ * 1/3 each); keeping the first would give the weight's 1/2.
+ */
+START_TEST(test_random_two_tie_second)
+{
+    static const char *const srv[] = {"127.0.0.1:8001 weight=2", "127.0.0.1:8002", "127.0.0.1:8003",
+                                      NULL};
+    fc_upstream_group_t *g = mkgroup("random two", srv);
+    fc_upstream_group_seed(g, 11);
+    int count[3] = {0};
+    for (int i = 0; i < 30000; i++)
+        count[one_ok(g, T0)]++;
+    for (int k = 0; k < 3; k++)
+        ck_assert_msg(count[k] >= 9000 && count[k] <= 11000, "peer %d got %d of 30000", k,
+                      count[k]);
+}
+END_TEST
+
 START_TEST(test_random_skips_unusable)
 {
     static const char *const srv[] = {"127.0.0.1:8001 down", "127.0.0.1:8002", "127.0.0.1:8003",
@@ -808,8 +828,8 @@ static Suite *
 upstream_suite(void)
 {
     const fc_unit_case_t cases[] = {
-        {"server_parse", test_server_parse, (int)fc_nelems(parse_cases)},
-        {"method_parse", test_method_parse, (int)fc_nelems(method_cases)},
+        {"server_parse", test_server_parse, (int) fc_nelems(parse_cases)},
+        {"method_parse", test_method_parse, (int) fc_nelems(method_cases)},
         {"group_check", test_group_check, 1},
         {"implicit", test_implicit_and_multi_address, 1},
         {"rr_sequence", test_rr_smooth_sequence, 1},
@@ -817,12 +837,13 @@ upstream_suite(void)
         {"max_fails", test_max_fails_fail_timeout, 1},
         {"success_window", test_success_within_window_keeps_fails, 1},
         {"max_fails_zero", test_max_fails_zero, 1},
+        {"random_two_tie", test_random_two_tie_second, 1},
         {"effective_weight", test_failure_lowers_effective_weight, 1},
         {"backup", test_backup, 1},
         {"backup_one_pick", test_backup_within_one_pick, 1},
         {"single", test_single_peer, 1},
         {"all_down", test_all_down_busy, 1},
-        {"tries", test_tries_bound, (int)fc_nelems(tries_methods)},
+        {"tries", test_tries_bound, (int) fc_nelems(tries_methods)},
         {"bitmap", test_many_peers_bitmap, 1},
         {"max_conns", test_max_conns, 2},
         {"least_conn", test_least_conn, 1},
