@@ -141,7 +141,9 @@ http {
         ssl_dhparam @T@/dh.pem;
         ssl_certificate @T@/a-rsa.crt;
         ssl_certificate_key @T@/a-rsa.key;
+        error_page 497 /e497;
         location / { return 200 "ok\n"; }
+        location = /e497 { return 200 "e497 status=$status\n"; }
     }
 }
 EOF
@@ -254,6 +256,10 @@ hraw "$PORT1" 'GET / HTTP/1.1\r\nHost: a.test\r\n\r\n' -t 3000
 is "$R_STATUS" 400 "plain HTTP on the TLS port: 400"
 like "$R_OUT" 'The plain HTTP request was sent to HTTPS port' "... with nginx's page"
 is "$R_RC" 0 "... and the connection is closed"
+# As nginx: error_page for its own 494-497 answers 400 unless "=CODE" is given
+hraw "$PORT7" 'GET / HTTP/1.1\r\nHost: a.test\r\n\r\n' -t 3000
+is "$R_STATUS" 400 "error_page 497 /uri: the page is served as 400, not 497"
+like "$R_OUT" 'e497 status=400' "...and \$status is 400 there"
 
 # Requests pipelined in one TLS record: what the first read leaves inside
 # OpenSSL's buffer must be served without another network event.

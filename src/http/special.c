@@ -73,6 +73,9 @@ fc_http_core_error_page(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
             return FC_CONF_ERROR;
         p->status = (int) code;
         p->overwrite = overwrite;
+        /* As nginx: nginx's own 494-497 are answered as 400 unless "=CODE" says otherwise. */
+        if (overwrite == 0 && code >= FC_HTTP_REQUEST_HEADER_TOO_LARGE && code <= FC_HTTP_TO_HTTPS)
+            p->overwrite = FC_HTTP_BAD_REQUEST;
         p->value = value;
     }
     return FC_CONF_OK;
