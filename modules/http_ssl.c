@@ -78,7 +78,16 @@ hssl_servername(SSL *ssl, int *alert, void *arg)
         for (size_t i = 0; i < len; i++)
             low[i] = (unsigned char) fc_tolower((unsigned char) name[i]);
         fc_str_t host = {len, low};
-        cscf = fc_http_find_virtual_server(hc, NULL, &host);
+        fc_http_core_srv_conf_t *named = fc_http_find_named_server(hc, NULL, &host);
+        if (named) {
+            /* kept for the Host check: a request may not name another verifying server */
+            unsigned char *copy = fc_pnalloc(c->pool, len);
+            if (copy) {
+                memcpy(copy, low, len);
+                hc->ssl_servername = (fc_str_t){len, copy};
+            }
+            cscf = named;
+        }
     }
     const fc_tls_srv_conf_t *sc = cscf->ssl;
     if (sc == NULL || sc->reject_handshake) {

@@ -66,10 +66,30 @@ http {
         listen 127.0.0.1:@PORT4@ ssl;
         location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n"; }
     }
+    # one address, three names: a.test verifies nothing, b.test requires a
+    # certificate from the client CA, o.test accepts one from the other CA
+    server {
+        listen 127.0.0.1:@PORT5@ ssl;
+        server_name a.test;
+        location / { return 200 "srv=a verify=$ssl_client_verify\n"; }
+    }
+    server {
+        listen 127.0.0.1:@PORT5@ ssl;
+        server_name b.test;
+        ssl_verify_client on;
+        location / { return 200 "srv=b verify=$ssl_client_verify\n"; }
+    }
+    server {
+        listen 127.0.0.1:@PORT5@ ssl;
+        server_name o.test;
+        ssl_verify_client optional;
+        ssl_client_certificate @T@/other.crt;
+        location / { return 200 "srv=o verify=$ssl_client_verify\n"; }
+    }
 }
 EOF
 backend_start reflect "$PORT9"
-FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4" fc_start cc.conf
+FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5" fc_start cc.conf
 ok $? "starts" || t_bail "the binary did not start"
 
 # get PORT [CURL_ARGS...]: GET / as c.test over TLS, verified by the CA.
@@ -119,6 +139,29 @@ is "$H_STATUS:$H_BODY" "200:verify=SUCCESS dn=CN=deep.test" "ssl_verify_depth 2:
 # shellcheck disable=SC2086
 get "$PORT4" $GOOD
 is "$H_STATUS:$H_BODY" "200:verify=NONE dn=" "ssl_verify_client off (default): no certificate asked for"
+
+# As nginx: SNI chose one server, Host names another that verifies client
+# certificates: 421, since that server's CA list never saw the handshake.
+# sni SNI HOST [CURL_ARGS...]
+sni() {
+    _s_n=$1 _s_h=$2
+    shift 2
+    hreq -k --resolve "$_s_n:$PORT5:127.0.0.1" -H "Host: $_s_h" "$@" "https://$_s_n:$PORT5/"
+}
+# shellcheck disable=SC2086
+sni o.test b.test $BAD
+is "$H_STATUS" 421 "SNI o.test (other CA) with its certificate, Host b.test (client CA): 421"
+sni a.test b.test
+is "$H_STATUS" 421 "SNI a.test (no verification), Host b.test (verify on): 421"
+like "$(cat "$T/error.log")" 'client attempted to request the server name different from the one that was negotiated' \
+    "...logged as nginx logs it"
+sni b.test a.test $GOOD
+is "$H_STATUS:$H_BODY" "200:srv=a verify=SUCCESS" "SNI b.test, Host a.test (no verification): served by a"
+# shellcheck disable=SC2086
+sni b.test b.test $GOOD
+is "$H_STATUS:$H_BODY" "200:srv=b verify=SUCCESS" "SNI and Host both b.test: served"
+sni unknown.test b.test
+is "$H_STATUS" 400 "an SNI name no server has: no 421, Host decides (b.test: no certificate, 400)"
 
 out=$(timeout 10 openssl s_client -connect "127.0.0.1:$PORT1" -nocommands </dev/null 2>&1)
 like "$out" '^Acceptable client certificate CA names$' "the server asks for a client certificate"

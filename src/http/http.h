@@ -41,6 +41,7 @@ typedef struct fc_http_core_srv_conf_s fc_http_core_srv_conf_t;
 #define FC_HTTP_LENGTH_REQUIRED 411
 #define FC_HTTP_REQUEST_ENTITY_TOO_LARGE 413
 #define FC_HTTP_REQUEST_URI_TOO_LARGE 414
+#define FC_HTTP_MISDIRECTED_REQUEST 421
 #define FC_HTTP_TOO_MANY_REQUESTS 429
 #define FC_HTTP_CLOSE 444 /* nginx: close the connection without a response */
 #define FC_HTTP_REQUEST_HEADER_TOO_LARGE 494
@@ -123,6 +124,7 @@ struct fc_http_connection_s {
     fc_http_request_t *request; /* the current request, NULL between requests */
     unsigned long requests;     /* requests served on this connection */
     fc_msec_t start_msec;       /* for keepalive_time */
+    fc_str_t ssl_servername;    /* the SNI name, lowercased, when a server_name matched it */
     unsigned plain_http : 1;     /* plain HTTP on a `listen ssl` port: answered with 497 */
     unsigned pipelined : 1;      /* the next request's bytes came with the last one ($pipe) */
 };
@@ -285,6 +287,9 @@ void fc_http_update_location_config(fc_http_request_t *r, void **loc_conf);
 fc_http_core_srv_conf_t *fc_http_find_virtual_server(fc_http_connection_t *hc,
                                                      fc_http_request_t *r,
                                                      const fc_str_t *host);
+/* The same without the default: NULL when no server_name matches. */
+fc_http_core_srv_conf_t *fc_http_find_named_server(fc_http_connection_t *hc, fc_http_request_t *r,
+                                                   const fc_str_t *host);
 /* The default server of a listening address. */
 fc_http_core_srv_conf_t *fc_http_addr_default_server(fc_http_addr_conf_t *ac);
 

@@ -677,6 +677,13 @@ sn_find(const fc_http_name_key_t *a, size_t n, const unsigned char *p, size_t le
 fc_http_core_srv_conf_t *
 fc_http_find_virtual_server(fc_http_connection_t *hc, fc_http_request_t *r, const fc_str_t *host)
 {
+    fc_http_core_srv_conf_t *s = fc_http_find_named_server(hc, r, host);
+    return s ? s : hc->addr_conf->default_server;
+}
+
+fc_http_core_srv_conf_t *
+fc_http_find_named_server(fc_http_connection_t *hc, fc_http_request_t *r, const fc_str_t *host)
+{
     fc_http_addr_conf_t *ac = hc->addr_conf;
     const unsigned char *h = host->data;
     fc_http_core_srv_conf_t *s = sn_find(ac->exact, ac->nexact, h, host->len);
@@ -706,7 +713,7 @@ fc_http_find_virtual_server(fc_http_connection_t *hc, fc_http_request_t *r, cons
             r->named_captures = ac->regex[i].names;
         return ac->regex[i].server;
     }
-    return ac->default_server;
+    return NULL;
 }
 
 fc_http_core_srv_conf_t *

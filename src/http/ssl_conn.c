@@ -115,6 +115,20 @@ fc_http_ssl_check_request(fc_http_request_t *r)
     const fc_tls_srv_conf_t *ssl = fc_http_core_srv(r)->ssl;
     if (ssl == NULL)
         return FC_OK;
+    /*
+     * As nginx: with SNI naming one server, a Host naming another (or the
+     * same server by another name) is 421 when that server verifies client
+     * certificates; its CA list never saw this handshake.
+     */
+    const fc_str_t *sni = &r->http_connection->ssl_servername;
+    if (sni->len && ssl->verify != FC_TLS_VERIFY_OFF &&
+        !(sni->len == r->headers_in.server.len &&
+          memcmp(sni->data, r->headers_in.server.data, sni->len) == 0)) {
+        fc_log_error(FC_LOG_INFO, c->log, 0,
+                     "client attempted to request the server name different from the one that "
+                     "was negotiated");
+        return FC_HTTP_MISDIRECTED_REQUEST;
+    }
     switch (fc_tls_srv_verify_client(c, ssl)) {
     case FC_TLS_CERT_ERROR:
         return FC_HTTPS_CERT_ERROR;
