@@ -46,6 +46,11 @@ http {
         listen 127.0.0.1:@PORT1@ ssl;
         ssl_verify_client on;
         location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n"; }
+        location /certvars {
+            return 200 "serial=$ssl_client_serial\nfp=$ssl_client_fingerprint\nstart=$ssl_client_v_start\nend=$ssl_client_v_end\nremain=$ssl_client_v_remain\nsdn=$ssl_client_s_dn_legacy\nidn=$ssl_client_i_dn_legacy\nesc=$ssl_client_escaped_cert\nciphers=$ssl_ciphers\nearly=$ssl_early_data\n";
+        }
+        location /rawcert { return 200 "$ssl_client_raw_cert"; }
+        location /tabcert { return 200 "$ssl_client_cert"; }
         location /up/ {
             proxy_pass http://127.0.0.1:@PORT9@;
             proxy_set_header X-Client "$ssl_client_verify|$ssl_client_s_dn";
@@ -62,8 +67,10 @@ http {
         ssl_verify_depth 2;
         location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n"; }
     }
+    log_format tlsv '$ssl_server_name|$ssl_client_s_dn|$ssl_alpn_protocol|$ssl_client_serial';
     server {
         listen 127.0.0.1:@PORT4@ ssl;
+        access_log @T@/tls.log tlsv;
         location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n"; }
     }
     # one address, three names: a.test verifies nothing, b.test requires a
@@ -116,6 +123,31 @@ is "$H_BODY" "verify=SUCCESS dn=CN=client.test" "... over TLS 1.2 too"
 get "$PORT1" $BAD
 is "$H_STATUS" 400 "verify on, a certificate from another CA: 400"
 like "$H_BODY" 'The SSL certificate error' "... nginx's page says why"
+# The certificate's own variables, in nginx's formats (compared with openssl x509's view)
+# shellcheck disable=SC2086
+G_PATH=/certvars get "$PORT1" $GOOD
+certvar() { printf '%s\n' "$H_BODY" | sed -n "s/^$1=//p"; }
+is "$(certvar serial)" "$(openssl x509 -in "$T/client.crt" -noout -serial | sed 's/^serial=//')" \
+    '$ssl_client_serial: the serial in uppercase hex'
+is "$(certvar fp)" "$(openssl x509 -in "$T/client.crt" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')" \
+    '$ssl_client_fingerprint: SHA-1 in lowercase hex'
+is "$(certvar start)" "$(openssl x509 -in "$T/client.crt" -noout -startdate | sed 's/^notBefore=//')" \
+    '$ssl_client_v_start as OpenSSL prints it'
+is "$(certvar end)" "$(openssl x509 -in "$T/client.crt" -noout -enddate | sed 's/^notAfter=//')" \
+    '$ssl_client_v_end'
+like "$(certvar remain)" '^[0-9]+$' '$ssl_client_v_remain: whole days'
+is "$(certvar sdn)|$(certvar idn)" "/CN=client.test|/CN=client CA" '$ssl_client_s_dn_legacy, $ssl_client_i_dn_legacy'
+like "$(certvar esc)" '^-----BEGIN%20CERTIFICATE-----%0A[A-Za-z0-9%]+%0A-----END%20CERTIFICATE-----%0A$' \
+    '$ssl_client_escaped_cert: the PEM, URI-escaped'
+like "$(certvar ciphers)" '^[A-Za-z0-9_-]+(:[A-Za-z0-9_-]+)+$' '$ssl_ciphers: the client'"'"'s offer, joined by ":"'
+is "$(certvar early)" "" '$ssl_early_data: empty (no 0-RTT)'
+# shellcheck disable=SC2086
+G_PATH=/rawcert get "$PORT1" $GOOD
+is "$H_BODY" "$(openssl x509 -in "$T/client.crt")" '$ssl_client_raw_cert: the PEM'
+# shellcheck disable=SC2086
+G_PATH=/tabcert get "$PORT1" $GOOD
+is "$H_BODY" "$(openssl x509 -in "$T/client.crt" | sed '1!s/^/\t/')" \
+    '$ssl_client_cert: the PEM with a tab after each inner newline'
 # shellcheck disable=SC2086
 G_PATH=/up/x get "$PORT1" $GOOD
 like "$H_BODY" '^X-Client: SUCCESS\|CN=client\.test$' "the client certificate's variables reach the backend"
@@ -162,6 +194,11 @@ sni b.test b.test $GOOD
 is "$H_STATUS:$H_BODY" "200:srv=b verify=SUCCESS" "SNI and Host both b.test: served"
 sni unknown.test b.test
 is "$H_STATUS" 400 "an SNI name no server has: no 421, Host decides (b.test: no certificate, 400)"
+
+# As nginx: an empty TLS value (no SNI, no certificate, no ALPN) is logged as "-"
+hreq -k --no-alpn "https://127.0.0.1:$PORT4/"
+t_wait_lines "$T/tls.log" 1
+is "$(tail -n 1 "$T/tls.log")" "-|-|-|-" 'empty $ssl_* values (no SNI, certificate, ALPN) log as "-"'
 
 out=$(timeout 10 openssl s_client -connect "127.0.0.1:$PORT1" -nocommands </dev/null 2>&1)
 like "$out" '^Acceptable client certificate CA names$' "the server asks for a client certificate"

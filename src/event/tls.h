@@ -118,13 +118,35 @@ enum {
     FC_TLS_VAR_CLIENT_VERIFY,
     FC_TLS_VAR_CLIENT_S_DN,
     FC_TLS_VAR_CLIENT_I_DN,
-    FC_TLS_VAR_CURVES
+    FC_TLS_VAR_CURVES,
+    FC_TLS_VAR_CIPHERS,
+    FC_TLS_VAR_EARLY_DATA,
+    /* the client certificate's (tls_cert_vars.c) */
+    FC_TLS_VAR_CLIENT_CERT_FIRST,
+    FC_TLS_VAR_CLIENT_SERIAL = FC_TLS_VAR_CLIENT_CERT_FIRST,
+    FC_TLS_VAR_CLIENT_FINGERPRINT,
+    FC_TLS_VAR_CLIENT_RAW_CERT,
+    FC_TLS_VAR_CLIENT_CERT,
+    FC_TLS_VAR_CLIENT_ESCAPED_CERT,
+    FC_TLS_VAR_CLIENT_V_START,
+    FC_TLS_VAR_CLIENT_V_END,
+    FC_TLS_VAR_CLIENT_V_REMAIN,
+    FC_TLS_VAR_CLIENT_S_DN_LEGACY,
+    FC_TLS_VAR_CLIENT_I_DN_LEGACY
 };
 
-/* Fills v with variable `which` of c (not found on a plain connection); pool: for copies. */
+/*
+ * Fills v with variable `which` of c; as nginx, an empty value (no SNI, no
+ * client certificate, ...) and a plain connection are not found. pool: for
+ * copies.
+ */
 struct fc_var_value_s;
 int fc_tls_var_value(fc_connection_t *c, fc_pool_t *pool, struct fc_var_value_s *v,
                      uintptr_t which);
+/* Sets v to a pool copy of len bytes at s. */
+int fc_tls_var_copy(fc_pool_t *pool, struct fc_var_value_s *v, const char *s, size_t len);
+/* A client certificate variable (which >= FC_TLS_VAR_CLIENT_CERT_FIRST); "" without one. */
+int fc_tls_cert_var_value(SSL *ssl, fc_pool_t *pool, struct fc_var_value_s *v, uintptr_t which);
 /* Defines every $ssl_* variable in a layer's registry with the layer's getter. */
 struct fc_var_registry_s;
 int fc_tls_vars_define(struct fc_var_registry_s *reg,
