@@ -108,7 +108,8 @@ static char *
 hssl_merge_srv_conf(fc_conf_t *cf, void *prev, void *conf)
 {
     fc_tls_srv_conf_t *sc = conf;
-    char *rv = fc_tls_srv_conf_merge(cf, sc, prev, "http/1.1");
+    /* As nginx: HTTP/1.1, 1.0 and 0.9 are offered, in that order of preference. */
+    char *rv = fc_tls_srv_conf_merge(cf, sc, prev, "\x08http/1.1\x08http/1.0\x08http/0.9");
     if (rv != FC_CONF_OK || sc->ctx == NULL)
         return rv;
     SSL_CTX_set_tlsext_servername_callback(sc->ctx, hssl_servername);

@@ -244,6 +244,10 @@ tls_hs "$PORT1" -servername a.test -alpn h2,http/1.1
 like "$HS" '^ALPN protocol: http/1\.1$' "ALPN: http/1.1 chosen from h2,http/1.1"
 tls_hs "$PORT1" -servername a.test -alpn h2
 like "$HS" 'no application protocol' "ALPN h2 only: no_application_protocol alert"
+tls_hs "$PORT1" -servername a.test -alpn http/1.0
+like "$HS" '^ALPN protocol: http/1\.0$' "ALPN http/1.0 only: selected, as nginx offers it"
+tls_hs "$PORT1" -servername a.test -alpn http/1.0,http/1.1
+like "$HS" '^ALPN protocol: http/1\.1$' "ALPN http/1.0,http/1.1: the server's preference (http/1.1) wins"
 tls_hs "$PORT1" -servername a.test
 like "$HS" '^No ALPN negotiated$' "no ALPN offered: none negotiated, handshake fine"
 

@@ -196,14 +196,21 @@ tls_verify_accept(int ok, X509_STORE_CTX *store)
     return 1;
 }
 
+/* The protocols a layer offers, in ALPN wire format (length byte + name, ...). */
+typedef struct {
+    unsigned len;
+    unsigned char wire[];
+} tls_alpn_t;
+
 static int
 tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
                 unsigned int inlen, void *arg)
 {
     (void) ssl;
-    const unsigned char *proto = arg; /* wire format: length byte + name */
+    const tls_alpn_t *alpn = arg;
     unsigned char *sel;
-    if (SSL_select_next_proto(&sel, outlen, proto, (unsigned) proto[0] + 1, in, inlen) !=
+    /* the server's order wins, as nginx (SSL_select_next_proto) */
+    if (SSL_select_next_proto(&sel, outlen, alpn->wire, alpn->len, in, inlen) !=
         OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_ALERT_FATAL; /* no protocol in common: as nginx, refuse */
     *out = sel;
@@ -211,15 +218,15 @@ tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, cons
 }
 
 static int
-tls_set_alpn(fc_conf_t *cf, SSL_CTX *ctx, const char *alpn)
+tls_set_alpn(fc_conf_t *cf, SSL_CTX *ctx, const char *wire)
 {
-    size_t n = strlen(alpn);
-    unsigned char *wire = fc_pnalloc(cf->pool, n + 1);
-    if (wire == NULL || n > 255)
+    size_t n = strlen(wire);
+    tls_alpn_t *alpn = fc_palloc(cf->pool, sizeof(*alpn) + n);
+    if (alpn == NULL)
         return FC_ERROR;
-    wire[0] = (unsigned char) n;
-    memcpy(wire + 1, alpn, n);
-    SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, wire);
+    alpn->len = (unsigned) n;
+    memcpy(alpn->wire, wire, n);
+    SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, alpn);
     return FC_OK;
 }
 

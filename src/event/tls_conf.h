@@ -60,8 +60,9 @@ int fc_tls_srv_verify_client(fc_connection_t *c, const fc_tls_srv_conf_t *conf);
 void fc_tls_srv_conf_init(fc_tls_srv_conf_t *conf);
 /*
  * Merges conf with the enclosing level's prev (merge_srv_conf) and, when the
- * server has a certificate, builds its SSL_CTX. alpn: the ALPN protocol the
- * layer speaks ("http/1.1"), NULL for none. FC_CONF_OK or FC_CONF_ERROR (logged).
+ * server has a certificate, builds its SSL_CTX. alpn: the ALPN protocols the
+ * layer speaks in wire format, most preferred first ("\x08http/1.1..."),
+ * NULL for none. FC_CONF_OK or FC_CONF_ERROR (logged).
  */
 char *fc_tls_srv_conf_merge(fc_conf_t *cf, fc_tls_srv_conf_t *conf, const fc_tls_srv_conf_t *prev,
                             const char *alpn);
