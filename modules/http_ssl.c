@@ -74,6 +74,8 @@ hssl_servername(SSL *ssl, int *alert, void *arg)
     fc_http_core_srv_conf_t *cscf = hc->default_server;
     unsigned char low[256];
     size_t len = name ? strlen(name) : 0;
+    if (len > 1 && name[len - 1] == '.')
+        len--; /* as nginx's host check: "a.test." is a.test */
     if (name && len > 0 && len < sizeof(low)) {
         for (size_t i = 0; i < len; i++)
             low[i] = (unsigned char) fc_tolower((unsigned char) name[i]);

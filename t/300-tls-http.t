@@ -187,6 +187,8 @@ is "$(peer_fp "$PORT1" -servername a.test -tls1_3 -sigalgs rsa_pss_rsae_sha256)"
 # ------------------------------------------------------------------------ SNI
 is "$(t_subject 127.0.0.1 "$PORT1" a.test)" "subject=CN = a.test" "SNI a.test: a.test's certificate"
 is "$(t_subject 127.0.0.1 "$PORT1" b.test)" "subject=CN = b.test" "SNI b.test: b.test's certificate"
+is "$(t_subject 127.0.0.1 "$PORT1" b.test.)" "subject=CN = b.test" \
+    "SNI b.test. (trailing dot): b.test's certificate, as nginx's host check"
 is "$(t_subject 127.0.0.1 "$PORT1" unknown.test)" "subject=CN = default.test" \
     "unknown SNI: the default server's certificate"
 is "$(t_subject 127.0.0.1 "$PORT1")" "subject=CN = default.test" \
