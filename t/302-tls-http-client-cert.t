@@ -17,6 +17,8 @@ t_mkca cca "client CA"
 t_mkca other "other CA"
 t_mkcert client client.test ec cca
 t_mkcert stranger stranger.test ec other
+t_mkcert revoked revoked.test ec cca
+t_mkcrl cca cca-crl revoked
 # two intermediate CAs under cca (cca -> ica1 -> ica2), and a client
 # certificate signed by the second: a chain of depth 3 from the trust anchor
 printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >"$T/ica.ext"
@@ -67,6 +69,13 @@ http {
         ssl_verify_depth 2;
         location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n"; }
     }
+    # ssl_crl: the client CA's list, which revokes one of its certificates
+    server {
+        listen 127.0.0.1:@PORT6@ ssl;
+        ssl_verify_client on;
+        ssl_crl @T@/cca-crl.pem;
+        location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n"; }
+    }
     log_format tlsv '$ssl_server_name|$ssl_client_s_dn|$ssl_alpn_protocol|$ssl_client_serial';
     server {
         listen 127.0.0.1:@PORT4@ ssl;
@@ -96,7 +105,7 @@ http {
 }
 EOF
 backend_start reflect "$PORT9"
-FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5" fc_start cc.conf
+FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3 $PORT4 $PORT5 $PORT6" fc_start cc.conf
 ok $? "starts" || t_bail "the binary did not start"
 
 # get PORT [CURL_ARGS...]: GET / as c.test over TLS, verified by the CA.
@@ -123,6 +132,17 @@ is "$H_BODY" "verify=SUCCESS dn=CN=client.test" "... over TLS 1.2 too"
 get "$PORT1" $BAD
 is "$H_STATUS" 400 "verify on, a certificate from another CA: 400"
 like "$H_BODY" 'The SSL certificate error' "... nginx's page says why"
+# shellcheck disable=SC2086
+get "$PORT6" $GOOD
+is "$H_STATUS:$H_BODY" "200:verify=SUCCESS dn=CN=client.test" "ssl_crl: a certificate the CRL does not list passes"
+get "$PORT6" --cert "$T/revoked.crt" --key "$T/revoked.key"
+is "$H_STATUS" 400 "ssl_crl: a revoked certificate is refused (400)"
+like "$H_BODY" 'The SSL certificate error' "...with nginx's page"
+like "$(cat "$T/error.log")" 'client SSL certificate verify error: \(23:certificate revoked\)' \
+    "...and the reason logged"
+get "$PORT1" --cert "$T/revoked.crt" --key "$T/revoked.key"
+is "$H_STATUS" 200 "without ssl_crl the same certificate passes"
+
 # The certificate's own variables, in nginx's formats (compared with openssl x509's view)
 # shellcheck disable=SC2086
 G_PATH=/certvars get "$PORT1" $GOOD

@@ -29,6 +29,7 @@ t_mkcert b b.test ec ca
 t_mkcert rogue a.test ec # self-signed: no chain to ca
 t_mkca cca "client CA"
 t_mkcert client proxy.test ec cca
+t_mkcrl ca ca-crl a # revokes a.test's certificate
 # deep.test under two intermediate CAs: a chain of depth 3 from ca
 printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >"$T/ica.ext"
 mkica() { # NAME CN ISSUER
@@ -190,6 +191,15 @@ http {
             proxy_ssl_trusted_certificate @T@/ca.crt;
             proxy_ssl_name a.test;
         }
+        # the same backend, with a CRL that revokes its certificate
+        location /revoked/ {
+            proxy_pass https://u_verify/;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate @T@/ca.crt;
+            proxy_ssl_crl @T@/ca-crl.pem;
+            proxy_ssl_name a.test;
+            proxy_ssl_session_reuse off;
+        }
         location /untrusted/ {
             proxy_pass https://u_untrusted/;
             proxy_ssl_verify on;
@@ -327,6 +337,11 @@ like "$H_BODY" ' sni=b\.test ' "... the backend saw SNI b.test"
 
 hreq "$U/verify/"
 is "$H_STATUS" 200 "proxy_ssl_verify on, backend signed by the trusted CA: 200"
+log0=$(t_size "$T/error.log")
+hreq "$U/revoked/"
+is "$H_STATUS" 502 "proxy_ssl_crl listing the backend's certificate: 502"
+wait_for 5 eval 'tail -c +$((log0 + 1)) "$T/error.log" | grep -q "upstream SSL certificate verify error: (23:certificate revoked)"'
+ok $? "... logged as a verify error: certificate revoked" || tail -n 3 "$T/error.log" | sed 's/^/#   /'
 log0=$(t_size "$T/error.log")
 hreq "$U/untrusted/"
 is "$H_STATUS" 502 "proxy_ssl_verify on, untrusted backend certificate: 502"

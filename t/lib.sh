@@ -754,6 +754,23 @@ t_mkca() {
         t_bail "t_mkca: openssl req failed for $1"
 }
 
+# t_mkcrl CA NAME [CERT...]: $T/NAME.pem, a CRL signed by CA ($T/CA.crt and
+# .key) that revokes each $T/CERT.crt (none: an empty list).
+t_mkcrl() {
+    _cr_ca=$1 _cr_dir=$T/$2.db _cr_out=$T/$2.pem
+    shift 2
+    mkdir -p "$_cr_dir" && : >"$_cr_dir/index.txt" && echo 01 >"$_cr_dir/crlnumber" ||
+        t_bail "t_mkcrl: cannot make $_cr_dir"
+    printf '[ca]\ndefault_ca=d\n[d]\ndatabase=%s/index.txt\ncrlnumber=%s/crlnumber\ndefault_md=sha256\ndefault_crl_days=2\n' \
+        "$_cr_dir" "$_cr_dir" >"$_cr_dir/ca.cnf"
+    for _cr_c in "$@"; do
+        openssl ca -config "$_cr_dir/ca.cnf" -keyfile "$T/$_cr_ca.key" -cert "$T/$_cr_ca.crt" \
+            -revoke "$T/$_cr_c.crt" >/dev/null 2>&1 || t_bail "t_mkcrl: revoking $_cr_c failed"
+    done
+    openssl ca -config "$_cr_dir/ca.cnf" -keyfile "$T/$_cr_ca.key" -cert "$T/$_cr_ca.crt" \
+        -gencrl -out "$_cr_out" >/dev/null 2>&1 || t_bail "t_mkcrl: openssl ca -gencrl failed"
+}
+
 # t_subject HOST PORT [SNI] [s_client option...]: the subject line of the
 # certificate a TLS server at HOST:PORT presents (empty when the handshake
 # fails). SNI "-" sends no server name.

@@ -292,6 +292,26 @@ fc_tls_ctx_dhparam(fc_conf_t *cf, SSL_CTX *ctx, const fc_str_t *file)
 }
 
 int
+fc_tls_ctx_crl(fc_conf_t *cf, SSL_CTX *ctx, const fc_str_t *file)
+{
+    fc_str_t path;
+    if (tls_path(cf, file, &path) != FC_OK)
+        return FC_ERROR;
+    ERR_clear_error();
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    X509_LOOKUP *lookup = store ? X509_STORE_add_lookup(store, X509_LOOKUP_file()) : NULL;
+    if (lookup == NULL ||
+        X509_LOOKUP_load_file(lookup, (const char *) path.data, X509_FILETYPE_PEM) == 0) {
+        fc_tls_conf_error(cf, "X509_LOOKUP_load_file", (const char *) path.data);
+        return FC_ERROR;
+    }
+    /* as nginx: every certificate of the chain is checked, so each CA needs its CRL */
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    ERR_clear_error();
+    return FC_OK;
+}
+
+int
 fc_tls_ctx_trusted(fc_conf_t *cf, SSL_CTX *ctx, const fc_str_t *file, int depth, int send_names)
 {
     fc_str_t path;

@@ -72,6 +72,8 @@ int fc_tls_ctx_dhparam(fc_conf_t *cf, SSL_CTX *ctx, const fc_str_t *file);
  */
 int fc_tls_ctx_trusted(fc_conf_t *cf, SSL_CTX *ctx, const fc_str_t *file, int depth,
                        int send_names);
+/* ssl_crl / proxy_ssl_crl: revocation lists (PEM) checked for the whole chain. */
+int fc_tls_ctx_crl(fc_conf_t *cf, SSL_CTX *ctx, const fc_str_t *file);
 
 /*
  * Attaches a new SSL object to c (c->tls), in server or client mode.

@@ -47,7 +47,7 @@ tls_client_inherits(const fc_tls_client_conf_t *c)
 {
     return c->protocols == 0 && c->ciphers.data == NULL && c->verify == FC_UNSET &&
            c->verify_depth == FC_UNSET && c->trusted_certificate.data == NULL &&
-           c->certificate.data == NULL && c->certificate_key.data == NULL &&
+           c->crl.data == NULL && c->certificate.data == NULL && c->certificate_key.data == NULL &&
            c->password_file.data == NULL;
 }
 
@@ -90,6 +90,8 @@ tls_client_build(fc_conf_t *cf, fc_tls_client_conf_t *conf)
         if (fc_tls_ctx_trusted(cf, conf->ctx, &conf->trusted_certificate,
                                (int) conf->verify_depth, 0) != FC_OK)
             return FC_ERROR;
+        if (conf->crl.data && fc_tls_ctx_crl(cf, conf->ctx, &conf->crl) != FC_OK)
+            return FC_ERROR;
     }
     /* Verification is judged after the handshake (tls_client_done), as nginx logs it. */
     SSL_CTX_set_verify(conf->ctx, SSL_VERIFY_NONE, NULL);
@@ -112,6 +114,7 @@ fc_tls_client_conf_merge(fc_conf_t *cf, fc_tls_client_conf_t *conf,
     fc_conf_merge_value(conf->verify, prev->verify, 0);
     fc_conf_merge_value(conf->verify_depth, prev->verify_depth, 1);
     fc_conf_merge_str(conf->trusted_certificate, prev->trusted_certificate, NULL);
+    fc_conf_merge_str(conf->crl, prev->crl, NULL);
     fc_conf_merge_str(conf->certificate, prev->certificate, NULL);
     fc_conf_merge_str(conf->certificate_key, prev->certificate_key, NULL);
     fc_conf_merge_str(conf->password_file, prev->password_file, NULL);

@@ -18,6 +18,7 @@ typedef struct fc_tls_client_conf_s {
     int verify;                   /* proxy_ssl_verify, off */
     int64_t verify_depth;         /* 1 */
     fc_str_t trusted_certificate;
+    fc_str_t crl; /* proxy_ssl_crl */
     fc_str_t certificate;
     fc_str_t certificate_key;
     fc_str_t password_file;
@@ -55,25 +56,69 @@ void fc_tls_client_name_trim(fc_str_t *name);
 
 /* Command rows of the proxy_ssl_* directives: contexts CTX, conf CONFOFF, struct at BASE. */
 #define FC_TLS_CLIENT_COMMANDS(CTX, CONFOFF, BASE)                                                 \
-    {"proxy_ssl_protocols", (CTX) | FC_CONF_1MORE, fc_tls_conf_set_protocols, (CONFOFF),          \
-     (BASE) + offsetof(fc_tls_client_conf_t, protocols), NULL},                                    \
-    {"proxy_ssl_ciphers", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot, (CONFOFF),                 \
-     (BASE) + offsetof(fc_tls_client_conf_t, ciphers), NULL},                                      \
-    {"proxy_ssl_server_name", (CTX) | FC_CONF_FLAG, fc_conf_set_flag_slot, (CONFOFF),             \
-     (BASE) + offsetof(fc_tls_client_conf_t, server_name), NULL},                                  \
-    {"proxy_ssl_verify", (CTX) | FC_CONF_FLAG, fc_conf_set_flag_slot, (CONFOFF),                  \
-     (BASE) + offsetof(fc_tls_client_conf_t, verify), NULL},                                       \
-    {"proxy_ssl_verify_depth", (CTX) | FC_CONF_TAKE1, fc_conf_set_num_slot, (CONFOFF),            \
-     (BASE) + offsetof(fc_tls_client_conf_t, verify_depth), NULL},                                 \
-    {"proxy_ssl_trusted_certificate", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot, (CONFOFF),     \
-     (BASE) + offsetof(fc_tls_client_conf_t, trusted_certificate), NULL},                          \
-    {"proxy_ssl_certificate", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot, (CONFOFF),             \
-     (BASE) + offsetof(fc_tls_client_conf_t, certificate), NULL},                                  \
-    {"proxy_ssl_certificate_key", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot, (CONFOFF),         \
-     (BASE) + offsetof(fc_tls_client_conf_t, certificate_key), NULL},                              \
-    {"proxy_ssl_password_file", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot, (CONFOFF),           \
-     (BASE) + offsetof(fc_tls_client_conf_t, password_file), NULL},                                \
-    {"proxy_ssl_session_reuse", (CTX) | FC_CONF_FLAG, fc_conf_set_flag_slot, (CONFOFF),           \
-     (BASE) + offsetof(fc_tls_client_conf_t, session_reuse), NULL}
+    {"proxy_ssl_protocols",                                                                        \
+     (CTX) | FC_CONF_1MORE,                                                                        \
+     fc_tls_conf_set_protocols,                                                                    \
+     (CONFOFF),                                                                                    \
+     (BASE) + offsetof(fc_tls_client_conf_t, protocols),                                           \
+     NULL},                                                                                        \
+        {"proxy_ssl_ciphers",                                                                      \
+         (CTX) | FC_CONF_TAKE1,                                                                    \
+         fc_conf_set_str_slot,                                                                     \
+         (CONFOFF),                                                                                \
+         (BASE) + offsetof(fc_tls_client_conf_t, ciphers),                                         \
+         NULL},                                                                                    \
+        {"proxy_ssl_server_name",                                                                  \
+         (CTX) | FC_CONF_FLAG,                                                                     \
+         fc_conf_set_flag_slot,                                                                    \
+         (CONFOFF),                                                                                \
+         (BASE) + offsetof(fc_tls_client_conf_t, server_name),                                     \
+         NULL},                                                                                    \
+        {"proxy_ssl_verify",                                                                       \
+         (CTX) | FC_CONF_FLAG,                                                                     \
+         fc_conf_set_flag_slot,                                                                    \
+         (CONFOFF),                                                                                \
+         (BASE) + offsetof(fc_tls_client_conf_t, verify),                                          \
+         NULL},                                                                                    \
+        {"proxy_ssl_verify_depth",                                                                 \
+         (CTX) | FC_CONF_TAKE1,                                                                    \
+         fc_conf_set_num_slot,                                                                     \
+         (CONFOFF),                                                                                \
+         (BASE) + offsetof(fc_tls_client_conf_t, verify_depth),                                    \
+         NULL},                                                                                    \
+        {"proxy_ssl_trusted_certificate",                                                          \
+         (CTX) | FC_CONF_TAKE1,                                                                    \
+         fc_conf_set_str_slot,                                                                     \
+         (CONFOFF),                                                                                \
+         (BASE) + offsetof(fc_tls_client_conf_t, trusted_certificate),                             \
+         NULL},                                                                                    \
+        {"proxy_ssl_crl",                                                                          \
+         (CTX) | FC_CONF_TAKE1,                                                                    \
+         fc_conf_set_str_slot,                                                                     \
+         (CONFOFF),                                                                                \
+         (BASE) + offsetof(fc_tls_client_conf_t, crl),                                             \
+         NULL},                                                                                    \
+        {"proxy_ssl_certificate",                                                                  \
+         (CTX) | FC_CONF_TAKE1,                                                                    \
+         fc_conf_set_str_slot,                                                                     \
+         (CONFOFF),                                                                                \
+         (BASE) + offsetof(fc_tls_client_conf_t, certificate),                                     \
+         NULL},                                                                                    \
+        {"proxy_ssl_certificate_key",                                                              \
+         (CTX) | FC_CONF_TAKE1,                                                                    \
+         fc_conf_set_str_slot,                                                                     \
+         (CONFOFF),                                                                                \
+         (BASE) + offsetof(fc_tls_client_conf_t, certificate_key),                                 \
+         NULL},                                                                                    \
+        {"proxy_ssl_password_file",                                                                \
+         (CTX) | FC_CONF_TAKE1,                                                                    \
+         fc_conf_set_str_slot,                                                                     \
+         (CONFOFF),                                                                                \
+         (BASE) + offsetof(fc_tls_client_conf_t, password_file),                                   \
+         NULL},                                                                                    \
+    {                                                                                              \
+        "proxy_ssl_session_reuse", (CTX) | FC_CONF_FLAG, fc_conf_set_flag_slot, (CONFOFF),         \
+            (BASE) + offsetof(fc_tls_client_conf_t, session_reuse), NULL                           \
+    }
 
 #endif

@@ -179,6 +179,7 @@ tls_merge_values(fc_tls_srv_conf_t *conf, const fc_tls_srv_conf_t *prev)
     fc_conf_merge_msec(conf->handshake_timeout, prev->handshake_timeout, 60000);
     fc_conf_merge_str(conf->client_certificate, prev->client_certificate, NULL);
     fc_conf_merge_str(conf->trusted_certificate, prev->trusted_certificate, NULL);
+    fc_conf_merge_str(conf->crl, prev->crl, NULL);
     fc_conf_merge_value(conf->verify, prev->verify, FC_TLS_VERIFY_OFF);
     fc_conf_merge_value(conf->verify_depth, prev->verify_depth, 1);
     fc_conf_merge_value(conf->reject_handshake, prev->reject_handshake, 0);
@@ -280,6 +281,8 @@ tls_set_verify(fc_conf_t *cf, fc_tls_srv_conf_t *conf)
     if (conf->trusted_certificate.data &&
         fc_tls_ctx_trusted(cf, conf->ctx, &conf->trusted_certificate, (int) conf->verify_depth, 0) !=
             FC_OK)
+        return FC_ERROR;
+    if (conf->crl.data && fc_tls_ctx_crl(cf, conf->ctx, &conf->crl) != FC_OK)
         return FC_ERROR;
     return FC_OK;
 }

@@ -30,6 +30,7 @@ typedef struct fc_tls_srv_conf_s {
     fc_msec_t handshake_timeout;
     fc_str_t client_certificate;
     fc_str_t trusted_certificate;
+    fc_str_t crl;               /* ssl_crl */
     int verify;                 /* FC_TLS_VERIFY_* */
     int64_t verify_depth;
     int reject_handshake;       /* ssl_reject_handshake */
@@ -117,6 +118,8 @@ char *fc_tls_conf_command(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
      FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, client_certificate), NULL},     \
     {"ssl_trusted_certificate", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot,                  \
      FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, trusted_certificate), NULL},    \
+    {"ssl_crl", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot,                                  \
+     FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, crl), NULL},                    \
     {"ssl_verify_client", (CTX) | FC_CONF_TAKE1, fc_conf_set_enum_slot,                       \
      FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, verify), fc_tls_verify_values}, \
     {"ssl_verify_depth", (CTX) | FC_CONF_TAKE1, fc_conf_set_num_slot,                         \
