@@ -378,6 +378,7 @@ proxy_new_state(fc_stream_session_t *s)
     fc_stream_upstream_state_t *st = fc_array_push(s->upstream_states);
     if (st == NULL)
         return FC_ERROR;
+    memset(st, 0, sizeof(*st));
     st->connect_time = -1;
     st->first_byte_time = -1;
     s->upstream_state = st;
@@ -390,8 +391,15 @@ proxy_connect(proxy_ctx_t *p)
     fc_stream_session_t *s = p->s;
     fc_connection_t *c = s->connection;
     c->log->action = "connecting to upstream";
+    /* As nginx, even an attempt that finds no peer has its record ($upstream_bytes_* 0). */
+    p->connect_start = fc_current_msec();
+    if (proxy_new_state(s) != FC_OK) {
+        proxy_finalize(p, 500);
+        return;
+    }
     if (fc_upstream_pick_next(&p->pick, fc_current_msec()) != FC_OK) {
         proxy_note_addr(p, &p->group->name); /* nginx: $upstream_addr is the group */
+        s->upstream_state->peer = p->group->name;
         fc_log_error(FC_LOG_ERR, c->log, 0, "no live upstreams");
         proxy_finalize(p, 502);
         return;
@@ -399,15 +407,11 @@ proxy_connect(proxy_ctx_t *p)
     p->picked = 1;
     fc_upstream_peer_t *peer = p->pick.peer;
     proxy_note_addr(p, &peer->addr.name);
+    s->upstream_state->peer = peer->addr.name; /* the error log names this try's peer */
     if (fc_conn_free_count(c->cpool) == 0) {
         /* No slot for the upstream side: do not touch the backend at all. */
         fc_log_error(FC_LOG_ALERT, c->log, 0, "worker_connections are not enough");
         proxy_finalize(p, 502);
-        return;
-    }
-    p->connect_start = fc_current_msec();
-    if (proxy_new_state(s) != FC_OK) {
-        proxy_finalize(p, 500);
         return;
     }
     proxy_conf_t *pc = proxy_conf(p);

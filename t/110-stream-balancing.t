@@ -106,7 +106,13 @@ stream {
     server { listen 127.0.0.1:@PORT11@; proxy_pass fo1; }
     server { listen 127.0.0.1:@PORT12@; proxy_pass fo3; }
     server { listen 127.0.0.1:@PORT13@; proxy_pass fo0; }
-    server { listen 127.0.0.1:@PORT14@; proxy_pass dead; }
+    log_format deadv '$upstream_addr|$upstream_bytes_sent|$upstream_bytes_received|$upstream_session_time|$upstream_connect_time';
+    server {
+        listen 127.0.0.1:@PORT14@;
+        proxy_pass dead;
+        access_log @T@/access.log bal;
+        access_log @T@/dead.log deadv;
+    }
     server { listen 127.0.0.1:@PORT15@; proxy_pass nx; proxy_next_upstream off; }
     server { listen 127.0.0.1:@PORT16@; proxy_pass nt1; proxy_next_upstream_tries 1; }
     server { listen 127.0.0.1:@PORT17@; proxy_pass nt2; proxy_next_upstream_tries 2; }
@@ -211,6 +217,10 @@ like "$(grep "^$PORT14 502 " "$ALOG" | head -n 1)" "127\.0\.0\.1:$PORT36, 127\.0
 like "$(cat "$T/error.log")" 'no live upstreams' "all peers marked down: error.log says no live upstreams"
 is "$(grep "^$PORT14 502 " "$ALOG" | sed -n 2p)" "$PORT14 502 dead" \
     "no live upstreams: \$upstream_addr is the group's name (nginx)"
+is "$(sed -n 2p "$T/dead.log")" "dead|0|0|0.000|-" \
+    "no live upstreams: byte counts 0 and session time 0.000, not '-' (nginx)"
+is "$(grep -c "connect() failed (111: Connection refused) .*upstream: \"127\.0\.0\.1:$PORT37\"," "$T/error.log")" 1 \
+    "the second try's error names its own peer only, as nginx"
 
 # ---------------------------------------------------------------- next upstream
 a0=$(backend_count "$PORT21")

@@ -19,13 +19,15 @@ stream_log_context(fc_log_t *log, char *buf, size_t len)
                      c->listening ? (const char *) c->listening->addr.name.data : "");
     if (n < 0 || (size_t) n >= len)
         return len > 0 ? len - 1 : 0;
-    if (s->upstream_addr.len) {
-        int m = snprintf(buf + n, len - (size_t) n, ", upstream: \"%.*s\"",
-                         (int) s->upstream_addr.len, s->upstream_addr.data);
+    /* As nginx: the peer of the current try, not every one tried so far. */
+    const fc_stream_upstream_state_t *st = s->upstream_state;
+    const fc_str_t *peer = st && st->peer.len ? &st->peer : &s->upstream_addr;
+    if (peer->len) {
+        int m = snprintf(buf + n, len - (size_t) n, ", upstream: \"%.*s\"", (int) peer->len,
+                         peer->data);
         if (m > 0)
             n = (int) fc_min((size_t) n + (size_t) m, len - 1);
     }
-    const fc_stream_upstream_state_t *st = s->upstream_state;
     int m = snprintf(buf + n, len - (size_t) n,
                      ", bytes from/to client:%" PRIu64 "/%" PRIu64
                      ", bytes from/to upstream:%" PRIu64 "/%" PRIu64,

@@ -77,6 +77,7 @@ typedef struct {
     fc_msec_t session_time;
     uint64_t bytes_sent;
     uint64_t bytes_received;
+    fc_str_t peer; /* this attempt's peer (the group's name when none was live) */
 } fc_stream_upstream_state_t;
 
 struct fc_stream_session_s {
