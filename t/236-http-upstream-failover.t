@@ -59,6 +59,7 @@ http {
         listen 127.0.0.1:@PORT1@;
         add_header X-US $upstream_status always;
         add_header X-UA $upstream_addr always;
+        add_header X-URL $upstream_response_length always;
         proxy_read_timeout 1s;
         location / { proxy_pass http://$arg_g; }
         location /off { proxy_next_upstream off; proxy_pass http://$arg_g; }
@@ -117,6 +118,7 @@ is "$(hhdr X-Backend)" E502 "...from that backend"
 hreq "$U/on502?g=s502on"
 is "$H_STATUS" 200 "http_502: the next server answers"
 is "$(hhdr X-US)" "502, 200" "...after the 502"
+like "$(hhdr X-URL)" '^0, [0-9]+$' "...and the 502 passed over counts no body in \$upstream_response_length (nginx)"
 hreq "$U/?g=s429"
 is "$H_STATUS" 429 "default: a backend's 429 is passed"
 hreq "$U/on429?g=s429on"

@@ -122,6 +122,8 @@ up_test_next(fc_http_upstream_t *u)
             const fc_http_upstream_cache_ops_t *cache = fc_http_upstream_cache(u);
             return cache && cache->error(u, map[i].ft);
         }
+        /* As nginx: a response passed over has no body ($upstream_response_length 0). */
+        u->state->head_length = u->state->bytes_received;
         fc_http_upstream_next(u, map[i].ft);
         return 1;
     }
