@@ -14,6 +14,7 @@
 #define FC_HTTP_GZIP_H
 
 #include "http/http.h"
+#include "http/mime_list.h"
 
 #include <time.h>
 
@@ -36,8 +37,7 @@ typedef struct {
     int64_t bufs_num; /* gzip_buffers: 32 4k (128k / page size pages) */
     size_t bufs_size;
     size_t min_length;   /* gzip_min_length: 20 */
-    fc_array_t *types;   /* gzip_types: fc_str_t; NULL: inherit */
-    int types_any;       /* gzip_types *: 1 (then types is unused) */
+    fc_http_mime_list_t types; /* gzip_types */
     unsigned proxied;    /* gzip_proxied: GZIP_PROXIED_* (0: unset) */
     int vary;            /* gzip_vary: off */
     int http_version;    /* gzip_http_version: 1001 */
@@ -59,16 +59,6 @@ typedef struct {
  * decimals). Anything else, "gzip;q=0" included, is 0.
  */
 int gzip_accepts(const fc_str_t *ae);
-
-/*
- * The part of a Content-Type that gzip_types compares: up to the first ';'
- * followed by (spaces and) "charset=", else the whole value (nginx's rule:
- * "text/plain; foo=bar" is compared whole and matches nothing).
- */
-size_t gzip_type_len(const fc_str_t *content_type);
-
-/* 1 if type (its first len bytes) is in types (fc_str_t), in any case. */
-int gzip_type_listed(const fc_array_t *types, const unsigned char *type, size_t len);
 
 /*
  * 1 if a Cache-Control value has the directive `name` as an element of its

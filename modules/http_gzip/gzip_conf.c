@@ -137,17 +137,8 @@ gzip_create_loc_conf(fc_conf_t *cf)
     return conf; /* bufs_num 0, types NULL, proxied 0: unset */
 }
 
-/* The default gzip_types: text/html alone. */
-static fc_array_t *
-gzip_default_types(fc_conf_t *cf)
-{
-    fc_array_t *a = fc_array_create(cf->pool, 1, sizeof(fc_str_t));
-    fc_str_t *t = a ? fc_array_push(a) : NULL;
-    if (t == NULL)
-        return NULL;
-    fc_str_set(t, "text/html");
-    return a;
-}
+/* gzip_types always holds text/html, as nginx's. */
+static const char *const gzip_default_types[] = {"text/html", NULL};
 
 static char *
 gzip_merge_loc_conf(fc_conf_t *cf, void *parent, void *child)
@@ -172,13 +163,8 @@ gzip_merge_loc_conf(fc_conf_t *cf, void *parent, void *child)
         conf->proxied = prev->proxied ? prev->proxied : GZIP_PROXIED_OFF;
     fc_conf_merge_ptr(conf->disable, prev->disable, NULL);
     fc_conf_merge_value(conf->disable_msie6, prev->disable_msie6, 0);
-    if (conf->types == NULL && !conf->types_any) {
-        if (prev->types == NULL && !prev->types_any &&
-            (prev->types = gzip_default_types(cf)) == NULL)
-            return FC_CONF_ERROR;
-        conf->types = prev->types;
-        conf->types_any = prev->types_any;
-    }
+    if (fc_http_mime_list_merge(cf, &conf->types, &prev->types, gzip_default_types) != FC_OK)
+        return FC_CONF_ERROR;
     return FC_CONF_OK;
 }
 
@@ -206,29 +192,8 @@ gzip_buffers(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 static char *
 gzip_types(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
-    gzip_loc_conf_t *glcf = conf;
-    fc_str_t *args = fc_conf_args(cf);
     (void) cmd;
-    if (glcf->types_any)
-        return FC_CONF_OK;
-    if (glcf->types == NULL && (glcf->types = gzip_default_types(cf)) == NULL)
-        return FC_CONF_ERROR;
-    for (size_t i = 1; i < fc_conf_nargs(cf); i++) {
-        if (fc_str_eq_c(&args[i], "*")) {
-            glcf->types_any = 1;
-            return FC_CONF_OK;
-        }
-        if (gzip_type_listed(glcf->types, args[i].data, args[i].len)) {
-            fc_conf_log_error(FC_LOG_WARN, cf, 0, "duplicate MIME type \"%.*s\"", (int) args[i].len,
-                              args[i].data);
-            continue;
-        }
-        fc_str_t *t = fc_array_push(glcf->types);
-        if (t == NULL)
-            return FC_CONF_ERROR;
-        *t = args[i]; /* as written: gzip_type_listed() compares in any case */
-    }
-    return FC_CONF_OK;
+    return fc_http_mime_list_add(cf, &((gzip_loc_conf_t *) conf)->types, gzip_default_types);
 }
 
 /*

@@ -69,10 +69,7 @@ gzip_response_fits(fc_http_request_t *r, const gzip_loc_conf_t *conf)
     int64_t len = r->headers_out.content_length_n;
     if (len != -1 && len < (int64_t) conf->min_length)
         return 0;
-    if (conf->types_any)
-        return 1;
-    const fc_str_t *ct = &r->headers_out.content_type;
-    return ct->len && gzip_type_listed(conf->types, ct->data, gzip_type_len(ct));
+    return fc_http_mime_list_has(&conf->types, &r->headers_out.content_type);
 }
 
 /* What gzip_proxied looks at, gathered from the request and the response. */

@@ -87,32 +87,6 @@ gzip_accepts(const fc_str_t *ae)
     return gzip_quantity(p, last) != 0;
 }
 
-size_t
-gzip_type_len(const fc_str_t *ct)
-{
-    const unsigned char *p = ct->data, *end = ct->data + ct->len;
-    for (; p < end; p++) {
-        if (*p != ';')
-            continue;
-        const unsigned char *semi = p;
-        while (p + 1 < end && p[1] == ' ')
-            p++;
-        if (end - (p + 1) >= 8 && fc_strncasecmp(p + 1, (const unsigned char *) "charset=", 8) == 0)
-            return (size_t) (semi - ct->data);
-    }
-    return ct->len;
-}
-
-int
-gzip_type_listed(const fc_array_t *types, const unsigned char *type, size_t len)
-{
-    const fc_str_t *t = types->elts;
-    for (size_t i = 0; i < types->nelts; i++)
-        if (t[i].len == len && fc_strncasecmp(t[i].data, type, len) == 0)
-            return 1;
-    return 0;
-}
-
 int
 gzip_cc_has(const fc_str_t *value, const char *name)
 {

@@ -113,8 +113,8 @@ static const struct {
 START_TEST(test_type_len)
 {
     fc_str_t ct = cstr(ct_cases[_i].ct);
-    ck_assert_msg(gzip_type_len(&ct) == ct_cases[_i].want, "\"%s\": %zu", ct_cases[_i].ct,
-                  gzip_type_len(&ct));
+    ck_assert_msg(fc_http_mime_type_len(&ct) == ct_cases[_i].want, "\"%s\": %zu", ct_cases[_i].ct,
+                  fc_http_mime_type_len(&ct));
 }
 END_TEST
 
@@ -126,11 +126,11 @@ START_TEST(test_type_listed)
     *t = cstr("text/html");
     t = fc_array_push(a);
     *t = cstr("application/json");
-    ck_assert_int_eq(gzip_type_listed(a, (const unsigned char *) "text/html", 9), 1);
-    ck_assert_int_eq(gzip_type_listed(a, (const unsigned char *) "Application/JSON", 16), 1);
-    ck_assert_int_eq(gzip_type_listed(a, (const unsigned char *) "text/htm", 8), 0);
-    ck_assert_int_eq(gzip_type_listed(a, (const unsigned char *) "text/html5", 10), 0);
-    ck_assert_int_eq(gzip_type_listed(a, (const unsigned char *) "text/plain", 10), 0);
+    ck_assert_int_eq(fc_http_mime_listed(a, (const unsigned char *) "text/html", 9), 1);
+    ck_assert_int_eq(fc_http_mime_listed(a, (const unsigned char *) "Application/JSON", 16), 1);
+    ck_assert_int_eq(fc_http_mime_listed(a, (const unsigned char *) "text/htm", 8), 0);
+    ck_assert_int_eq(fc_http_mime_listed(a, (const unsigned char *) "text/html5", 10), 0);
+    ck_assert_int_eq(fc_http_mime_listed(a, (const unsigned char *) "text/plain", 10), 0);
     fc_pool_destroy(pool);
 }
 END_TEST
