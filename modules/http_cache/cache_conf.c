@@ -562,12 +562,10 @@ cache_valid_for(const fc_array_t *valid, unsigned status)
 {
     if (valid == NULL)
         return 0;
+    /* As nginx: the first line that names the status or says "any", in config order. */
     const cache_valid_t *v = valid->elts;
     for (size_t i = 0; i < valid->nelts; i++)
-        if (v[i].status == status)
-            return v[i].valid;
-    for (size_t i = 0; i < valid->nelts; i++)
-        if (v[i].status == 0)
+        if (v[i].status == status || v[i].status == 0)
             return v[i].valid;
     return 0;
 }

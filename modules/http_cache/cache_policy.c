@@ -1,9 +1,10 @@
 /*
  * cache_policy.c: what an upstream response's own fields say about caching
  * it, read as nginx reads them: X-Accel-Expires decides alone when present
- * ("@T" absolute, "0" never), else Cache-Control (no-cache, no-store and
- * private forbid; s-maxage wins over max-age; 0 forbids), else Expires (a
- * date in the past forbids). Set-Cookie and "Vary: *" forbid; a Vary longer
+ * and a number ("@T" absolute, "0" never; anything else is ignored), else
+ * Cache-Control (no-cache, no-store and private forbid; s-maxage wins over
+ * max-age; 0 or a malformed number forbids), else Expires (a date in the
+ * past forbids). Set-Cookie and "Vary: *" forbid; a Vary longer
  * than nginx's 128 bytes too. proxy_ignore_headers turns each off.
  */
 #include "cache.h"
@@ -27,24 +28,28 @@ policy_find(const fc_str_t *v, const char *token)
     return NULL;
 }
 
-/* The decimal number at p (up to the value's end); -1 if none. */
+/*
+ * A Cache-Control number as nginx reads it: digits up to ',', ';', ' ' or
+ * the end; -1 when anything else comes first ("60abc", "\"60\""), which
+ * makes the response uncacheable.
+ */
 static int64_t
-policy_number(const unsigned char *p, const unsigned char *end)
+policy_cc_number(const unsigned char *p, const unsigned char *end)
 {
     int64_t n = 0;
-    if (p >= end || *p < '0' || *p > '9')
-        return -1;
-    while (p < end && *p >= '0' && *p <= '9') {
-        if (n > INT32_MAX)
-            return INT32_MAX;
-        n = n * 10 + (*p++ - '0');
+    for (; p < end && *p != ',' && *p != ';' && *p != ' '; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        if (n <= INT32_MAX)
+            n = n * 10 + (*p - '0');
     }
-    return n;
+    return fc_min(n, (int64_t) INT32_MAX);
 }
 
 static void
 policy_cache_control(const fc_str_t *v, time_t now, cache_policy_t *out)
 {
+    const unsigned char *end = v->data + v->len;
     if (policy_find(v, "no-cache") || policy_find(v, "no-store") || policy_find(v, "private")) {
         out->no_store = 1;
         return;
@@ -52,29 +57,57 @@ policy_cache_control(const fc_str_t *v, time_t now, cache_policy_t *out)
     const unsigned char *p = policy_find(v, "s-maxage=");
     if (p == NULL)
         p = policy_find(v, "max-age=");
-    if (p == NULL)
-        return;
-    int64_t n = policy_number(p, v->data + v->len);
-    if (n == 0)
-        out->no_store = 1;
-    else if (n > 0)
+    if (p) {
+        int64_t n = policy_cc_number(p, end);
+        if (n <= 0) { /* 0, or not a number */
+            out->no_store = 1;
+            return;
+        }
         out->valid_sec = now + (time_t) n;
+    }
+    /* nginx checks these numbers too: a malformed one forbids storing */
+    static const char *const stale[] = {"stale-while-revalidate=", "stale-if-error="};
+    for (size_t i = 0; i < fc_nelems(stale); i++) {
+        p = policy_find(v, stale[i]);
+        if (p && policy_cc_number(p, end) < 0) {
+            out->no_store = 1;
+            return;
+        }
+    }
 }
 
-static void
+/* nginx's ngx_atoi: digits only, nothing else; -1 otherwise. */
+static int64_t
+policy_atoi(const unsigned char *p, const unsigned char *end)
+{
+    int64_t n = 0;
+    if (p >= end)
+        return -1;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        if (n <= INT32_MAX)
+            n = n * 10 + (*p - '0');
+    }
+    return fc_min(n, (int64_t) INT32_MAX);
+}
+
+/* 1 when the field decided (a valid number); a malformed one is ignored, as nginx. */
+static int
 policy_x_accel_expires(const fc_str_t *v, time_t now, cache_policy_t *out)
 {
     const unsigned char *p = v->data, *end = v->data + v->len;
     int absolute = p < end && *p == '@';
-    int64_t n = policy_number(p + absolute, end);
-    if (n < 0)
-        return;
+    int64_t n = policy_atoi(p + absolute, end);
+    if (n < 0 || (absolute && n == 0))
+        return 0;
     if (absolute)
         out->valid_sec = (time_t) n;
     else if (n == 0)
         out->no_store = 1;
     else
         out->valid_sec = now + (time_t) n;
+    return 1;
 }
 
 void
@@ -100,10 +133,8 @@ cache_policy_read(const fc_array_t *fields, unsigned ignore, time_t now, cache_p
         if (v->len > CACHE_VARY_MAX || (v->len == 1 && v->data[0] == '*') || policy_find(v, "*"))
             out->vary_star = 1;
     }
-    if (x_accel) {
-        policy_x_accel_expires(&x_accel->value, now, out);
+    if (x_accel && policy_x_accel_expires(&x_accel->value, now, out))
         return;
-    }
     if (cc) {
         for (size_t i = 0; i < fields->nelts; i++)
             if (policy_name_is(&f[i], "cache-control"))

@@ -560,7 +560,42 @@ req_start(fc_http_upstream_t *u)
     return req_act(ctx);
 }
 
-/* A 304 to a revalidation (EXPIRED, or a background update): the entry is fresh again. */
+/* What the stored response's own fields say now (its max-age counts from now, as nginx). */
+static time_t
+req_stored_valid(cache_ctx_t *ctx, time_t now)
+{
+    fc_http_request_t *r = ctx->u->r;
+    unsigned char *p = ctx->head + ctx->hdr.key_len + ctx->hdr.vary_len;
+    unsigned char *end = p + ctx->hdr.head_len;
+    fc_array_t *fields = fc_array_create(r->pool, 8, sizeof(fc_http_field_t));
+    if (fields == NULL)
+        return 0;
+    for (unsigned line = 0; p < end; line++) {
+        unsigned char *nl = memchr(p, '\n', (size_t) (end - p));
+        if (nl == NULL)
+            break;
+        unsigned char *colon = line > 1 ? memchr(p, ':', (size_t) (nl - p)) : NULL;
+        if (colon && nl - colon >= 2) {
+            fc_http_field_t *f = fc_array_push(fields);
+            if (f == NULL)
+                return 0;
+            memset(f, 0, sizeof(*f));
+            f->name = (fc_str_t){(size_t) (colon - p), p};
+            f->value = (fc_str_t){(size_t) (nl - colon - 2), colon + 2};
+            f->hash = 1;
+        }
+        p = nl + 1;
+    }
+    cache_policy_t pol;
+    cache_policy_read(fields, ctx->u->conf->ignore_headers, now, &pol);
+    return pol.no_store ? 0 : pol.valid_sec;
+}
+
+/*
+ * A 304 to a revalidation (EXPIRED, or a background update): the entry is
+ * fresh again, for as long as the 304 says, else as its own fields say,
+ * else proxy_cache_valid (nginx's order).
+ */
 static int
 req_header(fc_http_upstream_t *u)
 {
@@ -572,6 +607,8 @@ req_header(fc_http_upstream_t *u)
     cache_policy_t pol;
     cache_policy_read(&u->headers_in.headers, u->conf->ignore_headers, now, &pol);
     time_t valid = pol.valid_sec;
+    if (valid == 0)
+        valid = req_stored_valid(ctx, now);
     if (valid == 0) {
         time_t t = cache_valid_for(ctx->conf->valid, ctx->hdr.status);
         valid = t ? now + t : 0;

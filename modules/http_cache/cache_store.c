@@ -205,7 +205,9 @@ store_decide(cache_ctx_t *ctx, fc_str_t *vary)
     fc_http_request_t *r = u->r;
     cache_loc_conf_t *conf = ctx->conf;
     vary->len = 0;
-    if (ctx->no_store || cache_test_predicates(r, conf->no_cache))
+    /* As nginx: a response not buffered (proxy_buffering off, X-Accel-Buffering: no) is never
+     * stored. */
+    if (ctx->no_store || !u->buffering || cache_test_predicates(r, conf->no_cache))
         return 0;
     time_t now = time(NULL);
     cache_policy_t pol;

@@ -1,0 +1,90 @@
+# 426-http-cache-policy: what decides whether and how long a response is
+# stored, as nginx decides it: a response that is not buffered
+# (proxy_buffering off, X-Accel-Buffering: no) is never stored;
+# proxy_cache_valid lines are taken in order, "any" included; a malformed
+# Cache-Control number forbids storing; a malformed X-Accel-Expires is
+# ignored (Cache-Control decides); a 304 that says nothing of freshness makes
+# the entry fresh again for its own max-age. Passes on nginx 1.22.
+# Skips in a build without the cache (./configure --without-http_cache).
+. "$(dirname "$0")/lib.sh"
+t_init
+need_fc
+
+fc_conf policy.conf <<'EOF2'
+@PRELUDE@
+http {
+    access_log off;
+    proxy_cache_path @T@/c levels=1:2 keys_zone=z:1m;
+    server {
+        listen 127.0.0.1:@PORT1@;
+        add_header X-Cache $upstream_cache_status always;
+        proxy_cache z;
+        location /nobuf/ {
+            proxy_cache_valid 10m;
+            proxy_buffering off;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+        location /buf/ {
+            proxy_cache_valid 10m;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+        location /order/ {
+            proxy_cache_valid any 1s;
+            proxy_cache_valid 200 10m;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+        location /own/ {
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+        location /reval/ {
+            proxy_cache_revalidate on;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+    }
+}
+EOF2
+
+need_cache "$T/policy.conf"
+
+backend_start reflect "$PORT9" || t_bail "reflect backend"
+FC_WAIT_PORTS=$PORT1 fc_start policy.conf
+ok $? "starts" || t_bail "cannot start"
+B=0
+
+# ------------------------------------------------------------- not buffered
+cache_get /nobuf/a
+cache_seen "proxy_buffering off" 200 MISS 1
+cache_get /nobuf/a
+cache_seen "proxy_buffering off, again: never stored" 200 MISS 1
+cache_get '/buf/b?hdr=X-Accel-Buffering:no'
+cache_seen "X-Accel-Buffering: no" 200 MISS 1
+cache_get '/buf/b?hdr=X-Accel-Buffering:no'
+cache_seen "X-Accel-Buffering: no, again: never stored" 200 MISS 1
+
+# ------------------------------------------------ proxy_cache_valid in order
+cache_get /order/c
+cache_seen "proxy_cache_valid any 1s before 200 10m" 200 MISS 1
+for u in '/own/d?hdr=Cache-Control:max-age=60abc' '/own/e?hdr=Cache-Control:max-age=%2260%22' \
+    '/own/f?hdr=Cache-Control:max-age=60,%20stale-if-error=1x' \
+    '/buf/g?hdr=X-Accel-Expires:abc&hdr=Cache-Control:no-store' '/own/h?hdr=X-Accel-Expires:10abc'; do
+    cache_get "$u"
+    cache_get "$u"
+    cache_seen "${u#*\?}: not stored" 200 MISS 2
+done
+cache_get '/own/i?hdr=X-Accel-Expires:abc&hdr=Cache-Control:max-age=60'
+cache_get '/own/i?hdr=X-Accel-Expires:abc&hdr=Cache-Control:max-age=60'
+cache_seen "a malformed X-Accel-Expires is ignored: Cache-Control max-age=60 stores" 200 HIT 1
+
+cache_get '/reval/r?etag=%22e1%22&hdr=Cache-Control:max-age=1'
+cache_seen "max-age=1 with an ETag" 200 MISS 1
+sleep 2.1 # whole seconds, in nginx too
+cache_get /order/c
+cache_seen "...the 200 lived 1 s: the first matching line (any) counts" 200 EXPIRED 1
+cache_get '/reval/r?etag=%22e1%22&hdr=Cache-Control:max-age=1'
+cache_seen "expired: revalidated with a 304 that says nothing of freshness" 200 REVALIDATED 1
+cache_get '/reval/r?etag=%22e1%22&hdr=Cache-Control:max-age=1'
+cache_seen "...fresh again for its own max-age (no proxy_cache_valid)" 200 HIT 0
+
+fc_stop
+is $? 0 "graceful stop"
+done_testing
