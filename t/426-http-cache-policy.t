@@ -4,7 +4,8 @@
 # proxy_cache_valid lines are taken in order, "any" included; a malformed
 # Cache-Control number forbids storing; a malformed X-Accel-Expires is
 # ignored (Cache-Control decides); a 304 that says nothing of freshness makes
-# the entry fresh again for its own max-age. Passes on nginx 1.22.
+# the entry fresh again for its own max-age; $upstream_http_* on a HIT are
+# the entry's fields. Passes on nginx 1.22.
 # Skips in a build without the cache (./configure --without-http_cache).
 . "$(dirname "$0")/lib.sh"
 t_init
@@ -18,6 +19,7 @@ http {
     server {
         listen 127.0.0.1:@PORT1@;
         add_header X-Cache $upstream_cache_status always;
+        add_header X-UH $upstream_http_x_up always;
         proxy_cache z;
         location /nobuf/ {
             proxy_cache_valid 10m;
@@ -60,6 +62,14 @@ cache_get '/buf/b?hdr=X-Accel-Buffering:no'
 cache_seen "X-Accel-Buffering: no" 200 MISS 1
 cache_get '/buf/b?hdr=X-Accel-Buffering:no'
 cache_seen "X-Accel-Buffering: no, again: never stored" 200 MISS 1
+
+# --------------------------------------------- $upstream_http_* on a HIT
+cache_get '/buf/j?hdr=X-Up:v1'
+cache_seen "a response with X-Up" 200 MISS 1
+is "$(hhdr X-UH)" v1 '...$upstream_http_x_up'
+cache_get '/buf/j?hdr=X-Up:v1'
+cache_seen "again" 200 HIT 0
+is "$(hhdr X-UH)" v1 '...$upstream_http_x_up on the HIT: the entry'"'"'s field, as nginx'
 
 # ------------------------------------------------ proxy_cache_valid in order
 cache_get /order/c

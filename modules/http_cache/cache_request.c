@@ -127,6 +127,13 @@ req_restore_head(cache_ctx_t *ctx)
     if (ho->headers.nalloc == 0 &&
         fc_array_init(&ho->headers, r->pool, 16, sizeof(fc_http_field_t)) != FC_OK)
         return FC_ERROR;
+    /* As nginx: $upstream_http_* and $upstream_cookie_* read the entry's fields on a HIT. */
+    fc_http_upstream_headers_in_t *in = &ctx->u->headers_in;
+    in->headers.nelts = 0;
+    in->x_accel_redirect = in->x_accel_buffering = 0;
+    if (in->headers.nalloc == 0 &&
+        fc_array_init(&in->headers, r->pool, 16, sizeof(fc_http_field_t)) != FC_OK)
+        return FC_ERROR;
     for (unsigned line = 0; p < end; line++) {
         unsigned char *nl = memchr(p, '\n', (size_t) (end - p));
         if (nl == NULL)
@@ -143,8 +150,10 @@ req_restore_head(cache_ctx_t *ctx)
             size_t nl_len = (size_t) (colon - v.data);
             fc_http_field_t *f = fc_http_add_header_out(r, (const char *) v.data, nl_len, colon + 2,
                                                         v.len - nl_len - 2);
-            if (f == NULL)
+            fc_http_field_t *uf = f ? fc_array_push(&in->headers) : NULL;
+            if (uf == NULL)
                 return FC_ERROR;
+            *uf = *f;
             if (nl_len == 4 && fc_strncasecmp(v.data, (const unsigned char *) "etag", 4) == 0)
                 ho->etag = f;
             else if (nl_len == 8 &&
