@@ -5,7 +5,9 @@
 # Cache-Control number forbids storing; a malformed X-Accel-Expires is
 # ignored (Cache-Control decides); a 304 that says nothing of freshness makes
 # the entry fresh again for its own max-age; $upstream_http_* on a HIT are
-# the entry's fields. Passes on nginx 1.22.
+# the entry's fields; Cache-Control stale-while-revalidate and stale-if-error
+# let an expired entry answer without proxy_cache_use_stale. Passes on nginx
+# 1.22.
 # Skips in a build without the cache (./configure --without-http_cache).
 . "$(dirname "$0")/lib.sh"
 t_init
@@ -42,6 +44,16 @@ http {
             proxy_cache_revalidate on;
             proxy_pass http://127.0.0.1:@PORT9@;
         }
+        # RFC 5861 fields, with no proxy_cache_use_stale at all
+        location /sie/ {
+            proxy_cache_key $uri;
+            proxy_pass http://127.0.0.1:@PORT8@;
+        }
+        location /swr/ {
+            proxy_cache_key $uri;
+            proxy_cache_background_update on;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
     }
 }
 EOF2
@@ -49,6 +61,7 @@ EOF2
 need_cache "$T/policy.conf"
 
 backend_start reflect "$PORT9" || t_bail "reflect backend"
+backend_start reflect "$PORT8" || t_bail "reflect backend 2"
 FC_WAIT_PORTS=$PORT1 fc_start policy.conf
 ok $? "starts" || t_bail "cannot start"
 B=0
@@ -87,6 +100,13 @@ cache_seen "a malformed X-Accel-Expires is ignored: Cache-Control max-age=60 sto
 
 cache_get '/reval/r?etag=%22e1%22&hdr=Cache-Control:max-age=1'
 cache_seen "max-age=1 with an ETag" 200 MISS 1
+SWR='hdr=Cache-Control:max-age=1,%20stale-while-revalidate=60'
+cache_get "/swr/a?$SWR"
+cache_seen "max-age=1, stale-while-revalidate=60" 200 MISS 1
+cache_get '/sie/a?hdr=Cache-Control:max-age=1,%20stale-if-error=60'
+is "$H_STATUS $X" "200 MISS" "max-age=1, stale-if-error=60"
+cache_get '/sie/b?hdr=Cache-Control:max-age=1'
+is "$H_STATUS $X" "200 MISS" "max-age=1 alone"
 sleep 2.1 # whole seconds, in nginx too
 cache_get /order/c
 cache_seen "...the 200 lived 1 s: the first matching line (any) counts" 200 EXPIRED 1
@@ -94,6 +114,18 @@ cache_get '/reval/r?etag=%22e1%22&hdr=Cache-Control:max-age=1'
 cache_seen "expired: revalidated with a 304 that says nothing of freshness" 200 REVALIDATED 1
 cache_get '/reval/r?etag=%22e1%22&hdr=Cache-Control:max-age=1'
 cache_seen "...fresh again for its own max-age (no proxy_cache_valid)" 200 HIT 0
+
+# stale-while-revalidate: with proxy_cache_background_update the expired entry
+# answers at once (STALE) while it is updated, though use_stale is not set
+cache_get "/swr/a?delay_ms=1500&$SWR"
+is "$H_STATUS $X" "200 STALE" "stale-while-revalidate: STALE, updated in the background"
+ok "$([ "$MS" -lt 1000 ] && echo 0 || echo 1)" "...at once, not after the slow update (${MS} ms)"
+# stale-if-error: a failed trip answers with the expired entry
+backend_stop "$PORT8"
+cache_get /sie/a
+is "$H_STATUS $X" "200 STALE" "stale-if-error: the upstream is down, the expired entry answers"
+cache_get /sie/b
+is "$H_STATUS $X" "502 EXPIRED" "...without it, 502"
 
 fc_stop
 is $? 0 "graceful stop"

@@ -140,7 +140,7 @@ void cache_mem_put(cache_path_t *cp, const unsigned char *key, uint64_t gen,
  * the stored response head, and the body at body_start. All integers in host
  * order: the cache is a machine's own.
  */
-#define CACHE_FILE_MAGIC 0x31434346u /* "FCC1" */
+#define CACHE_FILE_MAGIC 0x32434346u /* "FCC2" (FCC1 had no stale-* times) */
 typedef struct {
     uint32_t magic;
     uint32_t header_len; /* everything before the body */
@@ -155,7 +155,9 @@ typedef struct {
     unsigned char variant[CACHE_KEY_LEN]; /* MD5 of the Vary fields' values; zeros: none */
     uint16_t status;
     uint16_t pad;
-    uint32_t etag_off; /* where the ETag value starts inside the head */
+    uint32_t etag_off;     /* where the ETag value starts inside the head */
+    uint32_t updating_sec; /* Cache-Control stale-while-revalidate: seconds past valid_sec */
+    uint32_t error_sec;    /* stale-if-error (or stale-while-revalidate) */
 } cache_file_header_t;
 
 #define FC_CACHE_PATH_MAX 4096
@@ -234,6 +236,8 @@ int cache_test_predicates(fc_http_request_t *r, const fc_array_t *list);
 /* What the response's own fields say, as nginx reads them. */
 typedef struct {
     time_t valid_sec;      /* absolute freshness from the fields; 0: none said */
+    uint32_t updating_sec; /* stale-while-revalidate=N: may answer stale while updating */
+    uint32_t error_sec;    /* stale-if-error=N (else the same N): may answer stale on errors */
     unsigned no_store : 1; /* not cacheable (no-store, private, no-cache, max-age=0, ...) */
     unsigned vary_star : 1;
     fc_str_t vary; /* the Vary value (names), empty: none */

@@ -65,14 +65,26 @@ policy_cache_control(const fc_str_t *v, time_t now, cache_policy_t *out)
         }
         out->valid_sec = now + (time_t) n;
     }
-    /* nginx checks these numbers too: a malformed one forbids storing */
-    static const char *const stale[] = {"stale-while-revalidate=", "stale-if-error="};
-    for (size_t i = 0; i < fc_nelems(stale); i++) {
-        p = policy_find(v, stale[i]);
-        if (p && policy_cc_number(p, end) < 0) {
+    /*
+     * RFC 5861, as nginx: stale-while-revalidate=N lets an expired entry
+     * answer for N seconds while it is updated (and on errors), and
+     * stale-if-error=N on errors. A malformed number forbids storing.
+     */
+    if ((p = policy_find(v, "stale-while-revalidate=")) != NULL) {
+        int64_t n = policy_cc_number(p, end);
+        if (n < 0) {
             out->no_store = 1;
             return;
         }
+        out->updating_sec = out->error_sec = (uint32_t) n;
+    }
+    if ((p = policy_find(v, "stale-if-error=")) != NULL) {
+        int64_t n = policy_cc_number(p, end);
+        if (n < 0) {
+            out->no_store = 1;
+            return;
+        }
+        out->error_sec = (uint32_t) n;
     }
 }
 

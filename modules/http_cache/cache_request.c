@@ -439,14 +439,18 @@ req_expired(cache_ctx_t *ctx)
     else if (n)
         req_take_fetch(ctx, n, 1);
     fc_shm_unlock(ctx->path->zone);
-    if (busy && (conf->use_stale & CACHE_STALE_UPDATING)) {
+    /* proxy_cache_use_stale updating, or the entry's own stale-while-revalidate window */
+    int stale_updating =
+        (conf->use_stale & CACHE_STALE_UPDATING) ||
+        (ctx->hdr.updating_sec && time(NULL) <= ctx->valid_sec + (time_t) ctx->hdr.updating_sec);
+    if (busy && stale_updating) {
         ctx->status = CACHE_STATUS_UPDATING;
         cache_send_entry(ctx);
         return FC_DONE;
     }
     ctx->status = CACHE_STATUS_EXPIRED;
     ctx->have_stale = 1;
-    int background = !busy && conf->background_update && (conf->use_stale & CACHE_STALE_UPDATING);
+    int background = !busy && conf->background_update && stale_updating;
     if (conf->revalidate) {
         /* nginx's $upstream_cache_last_modified and $upstream_cache_etag. */
         if (ctx->hdr.last_modified >= 0) {
@@ -652,7 +656,13 @@ static int
 req_error(fc_http_upstream_t *u, unsigned ft)
 {
     cache_ctx_t *ctx = u->cache;
-    if (!ctx->have_stale || ctx->data == NULL || !(ctx->conf->use_stale & ft) || u->r->header_sent)
+    /* as nginx, the entry's stale-if-error covers a failed trip, not an upstream's 5xx */
+    const unsigned trip = FC_HTTP_UPSTREAM_FT_ERROR | FC_HTTP_UPSTREAM_FT_TIMEOUT |
+                          FC_HTTP_UPSTREAM_FT_INVALID_HEADER;
+    int allowed =
+        (ctx->conf->use_stale & ft) || ((ft & trip) && ctx->hdr.error_sec &&
+                                        time(NULL) <= ctx->valid_sec + (time_t) ctx->hdr.error_sec);
+    if (!ctx->have_stale || ctx->data == NULL || !allowed || u->r->header_sent)
         return 0;
     fc_http_upstream_release_peer(u, 0);
     ctx->status = CACHE_STATUS_STALE;

@@ -135,7 +135,7 @@ store_put_fields(fc_http_request_t *r, unsigned char *p, unsigned char *start,
 
 /* The stored head: status line, content type, then the fields, one a line. */
 static int
-store_head(cache_ctx_t *ctx, const fc_str_t *vary, time_t valid_sec)
+store_head(cache_ctx_t *ctx, const fc_str_t *vary, time_t valid_sec, const cache_policy_t *pol)
 {
     fc_http_request_t *r = ctx->u->r;
     fc_http_headers_out_t *ho = &r->headers_out;
@@ -155,6 +155,8 @@ store_head(cache_ctx_t *ctx, const fc_str_t *vary, time_t valid_sec)
     p = store_put_fields(r, p, head, hdr);
     hdr->magic = CACHE_FILE_MAGIC;
     hdr->valid_sec = (int64_t) valid_sec;
+    hdr->updating_sec = pol->updating_sec;
+    hdr->error_sec = pol->error_sec;
     hdr->date = (int64_t) time(NULL);
     hdr->last_modified = (int64_t) ho->last_modified_time;
     hdr->key_len = (uint32_t) ctx->key_text.len;
@@ -199,7 +201,7 @@ store_last_modified(fc_http_request_t *r)
 
 /* How long the response may be stored (0: not at all), and its Vary names. */
 static time_t
-store_decide(cache_ctx_t *ctx, fc_str_t *vary)
+store_decide(cache_ctx_t *ctx, fc_str_t *vary, cache_policy_t *pol)
 {
     fc_http_upstream_t *u = ctx->u;
     fc_http_request_t *r = u->r;
@@ -210,18 +212,17 @@ store_decide(cache_ctx_t *ctx, fc_str_t *vary)
     if (ctx->no_store || !u->buffering || cache_test_predicates(r, conf->no_cache))
         return 0;
     time_t now = time(NULL);
-    cache_policy_t pol;
-    cache_policy_read(&u->headers_in.headers, u->conf->ignore_headers, now, &pol);
-    if (pol.no_store || pol.vary_star)
+    cache_policy_read(&u->headers_in.headers, u->conf->ignore_headers, now, pol);
+    if (pol->no_store || pol->vary_star)
         return 0;
-    time_t valid = pol.valid_sec;
+    time_t valid = pol->valid_sec;
     if (valid == 0) {
         time_t t = cache_valid_for(conf->valid, u->headers_in.status_n);
         if (t == 0)
             return 0;
         valid = now + t;
     }
-    *vary = pol.vary;
+    *vary = pol->vary;
     return valid;
 }
 
@@ -244,7 +245,8 @@ cache_store_begin(fc_http_upstream_t *u)
     cache_ctx_t *ctx = u->cache;
     fc_http_request_t *r = u->r;
     fc_str_t vary;
-    time_t valid = store_decide(ctx, &vary);
+    cache_policy_t pol;
+    time_t valid = store_decide(ctx, &vary, &pol);
     if (valid == 0)
         return FC_OK;
     if (vary.len) {
@@ -262,7 +264,7 @@ cache_store_begin(fc_http_upstream_t *u)
     store_last_modified(r);
     if (store_open_temp(ctx) != FC_OK)
         return FC_OK; /* logged: the response still goes to the client */
-    if (store_head(ctx, &vary, valid) != FC_OK) {
+    if (store_head(ctx, &vary, valid, &pol) != FC_OK) {
         cache_drop_temp(ctx, "write");
         return FC_OK;
     }
