@@ -5,9 +5,10 @@
 # Cache-Control number forbids storing; a malformed X-Accel-Expires is
 # ignored (Cache-Control decides); a 304 that says nothing of freshness makes
 # the entry fresh again for its own max-age; $upstream_http_* on a HIT are
-# the entry's fields; Cache-Control stale-while-revalidate and stale-if-error
-# let an expired entry answer without proxy_cache_use_stale. Passes on nginx
-# 1.22.
+# the entry's fields; a Vary variant is made of every line of each named
+# field, Accept-Encoding & co by their tokens; Cache-Control
+# stale-while-revalidate and stale-if-error let an expired entry answer
+# without proxy_cache_use_stale. Passes on nginx 1.22.
 # Skips in a build without the cache (./configure --without-http_cache).
 . "$(dirname "$0")/lib.sh"
 t_init
@@ -42,6 +43,10 @@ http {
         }
         location /reval/ {
             proxy_cache_revalidate on;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+        location /vary/ {
+            proxy_cache_valid 10m;
             proxy_pass http://127.0.0.1:@PORT9@;
         }
         # RFC 5861 fields, with no proxy_cache_use_stale at all
@@ -83,6 +88,24 @@ is "$(hhdr X-UH)" v1 '...$upstream_http_x_up'
 cache_get '/buf/j?hdr=X-Up:v1'
 cache_seen "again" 200 HIT 0
 is "$(hhdr X-UH)" v1 '...$upstream_http_x_up on the HIT: the entry'"'"'s field, as nginx'
+
+# ------------------------------------------------------------------- Vary
+V='/vary/a?hdr=Vary:Accept-Encoding'
+cache_get "$V" -H 'Accept-Encoding: gzip, deflate'
+cache_seen "Vary: Accept-Encoding, 'gzip, deflate'" 200 MISS 1
+cache_get "$V" -H 'Accept-Encoding: gzip,deflate'
+cache_seen "...'gzip,deflate' is the same variant (nginx compares the tokens)" 200 HIT 0
+cache_get "$V" -H 'Accept-Encoding: gzip,   deflate'
+cache_seen "...'gzip,   deflate' too" 200 HIT 0
+cache_get "$V" -H 'Accept-Encoding: gzip' -H 'Accept-Encoding: deflate'
+cache_seen "...and the two lines 'gzip' + 'deflate'" 200 HIT 0
+V='/vary/b?hdr=Vary:X-A'
+cache_get "$V" -H 'X-A: 1' -H 'X-A: 2'
+cache_seen "Vary: X-A, two lines 1 + 2" 200 MISS 1
+cache_get "$V" -H 'X-A: 1' -H 'X-A: 3'
+cache_seen "...1 + 3 is another variant (every line counts)" 200 MISS 1
+cache_get "$V" -H 'X-A: 1'
+cache_seen "...and 1 alone another" 200 MISS 1
 
 # ------------------------------------------------ proxy_cache_valid in order
 cache_get /order/c

@@ -10,6 +10,8 @@
  */
 #include "cache.h"
 
+#include <openssl/evp.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,15 +75,64 @@ req_path(fc_http_request_t *r, cache_loc_conf_t *conf)
     return NULL;
 }
 
-/* MD5 over the main key and the request's values of the Vary names. */
+/* nginx compares these by their tokens: "gzip, deflate" and "gzip,deflate" are one variant. */
+static int
+req_vary_normalized(const unsigned char *name, size_t len)
+{
+    static const char *const names[] = {"accept-charset", "accept-encoding", "accept-language"};
+    for (size_t i = 0; i < fc_nelems(names); i++)
+        if (len == strlen(names[i]) && fc_strn_caseeq(name, (const unsigned char *) names[i], len))
+            return 1;
+    return 0;
+}
+
+/* Every line of the request field, joined by ",", each value as is or by its tokens. */
+static void
+req_vary_values(fc_http_request_t *r, EVP_MD_CTX *md, const unsigned char *name, size_t len)
+{
+    int normalize = req_vary_normalized(name, len), first = 1;
+    const fc_http_field_t *f = r->headers_in.headers.elts;
+    for (size_t i = 0; i < r->headers_in.headers.nelts; i++) {
+        if (f[i].hash == 0 || f[i].name.len != len || !fc_strn_caseeq(f[i].name.data, name, len))
+            continue;
+        const unsigned char *p = f[i].value.data, *end = p + f[i].value.len;
+        if (!normalize) {
+            if (!first)
+                EVP_DigestUpdate(md, ",", 1);
+            EVP_DigestUpdate(md, p, (size_t) (end - p));
+            first = 0;
+            continue;
+        }
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == ','))
+                p++;
+            const unsigned char *t = p;
+            while (p < end && *p != ' ' && *p != ',')
+                p++;
+            if (p == t)
+                break;
+            if (!first)
+                EVP_DigestUpdate(md, ",", 1);
+            EVP_DigestUpdate(md, t, (size_t) (p - t));
+            first = 0;
+        }
+    }
+}
+
+/* MD5 over the Vary names and the request's values of them (all lines, as nginx). */
 static void
 req_variant(cache_ctx_t *ctx, const unsigned char *names, size_t len, unsigned char *variant)
 {
     fc_http_request_t *r = ctx->u->r;
-    fc_str_t parts[2 * 16];
-    size_t n = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int out = CACHE_KEY_LEN;
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1) {
+        memset(variant, 0, CACHE_KEY_LEN); /* never: MD5 is in OpenSSL's default provider */
+        EVP_MD_CTX_free(md);
+        return;
+    }
     const unsigned char *p = names, *end = names + len;
-    while (p < end && n + 2 <= fc_nelems(parts)) {
+    while (p < end) {
         while (p < end && (*p == ' ' || *p == ','))
             p++;
         const unsigned char *s = p;
@@ -89,13 +140,13 @@ req_variant(cache_ctx_t *ctx, const unsigned char *names, size_t len, unsigned c
             p++;
         if (p == s)
             break;
-        fc_http_field_t *f = fc_http_find_header_in(r, (const char *) s, (size_t) (p - s));
-        parts[n].data = (unsigned char *) s;
-        parts[n++].len = (size_t) (p - s);
-        parts[n].data = f ? f->value.data : (unsigned char *) "";
-        parts[n++].len = f ? f->value.len : 0;
+        EVP_DigestUpdate(md, s, (size_t) (p - s));
+        EVP_DigestUpdate(md, ":", 1);
+        req_vary_values(r, md, s, (size_t) (p - s));
+        EVP_DigestUpdate(md, "\n", 1);
     }
-    cache_md5(parts, n, variant);
+    EVP_DigestFinal_ex(md, variant, &out);
+    EVP_MD_CTX_free(md);
 }
 
 /* The key of the variant the request asks for. */
