@@ -1,5 +1,6 @@
 # 426-http-cache-policy: what decides whether and how long a response is
-# stored, as nginx decides it: a response that is not buffered
+# stored, as nginx decides it, and what a cacheable response gets even when it
+# is not stored (304 and 206 with proxy_no_cache): a response that is not buffered
 # (proxy_buffering off, X-Accel-Buffering: no) is never stored;
 # proxy_cache_valid lines are taken in order, "any" included; a malformed
 # Cache-Control number forbids storing; a malformed X-Accel-Expires is
@@ -45,6 +46,12 @@ http {
             proxy_cache_revalidate on;
             proxy_pass http://127.0.0.1:@PORT9@;
         }
+        location /nc/ {
+            proxy_cache_valid 10m;
+            proxy_cache_bypass $cookie_nocache;
+            proxy_no_cache $cookie_nocache;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
         location /vary/ {
             proxy_cache_valid 10m;
             proxy_pass http://127.0.0.1:@PORT9@;
@@ -88,6 +95,16 @@ is "$(hhdr X-UH)" v1 '...$upstream_http_x_up'
 cache_get '/buf/j?hdr=X-Up:v1'
 cache_seen "again" 200 HIT 0
 is "$(hhdr X-UH)" v1 '...$upstream_http_x_up on the HIT: the entry'"'"'s field, as nginx'
+
+# ----------------------- a cacheable response that is not stored: 304, 206
+cache_get '/nc/a?etag=%22v1%22' -H 'Cookie: nocache=1' -H 'If-None-Match: "v1"'
+cache_seen "proxy_cache_bypass + proxy_no_cache, If-None-Match matching: 304 (nginx)" 304 BYPASS 1
+cache_get '/nc/b?size=10&hdr=Accept-Ranges:bytes' -H 'Cookie: nocache=1' -H 'Range: bytes=0-3'
+cache_seen "...Range: 206" 206 BYPASS 1
+is "$(hhdr Content-Range)" "bytes 0-3/10" "...bytes 0-3 of 10"
+cache_get '/own/c?status=404&hdr=Accept-Ranges:bytes'
+cache_seen "a 404 with no proxy_cache_valid for it" 404 MISS 1
+ok "$(hhas Accept-Ranges && echo 1 || echo 0)" "...its Accept-Ranges is not passed on (nginx: the range filter's, on a 200 only)"
 
 # ------------------------------------------------------------------- Vary
 V='/vary/a?hdr=Vary:Accept-Encoding'

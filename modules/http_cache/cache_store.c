@@ -182,6 +182,19 @@ cache_accept_ranges(fc_http_request_t *r)
     return fc_http_remove_header_out(r, "accept-ranges", 13) > 0;
 }
 
+/*
+ * nginx (u->cacheable): one range of the response when the upstream allows
+ * ranges (its Accept-Ranges is the range filter's to send, on a 200 only),
+ * and 304/412 to the client's conditions.
+ */
+static void
+store_allow_filters(fc_http_request_t *r)
+{
+    r->allow_ranges = cache_accept_ranges(r);
+    r->single_range = 1;
+    r->allow_conditional = 1;
+}
+
 /* Last-Modified becomes the header writer's time (nginx parses it for cacheable responses). */
 static void
 store_last_modified(fc_http_request_t *r)
@@ -199,21 +212,25 @@ store_last_modified(fc_http_request_t *r)
     }
 }
 
-/* How long the response may be stored (0: not at all), and its Vary names. */
+/*
+ * How long the response may be stored (0: not at all), and its Vary names.
+ * *cacheable: what nginx calls u->cacheable, the cache applies and the
+ * response's own fields do not forbid it, even if it is not stored here
+ * (proxy_no_cache, no proxy_cache_valid line, not buffered).
+ */
 static time_t
-store_decide(cache_ctx_t *ctx, fc_str_t *vary, cache_policy_t *pol)
+store_decide(cache_ctx_t *ctx, fc_str_t *vary, cache_policy_t *pol, int *cacheable)
 {
     fc_http_upstream_t *u = ctx->u;
     fc_http_request_t *r = u->r;
     cache_loc_conf_t *conf = ctx->conf;
     vary->len = 0;
-    /* As nginx: a response not buffered (proxy_buffering off, X-Accel-Buffering: no) is never
-     * stored. */
-    if (ctx->no_store || !u->buffering || cache_test_predicates(r, conf->no_cache))
-        return 0;
     time_t now = time(NULL);
     cache_policy_read(&u->headers_in.headers, u->conf->ignore_headers, now, pol);
-    if (pol->no_store || pol->vary_star)
+    *cacheable = !ctx->no_store && !pol->no_store && !pol->vary_star;
+    /* As nginx: a response not buffered (proxy_buffering off, X-Accel-Buffering: no) is never
+     * stored. */
+    if (!*cacheable || !u->buffering || cache_test_predicates(r, conf->no_cache))
         return 0;
     time_t valid = pol->valid_sec;
     if (valid == 0) {
@@ -246,9 +263,14 @@ cache_store_begin(fc_http_upstream_t *u)
     fc_http_request_t *r = u->r;
     fc_str_t vary;
     cache_policy_t pol;
-    time_t valid = store_decide(ctx, &vary, &pol);
-    if (valid == 0)
+    int cacheable;
+    time_t valid = store_decide(ctx, &vary, &pol, &cacheable);
+    if (valid == 0) {
+        /* As nginx: a cacheable response not stored still gets the range and 304 filters. */
+        if (cacheable)
+            store_allow_filters(r);
         return FC_OK;
+    }
     if (vary.len) {
         /* Stored under the variant's key; the main key will point at the Vary names. */
         char *names = fc_pnalloc(r->pool, vary.len);
@@ -271,10 +293,7 @@ cache_store_begin(fc_http_upstream_t *u)
     ctx->vary_len = vary.len;
     ctx->vary = vary.data;
     u->cache_store = 1;
-    /* nginx: ranges of a response being stored when the upstream allows them, one at most. */
-    r->allow_ranges = cache_accept_ranges(r);
-    r->single_range = 1;
-    r->allow_conditional = 1;
+    store_allow_filters(r);
     return FC_OK;
 }
 
