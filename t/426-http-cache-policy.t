@@ -52,6 +52,11 @@ http {
             proxy_no_cache $cookie_nocache;
             proxy_pass http://127.0.0.1:@PORT9@;
         }
+        location /var/ {
+            proxy_cache $arg_z;
+            proxy_cache_valid 10m;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
         location /vary/ {
             proxy_cache_valid 10m;
             proxy_pass http://127.0.0.1:@PORT9@;
@@ -105,6 +110,15 @@ is "$(hhdr Content-Range)" "bytes 0-3/10" "...bytes 0-3 of 10"
 cache_get '/own/c?status=404&hdr=Accept-Ranges:bytes'
 cache_seen "a 404 with no proxy_cache_valid for it" 404 MISS 1
 ok "$(hhas Accept-Ranges && echo 1 || echo 0)" "...its Accept-Ranges is not passed on (nginx: the range filter's, on a 200 only)"
+
+# ------------------------------------------------------- proxy_cache $var
+cache_get '/var/a?z=nope'
+cache_seen "proxy_cache \$arg_z naming no zone: 500, as nginx" 500 - 0
+like "$(cat "$T/error.log")" 'cache "nope" not found' "...logged"
+cache_get '/var/a?z=z'
+cache_seen "...naming the zone: cached" 200 MISS 1
+cache_get '/var/a?z=off'
+cache_seen "...off: no cache" 200 - 1
 
 # ------------------------------------------------------------------- Vary
 V='/vary/a?hdr=Vary:Accept-Encoding'

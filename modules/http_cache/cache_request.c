@@ -55,10 +55,14 @@ cache_release_fetch(cache_ctx_t *ctx)
     fc_shm_unlock(ctx->path->zone);
 }
 
-/* The zone named by a `proxy_cache $var` value; NULL (and logged) if there is none. */
+/*
+ * The zone named by a `proxy_cache $var` value; NULL when the value is empty
+ * or "off" (no cache); *missing when it names no zone (logged).
+ */
 static cache_path_t *
-req_path(fc_http_request_t *r, cache_loc_conf_t *conf)
+req_path(fc_http_request_t *r, cache_loc_conf_t *conf, int *missing)
 {
+    *missing = 0;
     if (conf->path_cv == NULL)
         return conf->path;
     fc_str_t name;
@@ -72,6 +76,7 @@ req_path(fc_http_request_t *r, cache_loc_conf_t *conf)
             return p[i];
     fc_log_error(FC_LOG_ERR, r->connection->log, 0, "cache \"%.*s\" not found", (int) name.len,
                  name.data);
+    *missing = 1;
     return NULL;
 }
 
@@ -580,7 +585,12 @@ req_start(fc_http_upstream_t *u)
     cache_loc_conf_t *conf = req_conf(r);
     if (conf->path == NULL && conf->path_cv == NULL)
         return FC_DECLINED;
-    cache_path_t *path = req_path(r, conf);
+    int missing;
+    cache_path_t *path = req_path(r, conf, &missing);
+    if (missing) {
+        fc_http_upstream_finalize(u, FC_HTTP_INTERNAL_SERVER_ERROR); /* as nginx */
+        return FC_DONE;
+    }
     if (path == NULL)
         return FC_DECLINED;
     /* nginx: with a cache in the location, no request passes Range or If-* upstream. */
