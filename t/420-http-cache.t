@@ -445,6 +445,12 @@ http {
     }
 }
 EOF
+bad putmethod.conf 'invalid value "PUT"' 'proxy_cache_methods' <<'EOF'
+http {
+    proxy_cache_path @T@/e keys_zone=e:1m;
+    proxy_cache_methods GET PUT;
+}
+EOF
 bad inserver.conf '"proxy_cache_path" directive is not allowed here' 'proxy_cache_path' <<'EOF'
 http {
     server {

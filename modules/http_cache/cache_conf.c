@@ -486,13 +486,13 @@ cache_set_valid(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 static char *
 cache_set_methods(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
+    /* nginx's ngx_http_upstream_cache_method_mask: only these can be cached */
     static const struct {
         const char *name;
         unsigned method;
-    } known[] = {{"GET", FC_HTTP_METHOD_GET},       {"HEAD", FC_HTTP_METHOD_HEAD},
-                 {"POST", FC_HTTP_METHOD_POST},     {"PUT", FC_HTTP_METHOD_PUT},
-                 {"DELETE", FC_HTTP_METHOD_DELETE}, {"OPTIONS", FC_HTTP_METHOD_OPTIONS},
-                 {"PATCH", FC_HTTP_METHOD_PATCH},   {"TRACE", FC_HTTP_METHOD_TRACE}};
+    } known[] = {{"GET", FC_HTTP_METHOD_GET},
+                 {"HEAD", FC_HTTP_METHOD_HEAD},
+                 {"POST", FC_HTTP_METHOD_POST}};
     cache_loc_conf_t *c = conf;
     const fc_str_t *args = fc_conf_args(cf);
     (void) cmd;
