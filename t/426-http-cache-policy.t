@@ -57,6 +57,12 @@ http {
             proxy_cache_valid 10m;
             proxy_pass http://127.0.0.1:@PORT9@;
         }
+        location /hoff/ {
+            proxy_cache_convert_head off;
+            proxy_cache_key $request_method$uri;
+            proxy_cache_valid 10m;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
         location /vary/ {
             proxy_cache_valid 10m;
             proxy_pass http://127.0.0.1:@PORT9@;
@@ -110,6 +116,14 @@ is "$(hhdr Content-Range)" "bytes 0-3/10" "...bytes 0-3 of 10"
 cache_get '/own/c?status=404&hdr=Accept-Ranges:bytes'
 cache_seen "a 404 with no proxy_cache_valid for it" 404 MISS 1
 ok "$(hhas Accept-Ranges && echo 1 || echo 0)" "...its Accept-Ranges is not passed on (nginx: the range filter's, on a 200 only)"
+
+# --------------------------------------------- proxy_cache_convert_head off
+cache_get '/hoff/a?size=17' -I
+cache_seen "convert_head off: HEAD stored as HEAD" 200 MISS 1
+is "$(hhdr Content-Length)" 17 "...the upstream's Content-Length"
+cache_get '/hoff/a?size=17' -I
+cache_seen "...HEAD again" 200 HIT 0
+is "$(hhdr Content-Length)" 17 "...answered with the stored HEAD's length, as nginx"
 
 # ------------------------------------------------------- proxy_cache $var
 cache_get '/var/a?z=nope'

@@ -158,6 +158,8 @@ typedef struct {
     uint32_t etag_off;     /* where the ETag value starts inside the head */
     uint32_t updating_sec; /* Cache-Control stale-while-revalidate: seconds past valid_sec */
     uint32_t error_sec;    /* stale-if-error (or stale-while-revalidate) */
+    uint32_t pad2;
+    int64_t head_length; /* an answer to HEAD stored without a body: its Content-Length (-1) */
 } cache_file_header_t;
 
 #define FC_CACHE_PATH_MAX 4096

@@ -260,6 +260,8 @@ req_output_entry(cache_ctx_t *ctx)
         return FC_ERROR;
     int64_t body = ctx->file_size - (int64_t) ctx->hdr.header_len;
     r->headers_out.content_length_n = body;
+    if (body == 0 && ctx->hdr.head_length > 0 && r->method == FC_HTTP_METHOD_HEAD)
+        r->headers_out.content_length_n = ctx->hdr.head_length; /* as nginx */
     r->allow_ranges = cache_accept_ranges(r);
     r->single_range = 0;
     r->allow_conditional = 1;

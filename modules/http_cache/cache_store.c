@@ -157,6 +157,10 @@ store_head(cache_ctx_t *ctx, const fc_str_t *vary, time_t valid_sec, const cache
     hdr->valid_sec = (int64_t) valid_sec;
     hdr->updating_sec = pol->updating_sec;
     hdr->error_sec = pol->error_sec;
+    /* proxy_cache_convert_head off: the HEAD's length is kept for the HEADs it answers */
+    hdr->head_length = r->method == FC_HTTP_METHOD_HEAD && !ctx->u->cache_head_as_get
+                           ? ctx->u->headers_in.content_length_n
+                           : -1;
     hdr->date = (int64_t) time(NULL);
     hdr->last_modified = (int64_t) ho->last_modified_time;
     hdr->key_len = (uint32_t) ctx->key_text.len;
