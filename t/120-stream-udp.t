@@ -205,6 +205,8 @@ done
 is "$got" "  F F F" "a dead UDP peer fails once, then the sessions go to the live one (got '$got')"
 like "$(cat "$T/error.log")" "upstream server temporarily disabled.*127\.0\.0\.1:$PORT27" \
     "...and it is logged as temporarily disabled"
+like "$(cat "$T/error.log")" "recv\(\) failed \(111: Connection refused\).*, udp client: 127\.0\.0\.1, server: 127\.0\.0\.1:$PORT9" \
+    "a UDP session's error names its \"udp client\", as nginx"
 
 is "$(fc_workers | sort | tr '\n' ' ')" "$workers0" "worker pids unchanged"
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"

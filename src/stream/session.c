@@ -15,7 +15,9 @@ stream_log_context(fc_log_t *log, char *buf, size_t len)
     if (s == NULL)
         return 0;
     fc_connection_t *c = s->connection;
-    int n = snprintf(buf, len, ", client: %s, server: %s", c->addr_text.data,
+    /* as nginx's ngx_stream_log_error: "udp client" for a datagram session */
+    int n = snprintf(buf, len, ", %sclient: %s, server: %s", c->type == SOCK_DGRAM ? "udp " : "",
+                     c->addr_text.data,
                      c->listening ? (const char *) c->listening->addr.name.data : "");
     if (n < 0 || (size_t) n >= len)
         return len > 0 ? len - 1 : 0;
