@@ -18,7 +18,7 @@ enum {
 };
 
 /* What a field does to the fields already in the response. */
-enum { HDR_ADD = 0, HDR_REPLACE, HDR_LAST_MODIFIED };
+enum { HDR_ADD = 0, HDR_ETAG, HDR_LAST_MODIFIED };
 
 typedef struct {
     fc_str_t name;
@@ -110,7 +110,7 @@ hdr_add_header(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     if (fc_str_caseeq(&h->name, &last_modified))
         h->kind = HDR_LAST_MODIFIED;
     else if (fc_str_caseeq(&h->name, &etag))
-        h->kind = HDR_REPLACE;
+        h->kind = HDR_ETAG;
     fc_http_core_main_conf_t *cmcf = fc_http_conf_get_main(cf, fc_http_core_module);
     if (fc_cv_compile(cf, &cmcf->vars, &args[2], &h->value) != FC_OK)
         return FC_CONF_ERROR;
@@ -314,11 +314,17 @@ hdr_add_fields(fc_http_request_t *r, const fc_array_t *headers, int safe_status)
             hdr_strip(r, h[i].name.data, h[i].name.len, 0); /* the fields it replaces */
         if (h[i].kind == HDR_LAST_MODIFIED)
             r->headers_out.last_modified_time = -1; /* the field below replaces it */
+        if (h[i].kind == HDR_ETAG)
+            r->headers_out.etag = NULL;
         if (value.len == 0)
             continue;
-        if (fc_http_add_header_out(r, (const char *) h[i].name.data, h[i].name.len, value.data,
-                                   value.len) == NULL)
+        fc_http_field_t *f = fc_http_add_header_out(r, (const char *) h[i].name.data, h[i].name.len,
+                                                    value.data, value.len);
+        if (f == NULL)
             return FC_ERROR;
+        /* As nginx: the response's ETag now, which gzip weakens and conditions compare. */
+        if (h[i].kind == HDR_ETAG)
+            r->headers_out.etag = f;
     }
     return FC_OK;
 }

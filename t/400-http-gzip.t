@@ -31,6 +31,7 @@ http {
         location /json/ { gzip_types application/json; proxy_pass http://127.0.0.1:@PORT9@; }
         location /star/ { gzip_types *; proxy_pass http://127.0.0.1:@PORT9@; }
         location /off/ { gzip off; proxy_pass http://127.0.0.1:@PORT9@; }
+        location /addetag/ { add_header ETag '"abc"'; proxy_pass http://127.0.0.1:@PORT9@; }
         location /lvl9/ {
             gzip_comp_level 9;
             gzip_buffers 2 4k;
@@ -292,6 +293,8 @@ hhas ETag
 isnt $? 0 "compressed: an unquoted ETag dropped"
 hreq "$U/a?size=100&hdr=ETag:%22v1%22"
 is "$(hhdr ETag)" '"v1"' "not compressed: the ETag untouched"
+hreq -H "$AE" "$U/addetag/a?size=100&hdr=ETag:%22v1%22"
+is "$(hhdr ETag)" 'W/"abc"' "add_header ETag replaces the upstream's and is made weak too (nginx)"
 hreq -H "$AE" "$U/a?size=100&hdr=Accept-Ranges:bytes"
 hhas Accept-Ranges
 isnt $? 0 "compressed: Accept-Ranges dropped"
