@@ -200,18 +200,12 @@ is "$R_STATUS" 200 "...and the server proxies"
 fc_stop
 for bad in "sendfile maybe" "tcp_nopush 1" "types_hash_max_size 0" "index \"\"" \
     "gzip_static sometimes" "sendfile_max_chunk 1q"; do
-    printf '%s\nhttp { %s; server { listen 127.0.0.1:%s; } }\n' \
-        "$(sed -n '/^http {/q;p' "$T/stock.conf")" "$bad" "$PORT1" >"$T/badstock.conf"
-    fc_run -t -c "$T/badstock.conf"
+    http_check "$bad"
     is $? 1 "\"$bad;\" is refused, as nginx refuses it"
 done
-printf '%s\nhttp { sendfile on; sendfile off; server { listen 127.0.0.1:%s; } }\n' \
-    "$(sed -n '/^http {/q;p' "$T/stock.conf")" "$PORT1" >"$T/badstock.conf"
-fc_run -t -c "$T/badstock.conf"
+http_check "sendfile on; sendfile off"
 like "$(cat "$T/fc_run.out")" '"sendfile" directive is duplicate' "sendfile twice: is duplicate"
-printf '%s\nhttp { index /abs.html last.html; server { listen 127.0.0.1:%s; } }\n' \
-    "$(sed -n '/^http {/q;p' "$T/stock.conf")" "$PORT1" >"$T/badstock.conf"
-fc_run -t -c "$T/badstock.conf"
+http_check "index /abs.html last.html"
 is $? 0 "an absolute index before the last one passes -t..."
 like "$(cat "$T/fc_run.out")" '\[warn\] only the last index in "index" directive should be absolute' \
     "...with nginx's warning"

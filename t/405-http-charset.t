@@ -92,13 +92,9 @@ fc_stop
 is $? 0 "graceful stop"
 
 # bad values
-printf '%s\nhttp { charset utf-8; charset off; server { listen 127.0.0.1:%s; } }\n' \
-    "$(sed -n '/^http {/q;p' "$T/cs.conf")" "$PORT1" >"$T/bad.conf"
-fc_run -t -c "$T/bad.conf"
+http_check "charset utf-8; charset off"
 like "$(cat "$T/fc_run.out")" '"charset" directive is duplicate' "charset twice: is duplicate"
-printf '%s\nhttp { charset utf-8; source_charset koi8-r; server { listen 127.0.0.1:%s; } }\n' \
-    "$(sed -n '/^http {/q;p' "$T/cs.conf")" "$PORT1" >"$T/bad.conf"
-fc_run -t -c "$T/bad.conf"
+http_check "charset utf-8; source_charset koi8-r"
 is $? 1 "source_charset other than charset: refused at load..."
 like "$(cat "$T/fc_run.out")" 'no "charset_map" between the charsets "koi8-r" and "utf-8"' \
     "...as nginx, with no charset_map between them"

@@ -412,6 +412,14 @@ need_cache() {
     return 1
 }
 
+# http_check DIRECTIVES: `-t` of the prelude (pid, error_log, events) with
+# "http { DIRECTIVES; server { listen 127.0.0.1:$PORT1; } }", written to
+# $T/check.conf; its status, the output in $T/fc_run.out.
+http_check() {
+    printf '@PRELUDE@\nhttp { %s; server { listen 127.0.0.1:@PORT1@; } }\n' "$1" |
+        fc_conf check.conf && fc_run -t -c "$T/check.conf"
+}
+
 # fc_run ARGS: runs $FC_BIN -p $T/ ARGS in the foreground (for -t, -v, ...);
 # its stdout+stderr go to $T/fc_run.out; returns its exit status.
 fc_run() {

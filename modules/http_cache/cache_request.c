@@ -80,6 +80,21 @@ req_path(fc_http_request_t *r, cache_loc_conf_t *conf, int *missing)
     return NULL;
 }
 
+/* The next token of a list separated by spaces and commas; 0 at its end. */
+static int
+req_next_token(const unsigned char **p, const unsigned char *end, fc_str_t *tok)
+{
+    const unsigned char *q = *p;
+    while (q < end && (*q == ' ' || *q == ','))
+        q++;
+    tok->data = (unsigned char *) q;
+    while (q < end && *q != ' ' && *q != ',')
+        q++;
+    tok->len = (size_t) (q - tok->data);
+    *p = q;
+    return tok->len > 0;
+}
+
 /* nginx compares these by their tokens: "gzip, deflate" and "gzip,deflate" are one variant. */
 static int
 req_vary_normalized(const unsigned char *name, size_t len)
@@ -108,17 +123,11 @@ req_vary_values(fc_http_request_t *r, EVP_MD_CTX *md, const unsigned char *name,
             first = 0;
             continue;
         }
-        while (p < end) {
-            while (p < end && (*p == ' ' || *p == ','))
-                p++;
-            const unsigned char *t = p;
-            while (p < end && *p != ' ' && *p != ',')
-                p++;
-            if (p == t)
-                break;
+        fc_str_t tok;
+        while (req_next_token(&p, end, &tok)) {
             if (!first)
                 EVP_DigestUpdate(md, ",", 1);
-            EVP_DigestUpdate(md, t, (size_t) (p - t));
+            EVP_DigestUpdate(md, tok.data, tok.len);
             first = 0;
         }
     }
@@ -137,17 +146,11 @@ req_variant(cache_ctx_t *ctx, const unsigned char *names, size_t len, unsigned c
         return;
     }
     const unsigned char *p = names, *end = names + len;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == ','))
-            p++;
-        const unsigned char *s = p;
-        while (p < end && *p != ' ' && *p != ',')
-            p++;
-        if (p == s)
-            break;
-        EVP_DigestUpdate(md, s, (size_t) (p - s));
+    fc_str_t name;
+    while (req_next_token(&p, end, &name)) {
+        EVP_DigestUpdate(md, name.data, name.len);
         EVP_DigestUpdate(md, ":", 1);
-        req_vary_values(r, md, s, (size_t) (p - s));
+        req_vary_values(r, md, name.data, name.len);
         EVP_DigestUpdate(md, "\n", 1);
     }
     EVP_DigestFinal_ex(md, variant, &out);
