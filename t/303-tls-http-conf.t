@@ -66,6 +66,13 @@ conf nocert.conf "ssl_certificate @T@/missing.crt; ssl_certificate_key @T@/srv.k
 bad nocert.conf "missing certificate file" "$T/missing.crt" "ssl_certificate "
 grep -Eiq 'no such file' "$T/fc_run.out"
 ok $? "missing certificate file: says \"No such file\"" || sed 's/^/#   /' "$T/fc_run.out"
+# as nginx, the client CA file is read only when client certificates are verified
+conf cca.conf "ssl_certificate @T@/srv.crt; ssl_certificate_key @T@/srv.key; ssl_client_certificate @T@/missing-ca.crt;"
+fc_run -t -c "$T/cca.conf"
+is $? 0 "ssl_client_certificate missing, ssl_verify_client off: not read, -t exits 0"
+conf ccaon.conf "ssl_certificate @T@/srv.crt; ssl_certificate_key @T@/srv.key; ssl_client_certificate @T@/missing-ca.crt; ssl_verify_client on;"
+fc_run -t -c "$T/ccaon.conf"
+is $? 1 "...with ssl_verify_client on: -t exits 1"
 conf nokey.conf "ssl_certificate @T@/srv.crt; ssl_certificate_key @T@/missing.key;"
 bad nokey.conf "missing key file" "$T/missing.key" "ssl_certificate_key"
 grep -Eiq 'no such file' "$T/fc_run.out"

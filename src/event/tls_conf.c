@@ -274,7 +274,8 @@ tls_set_verify(fc_conf_t *cf, fc_tls_srv_conf_t *conf)
         SSL_CTX_set_verify(conf->ctx, SSL_VERIFY_PEER, tls_verify_accept);
         SSL_CTX_set_verify_depth(conf->ctx, (int) conf->verify_depth);
     }
-    if (conf->client_certificate.data &&
+    /* As nginx: the client CA file is read only when client certificates are verified. */
+    if (conf->verify != FC_TLS_VERIFY_OFF && conf->client_certificate.data &&
         fc_tls_ctx_trusted(cf, conf->ctx, &conf->client_certificate, (int) conf->verify_depth, 1) !=
             FC_OK)
         return FC_ERROR;
