@@ -39,6 +39,7 @@ http {
     upstream alldown { server 127.0.0.1:@PORT24@; server 127.0.0.1:@PORT32@; }
     upstream slow { server 127.0.0.1:@PORT27@; }
     upstream slow_a { server 127.0.0.1:@PORT27@ max_fails=0; server 127.0.0.1:@PORT21@; }
+    upstream slow_w { server 127.0.0.1:@PORT27@; server 127.0.0.1:@PORT21@; }
     upstream slow2_a {
         server 127.0.0.1:@PORT27@ max_fails=0;
         server 127.0.0.1:@PORT31@ max_fails=0;
@@ -160,6 +161,14 @@ is "$H_STATUS" 504 "proxy_read_timeout: 504"
 [ "$dt" -ge 900 ] && [ "$dt" -lt 4000 ]
 ok $? "...after about 1 s ($dt ms)"
 like "$(cat "$T/error.log")" 'upstream timed out' "...logged as upstream timed out"
+like "$(grep 'upstream timed out.*g=slow ' "$T/error.log" | head -n 1)" \
+    "upstream timed out \\(110: Connection timed out\\) while reading response header from upstream, client: 127\\.0\\.0\\.1, .*upstream: \"http://127\\.0\\.0\\.1:$PORT27/" \
+    "...with nginx's text, action and upstream"
+hreq "$U/?g=slow_w"
+is "$H_STATUS" 200 "a timeout that disables the peer (max_fails=1): the next server answers"
+is "$(grep -E 'g=slow_w HTTP' "$T/error.log" | sed -n 's/.*\[\(warn\|error\)\] [^*]*\*[0-9]* \([a-z ]*\).*/\1 \2/p' | tr '\n' '|')" \
+    "warn upstream server temporarily disabled while reading response header from upstream|error upstream timed out |" \
+    "...the peer's warning comes before the timeout error, in nginx's order"
 hreq "$U/?g=slow_a"
 is "$H_STATUS" 200 "timeout: the next server answers"
 is "$(hhdr X-US)" "504, 200" "...after a 504 attempt"

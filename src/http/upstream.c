@@ -430,8 +430,7 @@ up_connect_event(fc_event_t *ev)
     fc_log_t *log = u->r->connection->log;
     if (ev->timedout) {
         ev->timedout = 0;
-        fc_log_error(FC_LOG_ERR, log, ETIMEDOUT, "upstream timed out");
-        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_TIMEOUT);
+        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_TIMEOUT); /* logs it */
         return;
     }
     int rc = fc_upstream_connect_result(pc, log);
@@ -452,8 +451,7 @@ up_ssl_event(fc_event_t *ev)
     fc_http_upstream_t *u = pc->data;
     if (ev->timedout) {
         ev->timedout = 0;
-        fc_log_error(FC_LOG_ERR, u->r->connection->log, ETIMEDOUT, "upstream timed out");
-        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_TIMEOUT);
+        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_TIMEOUT); /* logs it */
         return;
     }
     up_ssl_handshake(u);
@@ -625,8 +623,7 @@ up_peer_event(fc_event_t *ev)
         }
         log->action =
             ev->write ? "sending request to upstream" : "reading response header from upstream";
-        fc_log_error(FC_LOG_ERR, log, ETIMEDOUT, "upstream timed out");
-        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_TIMEOUT);
+        fc_http_upstream_next(u, FC_HTTP_UPSTREAM_FT_TIMEOUT); /* logs it */
         return;
     }
     if (ev->write) {
@@ -779,6 +776,9 @@ fc_http_upstream_next(fc_http_upstream_t *u, unsigned ft)
     up_pick_done(u, ft == FC_HTTP_UPSTREAM_FT_HTTP_403 || ft == FC_HTTP_UPSTREAM_FT_HTTP_404
                         ? FC_UPSTREAM_PEER_NEXT
                         : FC_UPSTREAM_PEER_FAILED);
+    /* As nginx: after the peer's "temporarily disabled" warning, if it gets one. */
+    if (ft == FC_HTTP_UPSTREAM_FT_TIMEOUT)
+        fc_log_error(FC_LOG_ERR, u->r->connection->log, ETIMEDOUT, "upstream timed out");
     if (u->pick.tries == 0 || !allowed) {
         up_give_up(u, ft, status);
         return;
