@@ -66,6 +66,10 @@ conf nocert.conf "ssl_certificate @T@/missing.crt; ssl_certificate_key @T@/srv.k
 bad nocert.conf "missing certificate file" "$T/missing.crt" "ssl_certificate "
 grep -Eiq 'no such file' "$T/fc_run.out"
 ok $? "missing certificate file: says \"No such file\"" || sed 's/^/#   /' "$T/fc_run.out"
+conf certvar.conf 'ssl_certificate @T@/$ssl_server_name.crt; ssl_certificate_key @T@/srv.key;'
+fc_run -t -c "$T/certvar.conf"
+is $? 1 "ssl_certificate with variables: -t exits 1..."
+like "$(cat "$T/fc_run.out")" 'variables in "ssl_certificate" are not supported' "...saying so"
 # as nginx, the client CA file is read only when client certificates are verified
 conf cca.conf "ssl_certificate @T@/srv.crt; ssl_certificate_key @T@/srv.key; ssl_client_certificate @T@/missing-ca.crt;"
 fc_run -t -c "$T/cca.conf"

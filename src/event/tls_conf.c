@@ -64,9 +64,36 @@ fc_tls_conf_set_protocols(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     return FC_CONF_OK;
 }
 
+/*
+ * nginx 1.15.9+ loads a certificate named with variables at each handshake;
+ * fulcrum loads them at start (a server per name, chosen by SNI), and says so.
+ */
+static int
+tls_conf_no_variables(fc_conf_t *cf, const fc_command_t *cmd)
+{
+    const fc_str_t *v = &fc_conf_args(cf)[1];
+    if (memchr(v->data, '$', v->len) == NULL)
+        return FC_OK;
+    fc_conf_log_error(FC_LOG_EMERG, cf, 0,
+                      "variables in \"%s\" are not supported: give each name a server with its "
+                      "own certificate (SNI chooses it)",
+                      cmd->name);
+    return FC_ERROR;
+}
+
+char *
+fc_tls_conf_set_certificate_key(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
+{
+    if (tls_conf_no_variables(cf, cmd) != FC_OK)
+        return FC_CONF_ERROR;
+    return fc_conf_set_str_array_slot(cf, cmd, conf);
+}
+
 char *
 fc_tls_conf_set_certificate(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 {
+    if (tls_conf_no_variables(cf, cmd) != FC_OK)
+        return FC_CONF_ERROR;
     char *rv = fc_conf_set_str_array_slot(cf, cmd, conf);
     if (rv != FC_CONF_OK)
         return rv;

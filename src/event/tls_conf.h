@@ -71,6 +71,7 @@ char *fc_tls_srv_conf_merge(fc_conf_t *cf, fc_tls_srv_conf_t *conf, const fc_tls
 /* Directive handlers whose conf is a fc_tls_srv_conf_t at the command's offset. */
 /* ssl_certificate: appended, and where it was written remembered. */
 char *fc_tls_conf_set_certificate(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
+char *fc_tls_conf_set_certificate_key(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 char *fc_tls_conf_set_protocols(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 char *fc_tls_conf_set_session_cache(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 /* ssl_verify_client's values (enum slot table). */
@@ -90,7 +91,7 @@ char *fc_tls_conf_command(fc_conf_t *cf, const fc_command_t *cmd, void *conf);
 #define FC_TLS_SRV_COMMANDS(CTX, BASE, TAG)                                                   \
     {"ssl_certificate", (CTX) | FC_CONF_TAKE1, fc_tls_conf_set_certificate,                   \
      FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, certificates), NULL},           \
-    {"ssl_certificate_key", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_array_slot,                \
+    {"ssl_certificate_key", (CTX) | FC_CONF_TAKE1, fc_tls_conf_set_certificate_key,           \
      FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, certificate_keys), NULL},       \
     {"ssl_password_file", (CTX) | FC_CONF_TAKE1, fc_conf_set_str_slot,                        \
      FC_CONF_SRV_OFFSET, (BASE) + offsetof(fc_tls_srv_conf_t, password_file), NULL},          \
