@@ -422,8 +422,8 @@ EOF
     _b_line=$(grep -n -F -- "$2" "$T/$1" | head -n 1 | cut -d: -f1)
     like "$(cat "$T/fc_run.out")" "\[emerg\].*$3.* in $T/$1:$_b_line\$" "$4: reason and $1:$_b_line"
 }
-bad lvl.conf "gzip_comp_level 10;" "must be between 1 and 9" "gzip_comp_level 10"
-bad lvl0.conf "gzip_comp_level 0;" "must be between 1 and 9" "gzip_comp_level 0"
+bad lvl.conf "gzip_comp_level 10;" "value must be between 1 and 9" "gzip_comp_level 10"
+bad lvl0.conf "gzip_comp_level 0;" "value must be between 1 and 9" "gzip_comp_level 0"
 bad buf0.conf "gzip_buffers 0 4k;" '"gzip_buffers" directive invalid value' "gzip_buffers 0 4k"
 bad bufsz.conf "gzip_buffers 4 big;" '"gzip_buffers" directive invalid value' "gzip_buffers 4 big"
 bad bufn.conf "gzip_buffers 4;" 'invalid number of arguments in "gzip_buffers" directive' \

@@ -59,10 +59,9 @@ fc_conf_set_num_slot(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         return "invalid number"; /* nginx: "\"NAME\" directive invalid number" */
     const fc_conf_bounds_t *b = cmd->post;
     if (b && (n < b->min || n > b->max)) {
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0,
-                          "value \"%.*s\" in \"%s\" directive must be between %" PRId64
-                          " and %" PRId64,
-                          (int) v->len, v->data, cmd->name, b->min, b->max);
+        /* nginx's ngx_conf_check_num_bounds wording (the line names the directive) */
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "value must be between %" PRId64 " and %" PRId64,
+                          b->min, b->max);
         return FC_CONF_ERROR;
     }
     *np = n;
