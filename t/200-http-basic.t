@@ -207,6 +207,6 @@ http_check "sendfile on; sendfile off"
 like "$(cat "$T/fc_run.out")" '"sendfile" directive is duplicate' "sendfile twice: is duplicate"
 http_check "index /abs.html last.html"
 is $? 0 "an absolute index before the last one passes -t..."
-like "$(cat "$T/fc_run.out")" '\[warn\] only the last index in "index" directive should be absolute' \
+like "$(cat "$T/fc_run.out")" '\[warn\] (.*: )?only the last index in "index" directive should be absolute' \
     "...with nginx's warning"
 done_testing
