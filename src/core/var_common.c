@@ -127,8 +127,15 @@ fc_var_common_get(fc_connection_t *c, fc_pool_t *pool, fc_var_value_t *v, uintpt
         return FC_OK;
     case FC_VARC_BINARY_REMOTE_ADDR:
         return varc_binary_addr(c, v);
-    case FC_VARC_REMOTE_PORT:
-        return fc_var_printf(pool, v, "%u", fc_sockaddr_port((struct sockaddr *) &c->sockaddr));
+    case FC_VARC_REMOTE_PORT: {
+        /* as nginx: empty for no port (a unix socket, or realip's address without one) */
+        in_port_t port = fc_sockaddr_port((struct sockaddr *) &c->sockaddr);
+        if (port == 0) {
+            fc_var_set_str(v, (const unsigned char *) "", 0);
+            return FC_OK;
+        }
+        return fc_var_printf(pool, v, "%u", port);
+    }
     case FC_VARC_SERVER_ADDR:
     case FC_VARC_SERVER_PORT:
         return varc_server_addr(c, pool, v, which == FC_VARC_SERVER_PORT);
