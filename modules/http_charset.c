@@ -20,6 +20,12 @@ typedef struct {
     fc_http_mime_list_t types; /* charset_types */
 } charset_loc_conf_t;
 
+/* Whether any level names a charset: without one the filter is not added. */
+typedef struct {
+    int used;
+} charset_main_conf_t;
+
+static void *charset_create_main_conf(fc_conf_t *cf);
 static void *charset_create_loc_conf(fc_conf_t *cf);
 static char *charset_merge_loc_conf(fc_conf_t *cf, void *parent, void *child);
 static int charset_postconfiguration(fc_conf_t *cf);
@@ -46,6 +52,7 @@ static const fc_command_t charset_commands[] = {
 
 static const fc_layer_module_ctx_t charset_ctx = {
     .postconfiguration = charset_postconfiguration,
+    .create_main_conf = charset_create_main_conf,
     .create_loc_conf = charset_create_loc_conf,
     .merge_loc_conf = charset_merge_loc_conf,
 };
@@ -56,6 +63,12 @@ fc_module_t fc_http_charset_module = {
     .commands = charset_commands,
     .ctx = &charset_ctx,
 };
+
+static void *
+charset_create_main_conf(fc_conf_t *cf)
+{
+    return fc_pcalloc(cf->pool, sizeof(charset_main_conf_t));
+}
 
 static void *
 charset_create_loc_conf(fc_conf_t *cf)
@@ -102,8 +115,10 @@ charset_set(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
         return "is duplicate";
     fc_str_t *v = &fc_conf_args(cf)[1];
     clcf->off = fc_str_eq_c(v, "off");
-    if (!clcf->off)
+    if (!clcf->off) {
         clcf->charset = *v;
+        ((charset_main_conf_t *) fc_http_conf_get_main(cf, fc_http_charset_module))->used = 1;
+    }
     return FC_CONF_OK;
 }
 
@@ -190,5 +205,8 @@ charset_header_filter(fc_http_request_t *r)
 static int
 charset_postconfiguration(fc_conf_t *cf)
 {
+    charset_main_conf_t *mcf = fc_http_conf_get_main(cf, fc_http_charset_module);
+    if (!mcf->used)
+        return FC_OK; /* no charset named anywhere: responses pass untouched */
     return fc_http_add_filter(cf, &fc_http_charset_module, charset_header_filter, NULL);
 }

@@ -24,6 +24,11 @@ typedef struct {
     int recursive;    /* real_ip_recursive */
 } realip_loc_conf_t;
 
+/* Whether any level trusts a proxy: without one the phase handlers are not added. */
+typedef struct {
+    int used;
+} realip_main_conf_t;
+
 /* The request's: the connection's own address while the request holds another. */
 typedef struct {
     fc_connection_t *c;
@@ -32,6 +37,7 @@ typedef struct {
     fc_str_t addr_text;
 } realip_ctx_t;
 
+static void *realip_create_main_conf(fc_conf_t *cf);
 static void *realip_create_loc_conf(fc_conf_t *cf);
 static char *realip_merge_loc_conf(fc_conf_t *cf, void *parent, void *child);
 static int realip_preconfiguration(fc_conf_t *cf);
@@ -51,6 +57,7 @@ static const fc_command_t realip_commands[] = {
 static const fc_layer_module_ctx_t realip_ctx_ops = {
     .preconfiguration = realip_preconfiguration,
     .postconfiguration = realip_postconfiguration,
+    .create_main_conf = realip_create_main_conf,
     .create_loc_conf = realip_create_loc_conf,
     .merge_loc_conf = realip_merge_loc_conf,
 };
@@ -61,6 +68,12 @@ fc_module_t fc_http_realip_module = {
     .commands = realip_commands,
     .ctx = &realip_ctx_ops,
 };
+
+static void *
+realip_create_main_conf(fc_conf_t *cf)
+{
+    return fc_pcalloc(cf->pool, sizeof(realip_main_conf_t));
+}
 
 static void *
 realip_create_loc_conf(fc_conf_t *cf)
@@ -109,6 +122,7 @@ realip_from(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     if (rc == FC_DECLINED)
         fc_conf_log_error(FC_LOG_WARN, cf, 0, "low address bits of %.*s are meaningless",
                           (int) v->len, v->data);
+    ((realip_main_conf_t *) fc_http_conf_get_main(cf, fc_http_realip_module))->used = 1;
     return FC_CONF_OK;
 }
 
@@ -347,6 +361,9 @@ realip_preconfiguration(fc_conf_t *cf)
 static int
 realip_postconfiguration(fc_conf_t *cf)
 {
+    realip_main_conf_t *mcf = fc_http_conf_get_main(cf, fc_http_realip_module);
+    if (!mcf->used)
+        return FC_OK; /* no proxy trusted anywhere: nothing to do per request */
     if (fc_http_add_phase_handler(cf, FC_HTTP_POST_READ_PHASE, realip_handler) != FC_OK)
         return FC_ERROR;
     return fc_http_add_phase_handler(cf, FC_HTTP_PREACCESS_PHASE, realip_handler);
