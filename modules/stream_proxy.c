@@ -20,6 +20,7 @@ typedef struct {
     int next_upstream;
     int half_close;
     int socket_keepalive;
+    int proxy_protocol; /* send a PROXY protocol v1 header first (TCP) */
     int64_t next_upstream_tries;
     int64_t responses;
     int64_t requests; /* proxy_requests: datagrams per UDP session; 0: no limit */
@@ -47,6 +48,8 @@ typedef struct {
     unsigned connected:1;
     unsigned picked:1;
     unsigned udp_failed : 1; /* UDP: the upstream erred or fell short of its replies */
+    unsigned pp_sent : 1;    /* this try's PROXY protocol header is out */
+    unsigned pp_len;         /* its length */
 } proxy_ctx_t;
 
 static void *proxy_create_srv_conf(fc_conf_t *cf);
@@ -87,6 +90,7 @@ static const fc_command_t proxy_commands[] = {
     {"proxy_responses", PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_num_slot, responses), NULL},
     {"proxy_requests", PROXY_SLOT(FC_CONF_TAKE1, fc_conf_set_num_slot, requests), NULL},
     {"proxy_half_close", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, half_close), NULL},
+    {"proxy_protocol", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, proxy_protocol), NULL},
     {"proxy_socket_keepalive", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, socket_keepalive),
      NULL},
     {"proxy_ssl", PROXY_SLOT(FC_CONF_FLAG, fc_conf_set_flag_slot, ssl), NULL},
@@ -120,6 +124,7 @@ proxy_create_srv_conf(fc_conf_t *cf)
     pc->next_upstream = FC_UNSET;
     pc->half_close = FC_UNSET;
     pc->socket_keepalive = FC_UNSET;
+    pc->proxy_protocol = FC_UNSET;
     pc->next_upstream_tries = FC_UNSET;
     pc->responses = FC_UNSET;
     pc->requests = FC_UNSET;
@@ -154,6 +159,7 @@ proxy_merge_srv_conf(fc_conf_t *cf, void *parent, void *child)
     /* On by default: issue #2 asks for a client's half-close to be passed on. */
     fc_conf_merge_value(conf->half_close, prev->half_close, 1);
     fc_conf_merge_value(conf->socket_keepalive, prev->socket_keepalive, 0);
+    fc_conf_merge_value(conf->proxy_protocol, prev->proxy_protocol, 0);
     fc_upstream_bind_merge(&conf->bind, &prev->bind);
     fc_conf_merge_value(conf->next_upstream_tries, prev->next_upstream_tries, 0);
     fc_conf_merge_value(conf->responses, prev->responses, -1);
@@ -444,6 +450,8 @@ proxy_connect(proxy_ctx_t *p)
     pcn->data = p;
     pcn->number = c->number;
     p->peer = pcn;
+    p->pp_sent = 0;
+    p->pp_len = 0;
     pcn->read->handler = proxy_connect_handler;
     pcn->write->handler = proxy_connect_handler;
     if (rc == FC_OK) {
@@ -524,12 +532,51 @@ proxy_ssl_handshake(proxy_ctx_t *p)
         proxy_connected(p);
 }
 
+/*
+ * proxy_protocol on: "PROXY TCP4 CLIENT SERVER CPORT SPORT\r\n" (v1), sent
+ * before anything else, TLS included, and in one piece as the PROXY
+ * protocol asks (a fresh connection always takes it, as nginx relies on).
+ */
+static int
+proxy_send_proxy_protocol(proxy_ctx_t *p)
+{
+    fc_connection_t *c = p->s->connection;
+    const struct sockaddr *sa = (const struct sockaddr *) &c->sockaddr;
+    char buf[128];
+    int n;
+    if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) || fc_conn_local_addr(c) != FC_OK) {
+        n = snprintf(buf, sizeof(buf), "PROXY UNKNOWN\r\n");
+    } else {
+        const struct sockaddr *la = (const struct sockaddr *) &c->local_sockaddr;
+        char src[64], dst[64];
+        fc_sockaddr_ntop(sa, c->socklen, src, sizeof(src), 0);
+        fc_sockaddr_ntop(la, c->local_socklen, dst, sizeof(dst), 0);
+        n = snprintf(buf, sizeof(buf), "PROXY %s %s %s %u %u\r\n",
+                     sa->sa_family == AF_INET ? "TCP4" : "TCP6", src, dst,
+                     (unsigned) fc_sockaddr_port(sa), (unsigned) fc_sockaddr_port(la));
+    }
+    ssize_t w = send(p->peer->fd, buf, (size_t) n, MSG_NOSIGNAL);
+    if (w != n) {
+        fc_log_error(FC_LOG_ERR, c->log, w < 0 ? errno : 0,
+                     "could not send PROXY protocol header at once");
+        return FC_ERROR;
+    }
+    p->pp_len = (unsigned) n; /* counted in $upstream_bytes_sent, as nginx */
+    p->pp_sent = 1;
+    return FC_OK;
+}
+
 static void
 proxy_connected(proxy_ctx_t *p)
 {
     fc_stream_session_t *s = p->s;
     fc_connection_t *c = s->connection, *pcn = p->peer;
     proxy_conf_t *pc = proxy_conf(p);
+    if (pc->proxy_protocol && c->type == SOCK_STREAM && !p->pp_sent &&
+        proxy_send_proxy_protocol(p) != FC_OK) {
+        proxy_next(p, 1);
+        return;
+    }
     if (pc->ssl && c->type == SOCK_STREAM && (pcn->tls == NULL || !pcn->tls->handshaked)) {
         proxy_ssl_handshake(p);
         return;
@@ -592,7 +639,7 @@ proxy_account(proxy_ctx_t *p)
     c->received = p->down.in;
     c->sent = p->up.out;
     fc_stream_upstream_state_t *st = s->upstream_state;
-    st->bytes_sent = p->down.out;
+    st->bytes_sent = p->down.out + p->pp_len;
     st->bytes_received = p->up.in;
     if (st->first_byte_time < 0 && p->up.in > 0)
         st->first_byte_time = fc_current_msec() - p->connect_start;
