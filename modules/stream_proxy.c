@@ -532,6 +532,25 @@ proxy_ssl_handshake(proxy_ctx_t *p)
         proxy_connected(p);
 }
 
+/* An info line without the session context (client, server, bytes), as nginx writes these. */
+static void FC_PRINTF(2, 3) proxy_log_info_bare(fc_log_t *log, const char *fmt, ...)
+{
+    if (log->level < FC_LOG_INFO && log->next == NULL)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fc_log_handler_pt handler = log->handler;
+    const char *action = log->action;
+    log->handler = NULL;
+    log->action = NULL;
+    fc_log_error(FC_LOG_INFO, log, 0, "%s", msg);
+    log->handler = handler;
+    log->action = action;
+}
+
 /*
  * proxy_protocol on: "PROXY TCP4 CLIENT SERVER CPORT SPORT\r\n" (v1), sent
  * before anything else, TLS included, and in one piece as the PROXY
@@ -583,6 +602,14 @@ proxy_connected(proxy_ctx_t *p)
     }
     fc_event_del_timer(pcn->loop, pcn->write);
     p->connected = 1;
+    if ((c->log->level >= FC_LOG_INFO || c->log->next) && fc_conn_local_addr(pcn) == FC_OK) {
+        char local[64];
+        fc_sockaddr_ntop((const struct sockaddr *) &pcn->local_sockaddr, pcn->local_socklen, local,
+                         sizeof(local), 1);
+        proxy_log_info_bare(c->log, "%sproxy %s connected to %s",
+                            c->type == SOCK_DGRAM ? "udp " : "", local,
+                            (const char *) p->pick.peer->addr.name.data);
+    }
     s->upstream_state->connect_time = fc_current_msec() - p->connect_start;
     c->log->action = "proxying connection";
     pcn->read->handler = proxy_upstream_event;
@@ -678,6 +705,11 @@ proxy_process_tcp(proxy_ctx_t *p)
     /* Without half-close, either side's end ends the session, as in nginx. */
     if ((down == FC_DONE && up == FC_DONE) ||
         (!pc->half_close && (down == FC_DONE || up == FC_DONE))) {
+        proxy_log_info_bare(c->log,
+                            "%s disconnected, bytes from/to client:%" PRIu64 "/%" PRIu64
+                            ", bytes from/to upstream:%" PRIu64 "/%" PRIu64,
+                            up == FC_DONE ? "upstream" : "client", p->down.in, p->up.out, p->up.in,
+                            p->down.out + p->pp_len);
         proxy_finalize(p, 200);
         return;
     }

@@ -37,6 +37,11 @@ is "$(grep -c '^PROXY ' "$T/r.out")" 1 "...once"
 wait_for 5 grep -q "^$PORT1 " "$T/pp.log"
 len=$(grep "^$PORT1 " "$T/pp.log" | head -n 1 | awk '{ print $3 }')
 ok "$([ "$len" -gt 30 ] && echo 0 || echo 1)" "\$upstream_bytes_sent counts the header ($len bytes for 6 of data)"
+# nginx's info lines for a proxied session, without the session context
+like "$(cat "$T/error.log")" "\\[info\\] [0-9]+#[0-9]+: \\*[0-9]+ proxy 127\\.0\\.0\\.1:[0-9]+ connected to 127\\.0\\.0\\.1:$PORT9\$" \
+    "info: \"proxy LOCAL connected to UPSTREAM\", as nginx"
+like "$(cat "$T/error.log")" "(client|upstream) disconnected, bytes from/to client:6/6, bytes from/to upstream:6/6\$" \
+    "info: \"... disconnected, bytes from/to client:6/6, bytes from/to upstream:6/6\""
 fc_stop
 is $? 0 "graceful stop"
 done_testing

@@ -162,8 +162,6 @@ fc_stream_finalize_session(fc_stream_session_t *s, int status)
     fc_array_t *a = &cmcf->phases[FC_STREAM_LOG_PHASE];
     for (size_t i = 0; i < a->nelts; i++)
         ((fc_stream_phase_pt *) a->elts)[i](s);
-    fc_log_error(FC_LOG_INFO, c->log, 0, "%s client %s closed, status %d",
-                 c->type == SOCK_STREAM ? "tcp" : "udp", c->addr_text.data, status);
     c->log->handler = NULL;
     fc_close_connection(c);
 }
