@@ -15,6 +15,14 @@ http {
     server {
         listen 127.0.0.1:@PORT1@;
         location / { proxy_pass http://127.0.0.1:@PORT9@; }
+        # an error raised before the body is read, served by a proxying page
+        location /ep403 { error_page 403 = /eppage; deny all; }
+        location /ep413 {
+            error_page 413 = /eppage;
+            client_max_body_size 2;
+            proxy_pass http://127.0.0.1:@PORT9@;
+        }
+        location /eppage { proxy_pass http://127.0.0.1:@PORT9@; }
         location /v11/ {
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -38,6 +46,17 @@ backend_start reflect "$PORT9"
 backend_start slow "$PORT8" -t 20 \
     -b "HTTP/1.1 200 OK\\r\\nContent-Length: 100\\r\\n\\r\\n$(t_str 100 x)"
 FC_WAIT_PORTS=$PORT1 fc_start bodies.conf
+
+# As nginx: an error_page that proxies gets the body the error left unread
+# (403, 404 from return), or none when it was being discarded (413).
+hreq -d hello "http://127.0.0.1:$PORT1/ep403"
+is "$H_STATUS" 200 "deny + error_page = /page that proxies: answered (it hung)"
+like "$H_BODY" '^GET /eppage HTTP/1\.0' "...the page is asked for with GET"
+like "$H_BODY" '^Content-Length: 5' "...with the unread body's length"
+like "$H_BODY" '^hello$' "...and the body"
+hreq -d hello "http://127.0.0.1:$PORT1/ep413"
+is "$H_STATUS" 200 "413 + error_page = /page that proxies: answered"
+like "$H_BODY" '^Content-Length: 0' "...with no body (it was discarded)"
 ok $? "fulcrum starts" || t_bail "the binary did not start"
 U=http://127.0.0.1:$PORT1
 sha() { sha256sum | cut -d' ' -f1; }

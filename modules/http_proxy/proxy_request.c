@@ -253,6 +253,9 @@ proxy_framing_line(fc_http_request_t *r, proxy_ctx_t *ctx, const fc_str_t *set_b
     } else if (r->request_body && !r->request_body->discard &&
                (r->headers_in.chunked || r->headers_in.content_length_n >= 0)) {
         len = r->request_body->received;
+    } else if (r->request_body && r->request_body->discard && r->upstream &&
+               !((fc_http_upstream_t *) r->upstream)->discard_request_body) {
+        len = 0; /* discarded before this location (a 413's error_page): none, as nginx */
     } else {
         len = ctx->internal_body_length;
     }

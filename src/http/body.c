@@ -334,7 +334,12 @@ int
 fc_http_read_client_request_body(fc_http_request_t *r, fc_http_event_handler_pt post_handler)
 {
     if (r->request_body) {
-        if (r->request_body->done && !r->request_body->discard)
+        /*
+         * Read already, or being discarded (a 413 before an error_page that
+         * proxies): as nginx, the handler goes on at once; a discarded body
+         * counts as empty.
+         */
+        if (r->request_body->done || r->request_body->discard)
             post_handler(r);
         return FC_OK;
     }

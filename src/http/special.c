@@ -99,7 +99,7 @@ special_error_page(fc_http_request_t *r, const fc_http_err_page_t *p, int status
     if (uri.data[0] == '@')
         return fc_http_named_location(r, &uri);
     if (uri.data[0] == '/') {
-        fc_http_discard_request_body(r);
+        /* As nginx: an unread body stays for the page's location (a proxy sends it on). */
         if (r->method != FC_HTTP_METHOD_HEAD) {
             r->method = FC_HTTP_METHOD_GET;
             r->method_name.data = (unsigned char *) "GET";
