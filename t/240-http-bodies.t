@@ -34,6 +34,7 @@ http {
             proxy_pass http://127.0.0.1:@PORT9@;
         }
         location /trickle/on { proxy_pass http://127.0.0.1:@PORT8@; }
+        location /trickle/chunked { proxy_pass http://127.0.0.1:@PORT7@; }
         location /trickle/off {
             proxy_buffering off;
             proxy_pass http://127.0.0.1:@PORT8@;
@@ -43,6 +44,8 @@ http {
 EOF
 backend_start reflect "$PORT9"
 # PORT8 sends a 100-byte body one byte per 20 ms (the header takes ~0.8 s)
+backend_start slow "$PORT7" -t 10 \
+    -b "HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n5\\r\\nfirst\\r\\nc8\\r\\n$(t_str 200 y)\\r\\n0\\r\\n\\r\\n"
 backend_start slow "$PORT8" -t 20 \
     -b "HTTP/1.1 200 OK\\r\\nContent-Length: 100\\r\\n\\r\\n$(t_str 100 x)"
 FC_WAIT_PORTS=$PORT1 fc_start bodies.conf
@@ -142,6 +145,13 @@ curl -q -s -N --max-time 1.8 -o "$T/on.out" "$U/trickle/on"
 is "$(t_size "$T/on.out")" 0 "proxy_buffering on: a small body is held until complete (nginx)"
 hreq "$U/trickle/on"
 is "$H_BODY" "$(t_str 100 x)" "proxy_buffering on: then it comes whole"
+# PORT7 trickles a chunked body (10 ms a byte): a 5-byte chunk at ~0.6 s, then
+# a 200-byte one until ~2.7 s. As nginx's event pipe, each complete chunk goes
+# on at once even with proxy_buffering on.
+curl -q -s -N --max-time 1.6 -o "$T/ch.out" "$U/trickle/chunked"
+is "$(cat "$T/ch.out")" "first" "proxy_buffering on, chunked: a complete chunk is passed on as it comes (nginx)"
+hreq "$U/trickle/chunked"
+is "$H_BODY" "first$(t_str 200 y)" "...and the whole body after it"
 
 # --- proxy_request_buffering off: the backend gets the request before the
 # body is complete (the client sends the last bytes 2 s later)

@@ -237,6 +237,7 @@ proxy_chunked_filter(fc_http_upstream_t *u, proxy_ctx_t *ctx, fc_buf_t *b, unsig
         b->pos = b->last = raw; /* only framing: nothing in this buffer yet */
     else
         b->last = dst;
+    u->mid_unit = ctx->chunked.size > 0; /* buffered relay waits for the chunk's end */
     return rc == FC_DONE ? FC_DONE : FC_OK;
 }
 

@@ -264,6 +264,7 @@ struct fc_http_upstream_s {
     unsigned nb_started : 1;        /* no buffering: body bytes went out (no retry) */
     unsigned nb_done : 1;           /* the client body is complete and its end framed */
     unsigned buffering : 1;         /* proxy_buffering, or this response's X-Accel-Buffering */
+    unsigned mid_unit : 1;          /* the input filter stopped inside a chunk's data */
     unsigned finished : 1;
 };
 

@@ -519,6 +519,17 @@ up_reclaim(fc_http_upstream_body_t *body)
 }
 
 /*
+ * Each read goes out at once: with buffering off, and, as nginx's event
+ * pipe does even with buffering on, for a chunked body once its chunk is
+ * complete (streamed output is passed on chunk by chunk, not held back).
+ */
+static int
+up_streams_reads(const fc_http_upstream_t *u)
+{
+    return !u->buffering || u->headers_in.framing == FC_HTTP_BODY_CHUNKED;
+}
+
+/*
  * Hands decoded buffers down the output chain, oldest first, at most
  * proxy_busy_buffers_size bytes at a time (at least one buffer). FC_OK,
  * FC_AGAIN (the client socket is full) or FC_ERROR.
@@ -527,7 +538,7 @@ static int
 up_hand_down(fc_http_upstream_t *u)
 {
     fc_http_upstream_body_t *body = u->body;
-    int flush = !u->buffering; /* buffering off: each read goes out at once */
+    int flush = up_streams_reads(u);
     size_t bytes = 0;
     fc_chain_t *out = NULL, **ll = &out;
     if (body->pre_state == UP_PRE_READY) {
@@ -614,8 +625,8 @@ up_fill_slot(fc_http_upstream_t *u)
 
 /*
  * Reads into the slot being filled and decodes the new bytes. A slot is
- * handed down once full, at the end of the body, or at once with buffering
- * off. FC_OK: progress; FC_AGAIN: the socket is empty; FC_DONE: finalized.
+ * handed down once full, at the end of the body, or at once when reads
+ * stream (up_streams_reads). FC_OK: progress; FC_AGAIN: the socket is empty; FC_DONE: finalized.
  */
 static int
 up_read_body(fc_http_upstream_t *u, fc_buf_t *b)
@@ -653,7 +664,8 @@ up_read_body(fc_http_upstream_t *u, fc_buf_t *b)
     }
     if (rc == FC_DONE) {
         up_body_complete(u);
-    } else if (b->last == b->end || (!u->buffering && b->last > b->pos)) {
+    } else if (b->last == b->end ||
+               (up_streams_reads(u) && b->last > b->pos && (!u->buffering || !u->mid_unit))) {
         body->filling = 0;
         body->nready++;
     }
