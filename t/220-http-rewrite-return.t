@@ -108,6 +108,15 @@ http {
             location /acl/page { deny all; error_page 403 /target/denied; proxy_pass http://127.0.0.1:@PORT9@; }
         }
     }
+    # absolute redirects: the host and port nginx's header filter picks
+    server {
+        listen 127.0.0.1:@PORT3@;
+        server_name redir.test;
+        location /r { return 301 /t; }
+        location /sn { server_name_in_redirect on; return 301 /t; }
+        location /np { port_in_redirect off; return 301 /t; }
+        location /rel { absolute_redirect off; return 301 /t; }
+    }
     server {
         listen 127.0.0.1:@PORT2@;
         deny all;
@@ -117,7 +126,7 @@ http {
 }
 EOF
 backend_start reflect "$PORT9"
-FC_WAIT_PORTS="$PORT1 $PORT2" fc_start rewrite.conf
+FC_WAIT_PORTS="$PORT1 $PORT2 $PORT3" fc_start rewrite.conf
 ok $? "fulcrum starts" || t_bail "the binary did not start"
 U=http://127.0.0.1:$PORT1
 reqs() { grep -c '^req ' "$(backend_log "$PORT9")"; }
@@ -261,6 +270,17 @@ is "$H_STATUS" 403 "deny all at server level is inherited"
 hreq "http://127.0.0.1:$PORT2/y"
 is "$H_STATUS" 200 "a location's own allow replaces the server's rules"
 like "$(cat "$T/error.log")" 'access forbidden by rule' "denials are logged"
+
+# --- absolute redirects, as nginx: Host, else the local address; the port unless 80
+loc() { # PATH [HOST]: the Location answered to an HTTP/1.0 request with that Host, if any
+    hraw "$PORT3" "GET $1 HTTP/1.0\r\n${2:+Host: $2\r\n}\r\n"
+    printf '%s\n' "$R_HEAD" | sed -n 's/^Location: //p'
+}
+is "$(loc /r h.example)" "http://h.example:$PORT3/t" "relative Location: Host and the local port"
+is "$(loc /r)" "http://127.0.0.1:$PORT3/t" "...no Host: the local address, not server_name"
+is "$(loc /sn h.example)" "http://redir.test:$PORT3/t" "server_name_in_redirect on: server_name"
+is "$(loc /np h.example)" "http://h.example/t" "port_in_redirect off: no port"
+is "$(loc /rel h.example)" "/t" "absolute_redirect off: as written"
 
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"
 fc_stop

@@ -80,6 +80,7 @@ http {
         location / {
             return 200 "server=a proto=$ssl_protocol cipher=$ssl_cipher sni=$ssl_server_name reused=$ssl_session_reused https=$https scheme=$scheme curves=$ssl_curves\n";
         }
+        location /redir { return 301 /t; }
         location /up/ {
             proxy_pass http://127.0.0.1:@PORT9@;
             proxy_set_header X-TLS "$ssl_protocol|$ssl_cipher|$ssl_server_name|$ssl_session_reused|$https|$scheme";
@@ -183,6 +184,11 @@ is "$(peer_fp "$PORT1" -servername a.test -tls1_3 -sigalgs ECDSA+SHA256)" \
     "$(fp a-ec)" "TLS 1.3 client with ECDSA signatures only gets the ECDSA certificate"
 is "$(peer_fp "$PORT1" -servername a.test -tls1_3 -sigalgs rsa_pss_rsae_sha256)" \
     "$(fp a-rsa)" "TLS 1.3 client with RSA-PSS signatures only gets the RSA certificate"
+
+# a relative redirect over TLS is made absolute with https (nginx)
+# shellcheck disable=SC2086
+hreq $A "$UA/redir"
+is "$(hhdr Location)" "https://a.test:$PORT1/t" "relative Location over TLS: https://, the port"
 
 # ------------------------------------------------------------------------ SNI
 is "$(t_subject 127.0.0.1 "$PORT1" a.test)" "subject=CN = a.test" "SNI a.test: a.test's certificate"

@@ -135,31 +135,36 @@ fc_http_set_location(fc_http_request_t *r, unsigned status, const fc_str_t *url)
     return (int) status;
 }
 
-/* "http://host[:port]" for a relative Location, as nginx's absolute_redirect does. */
+/*
+ * "http[s]://host[:port]" for a relative Location, as nginx's header filter
+ * makes it: the host is server_name with server_name_in_redirect, else the
+ * request's Host, else the local address; the port is left out when it is
+ * the scheme's own (80, or 443 on TLS) or port_in_redirect is off.
+ */
 static size_t
 header_location_prefix(fc_http_request_t *r, char *buf, size_t size)
 {
     fc_http_core_loc_conf_t *clcf = fc_http_core_loc(r);
     fc_http_core_srv_conf_t *cscf = fc_http_core_srv(r);
     fc_connection_t *c = r->connection;
-    fc_str_t host = cscf->server_name;
-    if (!clcf->server_name_in_redirect && r->headers_in.server.len)
-        host = r->headers_in.server;
-    if (host.len == 0) {
-        char a[FC_SOCKADDR_STRLEN];
-        size_t n = 0;
-        if (fc_conn_local_addr(c) == FC_OK)
-            n = fc_sockaddr_ntop((struct sockaddr *) &c->local_sockaddr, c->local_socklen, a,
-                                 sizeof(a), 0);
-        int m = snprintf(buf, size, "http://%.*s", (int) n, a);
-        return m > 0 ? fc_min((size_t) m, size - 1) : 0;
+    int local = fc_conn_local_addr(c) == FC_OK;
+    char a[FC_SOCKADDR_STRLEN];
+    fc_str_t host = r->headers_in.server;
+    if (clcf->server_name_in_redirect) {
+        host = cscf->server_name;
+    } else if (host.len == 0) {
+        host.data = (unsigned char *) a;
+        host.len = local ? fc_sockaddr_ntop((struct sockaddr *) &c->local_sockaddr,
+                                            c->local_socklen, a, sizeof(a), 0)
+                         : 0;
     }
-    in_port_t port = 0;
-    if (clcf->port_in_redirect && fc_conn_local_addr(c) == FC_OK)
-        port = fc_sockaddr_port((struct sockaddr *) &c->local_sockaddr);
-    int m = port && port != 80
-                ? snprintf(buf, size, "http://%.*s:%u", (int) host.len, host.data, (unsigned) port)
-                : snprintf(buf, size, "http://%.*s", (int) host.len, host.data);
+    const char *scheme = c->tls ? "https" : "http";
+    in_port_t port = local ? fc_sockaddr_port((struct sockaddr *) &c->local_sockaddr) : 0;
+    if (!clcf->port_in_redirect || port == (c->tls ? 443 : 80))
+        port = 0;
+    int m = port ? snprintf(buf, size, "%s://%.*s:%u", scheme, (int) host.len, host.data,
+                            (unsigned) port)
+                 : snprintf(buf, size, "%s://%.*s", scheme, (int) host.len, host.data);
     return m > 0 ? fc_min((size_t) m, size - 1) : 0;
 }
 
