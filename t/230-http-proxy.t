@@ -152,6 +152,8 @@ sent() {
 is "$(sent '/with/x/y?q=1')" "GET /base/x/y?q=1" "with a URI: the location prefix is replaced"
 is "$(sent '/with/')" "GET /base/" "with a URI: the prefix alone"
 is "$(sent '/with/a%20b/./c')" "GET /base/a%20b/c" "with a URI: the normalized URI, escaped again"
+is "$(sent '/with/a%7Bb%7D%22%5C%5E%60%7C%3C%3E')" "GET /base/a%7Bb%7D%22%5C%5E%60%7C%3C%3E" \
+    '...with the escape set of nginx 1.21.1+: braces, quote, backslash, caret, backquote, bar, angles'
 is "$(sent '/without/x?q=1')" "GET /without/x?q=1" "without a URI: the request URI as is"
 is "$(sent '/without/a%20b/./c')" "GET /without/a%20b/./c" "without a URI: as the client sent it"
 is "$(sent '/noslash/x')" "GET /b/x" "URI without a trailing /: /noslash/x -> /b/x"

@@ -79,11 +79,14 @@ proxy_url_parse(const fc_str_t *url, proxy_url_t *pu, const char **err)
     return FC_OK;
 }
 
-/* nginx's set for a URI in a request line: space, '#', '%', '?', controls, DEL, non-ASCII. */
+/*
+ * nginx's set for a URI in a request line (NGX_ESCAPE_URI, as of 1.21.1):
+ * controls, space, DEL, non-ASCII, and # % ? " < > \ ^ ` { | }.
+ */
 static int
 uri_needs_escape(unsigned char c)
 {
-    return c <= 0x20 || c >= 0x7f || c == '#' || c == '%' || c == '?';
+    return c <= 0x20 || c >= 0x7f || memchr("#%?\"<>\\^`{|}", c, 12) != NULL;
 }
 
 size_t
