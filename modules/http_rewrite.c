@@ -490,8 +490,8 @@ rw_set(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
 static int
 rw_arg_escaped(unsigned char c)
 {
-    return c <= 0x20 || c >= 0x7f || c == '#' || c == '%' || c == '&' || c == '+' || c == ';' ||
-           c == '?';
+    /* nginx's NGX_ESCAPE_ARGS: the URI set and the argument separators */
+    return fc_http_uri_escapes(c) || c == '&' || c == '+' || c == ';';
 }
 
 /*

@@ -79,22 +79,12 @@ proxy_url_parse(const fc_str_t *url, proxy_url_t *pu, const char **err)
     return FC_OK;
 }
 
-/*
- * nginx's set for a URI in a request line (NGX_ESCAPE_URI, as of 1.21.1):
- * controls, space, DEL, non-ASCII, and # % ? " < > \ ^ ` { | }.
- */
-static int
-uri_needs_escape(unsigned char c)
-{
-    return c <= 0x20 || c >= 0x7f || memchr("#%?\"<>\\^`{|}", c, 12) != NULL;
-}
-
 size_t
 proxy_uri_escaped_len(const unsigned char *p, size_t n)
 {
     size_t len = n;
     for (size_t i = 0; i < n; i++)
-        if (uri_needs_escape(p[i]))
+        if (fc_http_uri_escapes(p[i]))
             len += 2;
     return len;
 }
@@ -104,7 +94,7 @@ proxy_uri_escape(unsigned char *dst, const unsigned char *p, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
-        if (uri_needs_escape(p[i])) {
+        if (fc_http_uri_escapes(p[i])) {
             *dst++ = '%';
             *dst++ = (unsigned char) hex[p[i] >> 4];
             *dst++ = (unsigned char) hex[p[i] & 0xf];

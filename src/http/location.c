@@ -417,13 +417,6 @@ loc_find(fc_http_request_t *r, const fc_http_core_loc_conf_t *pclcf,
     return rc;
 }
 
-/* nginx escapes these in a redirect built from a (decoded) URI. */
-static int
-loc_escape(unsigned char c)
-{
-    return c <= ' ' || c >= 0x7f || c == '#' || c == '%' || c == '?';
-}
-
 /* 301 to uri + "/" (+ "?args"), the URI escaped. */
 static int
 loc_auto_redirect(fc_http_request_t *r)
@@ -431,14 +424,14 @@ loc_auto_redirect(fc_http_request_t *r)
     static const char hex[] = "0123456789ABCDEF";
     size_t len = r->uri.len + 1 + (r->args.len ? r->args.len + 1 : 0);
     for (size_t i = 0; i < r->uri.len; i++)
-        len += loc_escape(r->uri.data[i]) ? 2 : 0;
+        len += fc_http_uri_escapes(r->uri.data[i]) ? 2 : 0;
     unsigned char *p = fc_pnalloc(r->pool, len);
     if (p == NULL)
         return FC_ERROR;
     fc_str_t url = {len, p};
     for (size_t i = 0; i < r->uri.len; i++) {
         unsigned char c = r->uri.data[i];
-        if (loc_escape(c)) {
+        if (fc_http_uri_escapes(c)) {
             *p++ = '%';
             *p++ = (unsigned char) hex[c >> 4];
             *p++ = (unsigned char) hex[c & 0xf];

@@ -161,6 +161,17 @@ uint32_t fc_http_header_hash(const unsigned char *name, size_t len);
  */
 int fc_http_normalize_path(const fc_str_t *in, fc_str_t *out, int merge_slashes);
 
+/*
+ * 1 for a byte nginx escapes in a URI it puts in a request line or a
+ * Location (NGX_ESCAPE_URI, as of 1.21.1): controls, space, DEL, non-ASCII,
+ * and # % ? " < > \ ^ ` { | }.
+ */
+static inline int
+fc_http_uri_escapes(unsigned char c)
+{
+    return c <= 0x20 || c >= 0x7f || memchr("#%?\"<>\\^`{|}", c, 12) != NULL;
+}
+
 /* ---- body framing (RFC 9112 section 6) --------------------------------- */
 
 enum {
