@@ -111,6 +111,8 @@ up=$(sha <"$T/up.bin")
 hreq --max-time 60 --data-binary @"$T/up.bin" -H 'Content-Type: application/octet-stream' "$U/up"
 is "$H_STATUS" 200 "50 MB up (Content-Length): 200"
 is "$(tail -c "$N" "$T/h.body" | sha)" "$up" "...the backend got it intact (sha256)"
+like "$(cat "$T/error.log")" '\[warn\] .*a client request body is buffered to a temporary file /' \
+    "...spilled to a temp file: a warning naming it, as nginx"
 hreq --max-time 60 --data-binary @"$T/up.bin" -H 'Transfer-Encoding: chunked' "$U/up-chunked"
 is "$H_STATUS" 200 "50 MB up (chunked): 200"
 is "$(tail -c "$N" "$T/h.body" | sha)" "$up" "...intact (sha256)"

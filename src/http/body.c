@@ -78,7 +78,9 @@ body_spill(fc_http_request_t *r)
         }
         unlink(path); /* nothing is left behind, whatever happens to the worker */
         rb->temp_fd = fd;
-        fc_log_error(FC_LOG_INFO, log, 0, "a client request body is buffered to a temporary file");
+        /* as nginx: a warning, a notice when client_body_in_file_only asks for the file */
+        fc_log_error(clcf->client_body_in_file_only ? FC_LOG_NOTICE : FC_LOG_WARN, log, 0,
+                     "a client request body is buffered to a temporary file %s", path);
     }
     fc_buf_t *b = rb->buf;
     const unsigned char *p = b->start;
@@ -146,7 +148,7 @@ body_feed(fc_http_request_t *r, const unsigned char *in, size_t len, size_t *use
         fc_http_span_t data;
         int rc = fc_http_chunked_parse(&rb->chunked, in + *used, len - *used, &consumed, &data);
         if (rc == FC_ERROR) {
-            fc_log_error(FC_LOG_INFO, r->connection->log, 0, "client sent invalid chunked body: %s",
+            fc_log_error(FC_LOG_ERR, r->connection->log, 0, "client sent invalid chunked body: %s",
                          rb->chunked.error ? rb->chunked.error : "bad chunk");
             return FC_HTTP_BAD_REQUEST;
         }
