@@ -130,6 +130,10 @@ hraw "$PORT2" "POST / HTTP/1.1\\r\\nHost: h\\r\\nTransfer-Encoding: chunked\\r\\
 is "$R_STATUS" 200 "chunked body of 100 bytes: 200"
 hraw "$PORT2" "POST / HTTP/1.1\\r\\nHost: h\\r\\nTransfer-Encoding: chunked\\r\\nConnection: close\\r\\n\\r\\n32\\r\\n$(t_str 50 e)\\r\\n33\\r\\n$(t_str 51 e)\\r\\n0\\r\\n\\r\\n"
 is "$R_STATUS" 413 "chunked body of 101 bytes: 413"
+hraw "$PORT2" "POST / HTTP/1.1\\r\\nHost: h\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n1e8480\\r\\nsome"
+is "$R_STATUS" 413 "a chunk announcing 2000000 bytes: 413 at its size line, before its data (nginx)"
+like "$(cat "$T/error.log")" 'client intended to send too large chunked body: 0\+2000000 bytes' \
+    "...logged as nginx logs it"
 is "$(reqs)" $((n + 2)) "only the two accepted bodies reached the backend"
 hraw "$PORT2" "$(body_req 101 /ep/)"
 is "$R_STATUS" 413 "error_page 413: the status stays 413"

@@ -152,18 +152,24 @@ body_feed(fc_http_request_t *r, const unsigned char *in, size_t len, size_t *use
                          rb->chunked.error ? rb->chunked.error : "bad chunk");
             return FC_HTTP_BAD_REQUEST;
         }
+        /*
+         * As nginx: refused as soon as a chunk's size line announces more than
+         * client_max_body_size, before its data is read.
+         */
+        uint64_t chunk_data = rc == FC_OK ? data.len : 0; /* of the chunk whose line was read */
+        if (!rb->discard && clcf->client_max_body_size &&
+            rb->chunked.total + rb->chunked.size > clcf->client_max_body_size) {
+            fc_log_error(FC_LOG_ERR, r->connection->log, 0,
+                         "client intended to send too large chunked body: %" PRIu64 "+%" PRIu64
+                         " bytes",
+                         rb->chunked.total - chunk_data, rb->chunked.size + chunk_data);
+            r->lingering_close = 1;
+            return FC_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
         if (rc == FC_OK && body_store(r, in + *used + data.off, data.len) != FC_OK)
             return FC_HTTP_INTERNAL_SERVER_ERROR;
         *used += consumed;
         rb->received = (int64_t) rb->chunked.total;
-        if (!rb->discard && clcf->client_max_body_size &&
-            rb->chunked.total > clcf->client_max_body_size) {
-            fc_log_error(FC_LOG_ERR, r->connection->log, 0,
-                         "client intended to send too large chunked body: %" PRIu64 " bytes",
-                         rb->chunked.total);
-            r->lingering_close = 1;
-            return FC_HTTP_REQUEST_ENTITY_TOO_LARGE;
-        }
         if (rc == FC_DONE)
             return FC_DONE;
         if (rc == FC_AGAIN)
