@@ -19,6 +19,7 @@ http {
         add_header X-Srv-Add s;
 
         location /with/ { proxy_pass http://127.0.0.1:@PORT9@/base/; }
+        location /rs/ { rewrite ^ $uri break; proxy_pass http://127.0.0.1:@PORT9@; }
         location /without/ { proxy_pass http://127.0.0.1:@PORT9@; }
         location /noslash { proxy_pass http://127.0.0.1:@PORT9@/b; }
         location /root/ { proxy_pass http://back/; }
@@ -155,6 +156,8 @@ is "$(sent '/with/a%20b/./c')" "GET /base/a%20b/c" "with a URI: the normalized U
 is "$(sent '/with/a%7Bb%7D%22%5C%5E%60%7C%3C%3E')" "GET /base/a%7Bb%7D%22%5C%5E%60%7C%3C%3E" \
     '...with the escape set of nginx 1.21.1+: braces, quote, backslash, caret, backquote, bar, angles'
 is "$(sent '/without/x?q=1')" "GET /without/x?q=1" "without a URI: the request URI as is"
+is "$(sent '/rs/a/../x//y%41')" "GET /rs/x/yA" \
+    "without a URI after a rewrite to the same \$uri: the normalized URI (nginx)"
 is "$(sent '/without/a%20b/./c')" "GET /without/a%20b/./c" "without a URI: as the client sent it"
 is "$(sent '/noslash/x')" "GET /b/x" "URI without a trailing /: /noslash/x -> /b/x"
 is "$(sent '/noslashy')" "GET /by" "...and /noslashy -> /by"

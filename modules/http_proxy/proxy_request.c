@@ -163,8 +163,10 @@ proxy_request_uri(fc_http_request_t *r, proxy_ctx_t *ctx, fc_str_t *out)
             r->unparsed_uri.len <= sizeof(stack) ? stack : fc_pnalloc(r->pool, r->unparsed_uri.len);
         if (scratch == NULL)
             return FC_ERROR;
-        in.unchanged = proxy_uri_unchanged(&r->unparsed_uri, &r->uri, &r->args,
-                                           fc_http_core_srv(r)->merge_slashes, scratch) != 0;
+        /* as nginx's valid_unparsed_uri: any rewrite or internal redirect, even to the same URI */
+        in.unchanged =
+            !r->internal && proxy_uri_unchanged(&r->unparsed_uri, &r->uri, &r->args,
+                                                fc_http_core_srv(r)->merge_slashes, scratch) != 0;
     }
     return proxy_uri_build(r->pool, &in, out);
 }
