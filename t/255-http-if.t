@@ -57,6 +57,7 @@ http {
         }
 
         location /f/ { if (-f $document_root/$arg_p) { return 200 "yes\n"; } return 200 "no\n"; }
+        location /rf/ { return 200 "$request_filename\n"; }
         location /nf/ { if (!-f $document_root/$arg_p) { return 200 "yes\n"; } return 200 "no\n"; }
         location /d/ { if (-d $document_root/$arg_p) { return 200 "yes\n"; } return 200 "no\n"; }
         location /nd/ { if (!-d $document_root/$arg_p) { return 200 "yes\n"; } return 200 "no\n"; }
@@ -220,6 +221,7 @@ t_wait_lines "$T/if-access.log" 2 5
 is "$(t_lines "$T/if-access.log")" 2 "access_log inside an if: only the requests that took it"
 like "$(cat "$T/if-access.log")" '"GET /log/\?l=2 HTTP/1.1" 200' "...in the combined format"
 
+is "$(get /rf/a/b.html)" "200 $T/www/rf/a/b.html" "\$request_filename: root + \$uri, as nginx"
 fc_stop
 is $? 0 "stops"
 unlike "$(cat "$T/error.log")" '\[(alert|crit|emerg)\]' "no alert/crit in error.log"

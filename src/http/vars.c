@@ -29,6 +29,7 @@ enum {
     HV_CONTENT_LENGTH,
     HV_CONTENT_TYPE,
     HV_DOCUMENT_ROOT,
+    HV_REQUEST_FILENAME,
     HV_STATUS,
     HV_BODY_BYTES_SENT,
     HV_BYTES_SENT,
@@ -144,6 +145,18 @@ hv_request(void *data, fc_var_value_t *v, uintptr_t which)
         return hv_field(v, r->headers_in.content_type);
     case HV_DOCUMENT_ROOT:
         return hv_str(v, &fc_http_core_loc(r)->root);
+    case HV_REQUEST_FILENAME: {
+        /* root + $uri, the file nginx would serve (fulcrum serves none) */
+        const fc_str_t *root = &fc_http_core_loc(r)->root;
+        unsigned char *p = fc_pnalloc(r->pool, root->len + r->uri.len + 1);
+        if (p == NULL)
+            return FC_ERROR;
+        memcpy(p, root->data, root->len);
+        memcpy(p + root->len, r->uri.data, r->uri.len);
+        p[root->len + r->uri.len] = '\0';
+        fc_var_set_str(v, p, root->len + r->uri.len);
+        return FC_OK;
+    }
     default:
         return FC_ERROR;
     }
@@ -550,6 +563,7 @@ static const fc_var_def_t http_vars[] = {
     {"content_length", hv_request, HV_CONTENT_LENGTH, 0},
     {"content_type", hv_request, HV_CONTENT_TYPE, 0},
     {"document_root", hv_request, HV_DOCUMENT_ROOT, NC},
+    {"request_filename", hv_request, HV_REQUEST_FILENAME, NC},
     {"status", hv_response, HV_STATUS, NC},
     {"body_bytes_sent", hv_response, HV_BODY_BYTES_SENT, NC},
     {"bytes_sent", hv_response, HV_BYTES_SENT, NC},
