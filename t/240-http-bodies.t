@@ -57,6 +57,12 @@ is "$H_STATUS" 200 "deny + error_page = /page that proxies: answered (it hung)"
 like "$H_BODY" '^GET /eppage HTTP/1\.0' "...the page is asked for with GET"
 like "$H_BODY" '^Content-Length: 5' "...with the unread body's length"
 like "$H_BODY" '^hello$' "...and the body"
+# As nginx: a client that closes (half-closes) before its whole body came
+# gets no answer, and the log says 400
+hraw "$PORT1" 'POST /gone HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\nabc' -c -t 3000
+is "$R_OUT" "" "a client gone mid-body: nothing is sent back"
+is "$R_RC" 0 "...the connection is closed"
+like "$(cat "$T/error.log")" 'client prematurely closed connection' "...logged"
 hreq -d hello "http://127.0.0.1:$PORT1/ep413"
 is "$H_STATUS" 200 "413 + error_page = /page that proxies: answered"
 like "$H_BODY" '^Content-Length: 0' "...with no body (it was discarded)"

@@ -277,8 +277,10 @@ body_read(fc_http_request_t *r)
         if (n == FC_AGAIN)
             return FC_AGAIN;
         if (n <= 0) {
-            if (n == 0)
+            if (n == 0) {
                 fc_log_error(FC_LOG_INFO, c->log, 0, "client prematurely closed connection");
+                rb->client_gone = 1;
+            }
             return n == 0 ? FC_HTTP_BAD_REQUEST : FC_ERROR;
         }
         c->received += (uint64_t) n;
@@ -303,6 +305,11 @@ body_fail(fc_http_request_t *r, int rc)
 {
     r->request_body->done = 1;
     r->keepalive = 0;
+    /* as nginx: a client that left mid-body gets no answer; the log says 400 */
+    if (r->request_body->client_gone && rc == FC_HTTP_BAD_REQUEST) {
+        fc_http_terminate_request(r, rc);
+        return;
+    }
     fc_http_finalize_request(r, rc);
 }
 

@@ -105,6 +105,7 @@ typedef struct {
     unsigned done : 1;       /* the whole body is read */
     unsigned discard : 1;    /* being read and thrown away */
     unsigned in_file : 1;    /* bufs ends with a file part */
+    unsigned client_gone : 1; /* the client closed before sending all of it */
 } fc_http_request_body_t;
 
 /* ---- the connection --------------------------------------------------------- */
