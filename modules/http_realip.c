@@ -10,6 +10,8 @@
  */
 #include "http/http.h"
 
+#include "core/access.h"
+
 #include "core/var_common.h"
 
 #include <arpa/inet.h>
@@ -114,14 +116,12 @@ realip_from(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     fc_cidr_t *cidr = fc_array_push(rlcf->from);
     if (cidr == NULL)
         return FC_CONF_ERROR;
-    int rc = fc_str_eq_c(v, "all") ? FC_ERROR : fc_cidr_parse(v, cidr);
-    if (rc == FC_ERROR) {
+    if (fc_str_eq_c(v, "all")) { /* nginx would look "all" up as a host name */
         fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"", (int) v->len, v->data);
         return FC_CONF_ERROR;
     }
-    if (rc == FC_DECLINED)
-        fc_conf_log_error(FC_LOG_WARN, cf, 0, "low address bits of %.*s are meaningless",
-                          (int) v->len, v->data);
+    if (fc_cidr_conf_parse(cf, v, cidr) != FC_OK)
+        return FC_CONF_ERROR;
     ((realip_main_conf_t *) fc_http_conf_get_main(cf, fc_http_realip_module))->used = 1;
     return FC_CONF_OK;
 }

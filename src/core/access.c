@@ -1,6 +1,20 @@
 /* access.c: `allow` / `deny` rules by address, CIDR, "unix:" or "all"; first match wins. */
 #include "core/access.h"
 
+int
+fc_cidr_conf_parse(fc_conf_t *cf, const fc_str_t *v, fc_cidr_t *cidr)
+{
+    int rc = fc_cidr_parse(v, cidr);
+    if (rc == FC_ERROR) {
+        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"", (int) v->len, v->data);
+        return FC_ERROR;
+    }
+    if (rc == FC_DECLINED)
+        fc_conf_log_error(FC_LOG_WARN, cf, 0, "low address bits of %.*s are meaningless",
+                          (int) v->len, v->data);
+    return FC_OK;
+}
+
 char *
 fc_access_rule_add(fc_conf_t *cf, const fc_command_t *cmd, fc_array_t **rules)
 {
@@ -8,16 +22,8 @@ fc_access_rule_add(fc_conf_t *cf, const fc_command_t *cmd, fc_array_t **rules)
     if (*rules == NULL && (*rules = fc_array_create(cf->pool, 4, sizeof(fc_access_rule_t))) == NULL)
         return FC_CONF_ERROR;
     fc_access_rule_t *r = fc_array_push(*rules);
-    if (r == NULL)
+    if (r == NULL || fc_cidr_conf_parse(cf, v, &r->cidr) != FC_OK)
         return FC_CONF_ERROR;
-    int rc = fc_cidr_parse(v, &r->cidr);
-    if (rc == FC_ERROR) {
-        fc_conf_log_error(FC_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"", (int) v->len, v->data);
-        return FC_CONF_ERROR;
-    }
-    if (rc == FC_DECLINED)
-        fc_conf_log_error(FC_LOG_WARN, cf, 0, "low address bits of %.*s are meaningless",
-                          (int) v->len, v->data);
     r->deny = cmd->name[0] == 'd';
     return FC_CONF_OK;
 }

@@ -22,6 +22,11 @@ typedef struct {
  * when a CIDR has host bits set. Returns FC_CONF_OK or FC_CONF_ERROR.
  */
 char *fc_access_rule_add(fc_conf_t *cf, const fc_command_t *cmd, fc_array_t **rules);
+/*
+ * Parses an ADDRESS, CIDR, "all" or "unix:" directive argument into cidr,
+ * logging nginx's "invalid parameter" (FC_ERROR) or its host-bits warning.
+ */
+int fc_cidr_conf_parse(fc_conf_t *cf, const fc_str_t *v, fc_cidr_t *cidr);
 
 /*
  * Checks a client address against rules (NULL: none). Returns 1 when the
