@@ -14,6 +14,7 @@ http {
     server {
         listen 127.0.0.1:@PORT1@;
         location / { proxy_pass http://back; }
+        location /exp3 { return 200 "ok"; }
     }
     server {
         listen 127.0.0.1:@PORT2@;
@@ -96,6 +97,11 @@ like "$R_OUT" '^abcd$' "pipelining: the middle request's body went to its backen
 is "$R_RC" 0 "pipelining: closed after the request with Connection: close"
 
 # --- Expect: 100-continue
+# $body_bytes_sent counts the interim "HTTP/1.1 100 Continue\r\n\r\n" (25 bytes), as nginx's c->sent
+hraw "$PORT1" 'POST /exp3 HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello' -w 300
+t_wait_lines "$T/access.log" 1
+like "$(grep 'POST /exp3' "$T/access.log")" '"POST /exp3 HTTP/1\.1" 200 27 ' \
+    "\$body_bytes_sent after a 100 Continue: the 2-byte body + 25 (nginx)"
 hraw "$PORT1" 'POST /exp HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n' -t 1000
 is "$R_RC" 2 "Expect: the server waits for the body"
 is "$(printf '%s\n' "$R_OUT" | sed -n 1p)" "HTTP/1.1 100 Continue" "Expect: 100 Continue comes before the body is sent"

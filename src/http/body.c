@@ -47,6 +47,9 @@ body_send_continue(fc_http_request_t *r)
         return FC_ERROR;
     }
     r->connection->sent += (uint64_t) n;
+    /* as nginx (c->sent based): $bytes_sent and $body_bytes_sent count the interim answer */
+    r->bytes_sent += (uint64_t) n;
+    r->body_sent += (uint64_t) n;
     return FC_OK;
 }
 
