@@ -108,7 +108,14 @@ like "$R_OUT" 'Request Header Or Cookie Too Large' "...Request Header Or Cookie 
 # lines that fit stay in the first buffer, as in nginx: 256 + 2 x 897 + 21 = 2071 bytes > 2 x 1k
 hraw "$PORT1" "GET / HTTP/1.1\\r\\nHost: h\\r\\nX-S: $(t_str 224 s)\\r\\nX-A: $v\\r\\nX-B: $v\\r\\nConnection: close\\r\\n\\r\\n"
 is "$R_STATUS" 200 "a head over N x SIZE that nginx's buffers hold (the first one too): 200"
-t_wait_lines "$T/access.log" 9
+# ...but a line never spans two buffers: 600 + 600 + 500 bytes need three 1k buffers
+# (1725 bytes in all, under 256 + 2 x 1k), so nginx refuses them
+hraw "$PORT1" "GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A: $(t_str 594 a)\\r\\nX-B: $(t_str 594 b)\\r\\nX-C: $(t_str 494 c)\\r\\nConnection: close\\r\\n\\r\\n"
+is "$R_STATUS" 400 "lines that need more large buffers than there are, though the total would fit: 400 (nginx)"
+like "$R_OUT" 'Request Header Or Cookie Too Large' "...Request Header Or Cookie Too Large"
+hraw "$PORT1" "GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A: $(t_str 594 a)\\r\\nX-B: $(t_str 394 b)\\r\\nX-C: $(t_str 494 c)\\r\\nConnection: close\\r\\n\\r\\n"
+is "$R_STATUS" 200 "...while 600 + 400 fit in one and 500 in the next: 200"
+t_wait_lines "$T/access.log" 11
 like "$(cat "$T/access.log")" '"GET / HTTP/1\.1" (400|494) ' "the too-large header request is logged as 494 or 400"
 like "$(cat "$T/access.log")" '" 414 ' "the too-long URI is logged as 414"
 

@@ -426,6 +426,52 @@ head_process_fields(fc_http_request_impl_t *ri)
     return FC_OK;
 }
 
+/*
+ * As nginx packs a head into its buffers: lines stay in the
+ * client_header_buffer_size buffer while they fit; a line that does not fit
+ * moves whole to a fresh large_client_header_buffers buffer, and a head
+ * that needs more of those than there are is refused: 414 in the request
+ * line, else 494. (The whole head is in one buffer here; this replays
+ * nginx's packing over its lines, so five 5000-byte fields are 494 with the
+ * default 4 8k, as in nginx, though they total less than 32k.)
+ */
+static int
+head_fits_nginx_buffers(fc_http_request_impl_t *ri)
+{
+    fc_http_request_t *r = &ri->r;
+    fc_http_core_srv_conf_t *cscf = r->http_connection->default_server;
+    const unsigned char *buf = r->http_connection->buf.start;
+    size_t large = cscf->large_client_header_buffers_size, cap = cscf->client_header_buffer_size;
+    size_t used = 0, nlarge = 0, start = ri->rl.start, end = ri->parser.pos;
+    for (unsigned line = 0; start < end; line++) {
+        const unsigned char *lf = memchr(buf + start, '\n', end - start);
+        size_t len = lf ? (size_t) (lf - (buf + start)) + 1 : end - start;
+        if (used + len <= cap) {
+            used += len;
+            start += len;
+            continue;
+        }
+        if (len > large || nlarge == (size_t) cscf->large_client_header_buffers_num) {
+            if (line == 0) {
+                fc_log_error(FC_LOG_INFO, r->connection->log, 0, "client sent too long URI");
+                return FC_HTTP_REQUEST_URI_TOO_LARGE;
+            }
+            if (len > large)
+                fc_log_error(FC_LOG_INFO, r->connection->log, 0,
+                             "client sent too long header line: \"%.*s...\"", (int) fc_min(len, 32),
+                             buf + start);
+            else
+                fc_log_error(FC_LOG_INFO, r->connection->log, 0, "client sent too large request");
+            return FC_HTTP_REQUEST_HEADER_TOO_LARGE;
+        }
+        nlarge++;
+        cap = large;
+        used = len;
+        start += len;
+    }
+    return FC_OK;
+}
+
 void
 fc_http_process_request(fc_http_request_t *r)
 {
@@ -439,7 +485,9 @@ fc_http_process_request(fc_http_request_t *r)
         fc_event_del_timer(c->loop, c->read);
     c->log->action = NULL;
     r->read_event_handler = fc_http_block_reading;
-    int rc = head_process_fields(ri);
+    int rc = head_process_fields(ri); /* the fields are pointers from here on */
+    if (rc == FC_OK)
+        rc = head_fits_nginx_buffers(ri);
     if (rc == FC_OK && head_set_uri(ri) != FC_OK) {
         fc_log_error(FC_LOG_INFO, c->log, 0, "client sent invalid request target");
         rc = FC_HTTP_BAD_REQUEST;
