@@ -172,6 +172,16 @@ backend_wait_count "$PORT9" $((n + 1)) accept 1
 ok $? "proxy_request_buffering off: the backend is connected while the body is still coming"
 wait_for 5 grep -q 'abcdefghij' "$T/late.out"
 ok $? "...and gets the whole body"
+# as nginx: with no body byte yet, the upstream is connected at once all the same
+printf 'POST /nrb/none HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello' >"$T/none.in"
+hl=$(($(wc -c <"$T/none.in") - 5))
+n=$(backend_count "$PORT9")
+"$(helper rawhttp)" -p "$PORT1" -s "$hl" -d 2000 -t 5000 "$T/none.in" >"$T/none.out" 2>&1 &
+t_track $!
+backend_wait_count "$PORT9" $((n + 1)) accept 1
+ok $? "proxy_request_buffering off, the head alone so far: the backend is connected at once (nginx)"
+wait_for 5 grep -q 'hello' "$T/none.out"
+ok $? "...and gets the body when it comes"
 sed -i 's,/nrb/late,/late,' "$T/late.in"
 n=$(backend_count "$PORT9")
 "$(helper rawhttp)" -p "$PORT1" -e -s $((${#req} - 18)) -d 2000 -t 5000 "$T/late.in" >"$T/late2.out" 2>&1 &

@@ -84,8 +84,15 @@ fc_http_upstream_start(fc_http_upstream_t *u)
     u->start_msec = fc_current_msec();
     int rc = u->discard_request_body ? fc_http_discard_request_body(r)
                                      : fc_http_read_client_request_body(r, up_body_ready);
-    if (rc == FC_OK && u->discard_request_body)
-        up_init(u); /* the body reader calls up_body_ready() itself */
+    /*
+     * The body reader calls up_body_ready() itself once it has bytes; as
+     * nginx, a streamed body (proxy_request_buffering off) does not wait for
+     * them: the upstream is connected and gets the head at once.
+     */
+    if (rc == FC_OK &&
+        (u->discard_request_body ||
+         (r->request_body_no_buffering && u->state_machine == FC_UP_INIT && !u->finished)))
+        up_init(u);
     u->in_handler = 0;
     if (rc != FC_OK) {
         u->finished = 1;
