@@ -108,7 +108,8 @@ grp_server_param(fc_upstream_group_t *g, fc_upstream_server_t *s, const fc_str_t
     } else if (grp_prefix(arg, "fail_timeout=")) {
         fc_str_t t = {arg->len - 13, arg->data + 13};
         v = t.len ? fc_parse_time(&t, 1000) : FC_ERROR;
-        if (v < 0)
+        /* as nginx, whole seconds: a value in milliseconds is invalid */
+        if (v < 0 || memmem(t.data, t.len, "ms", 2) != NULL)
             goto invalid_value;
         s->fail_timeout = v;
     } else if (fc_str_eq_c(arg, "backup")) {
