@@ -13,8 +13,8 @@
 #include "http/mime_list.h"
 
 typedef struct {
-    fc_str_t charset;          /* charset: NULL data unset, "off" stored as len 0 + off */
-    int off;                   /* charset off (or unset) */
+    fc_str_t charset;          /* the name given; meaningful only when off is 0 */
+    int off;                   /* 1: "charset off" or none given; FC_UNSET until merged */
     fc_str_t source_charset;   /* NULL data: unset */
     int override_charset;      /* a response's own charset is the source to convert from */
     fc_http_mime_list_t types; /* charset_types */

@@ -9,6 +9,7 @@
  * request ends; $realip_remote_addr and $realip_remote_port keep it.
  */
 #include "http/http.h"
+#include "http/request.h"
 
 #include "core/access.h"
 
@@ -17,12 +18,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-enum { REALIP_X_REAL_IP = 0, REALIP_X_FORWARDED_FOR, REALIP_FIELD };
-
 typedef struct {
     fc_array_t *from; /* fc_cidr_t: set_real_ip_from; NULL: inherit */
-    int type;         /* REALIP_*; FC_UNSET: inherit */
-    fc_str_t field;   /* REALIP_FIELD: its name */
+    fc_str_t field;   /* real_ip_header, as $http_ names it ("x_forwarded_for"); NULL: inherit */
     int recursive;    /* real_ip_recursive */
 } realip_loc_conf_t;
 
@@ -83,7 +81,6 @@ realip_create_loc_conf(fc_conf_t *cf)
     realip_loc_conf_t *conf = fc_pcalloc(cf->pool, sizeof(*conf));
     if (conf == NULL)
         return NULL;
-    conf->type = FC_UNSET;
     conf->recursive = FC_UNSET;
     return conf;
 }
@@ -95,10 +92,7 @@ realip_merge_loc_conf(fc_conf_t *cf, void *parent, void *child)
     (void) cf;
     if (conf->from == NULL)
         conf->from = prev->from;
-    if (conf->type == FC_UNSET) {
-        conf->type = prev->type == FC_UNSET ? REALIP_X_REAL_IP : prev->type;
-        conf->field = prev->field;
-    }
+    fc_conf_merge_str(conf->field, prev->field, "x_real_ip");
     fc_conf_merge_value(conf->recursive, prev->recursive, 0);
     return FC_CONF_OK;
 }
@@ -133,58 +127,22 @@ realip_header(fc_conf_t *cf, const fc_command_t *cmd, void *conf)
     realip_loc_conf_t *rlcf = conf;
     const fc_str_t *v = &fc_conf_args(cf)[1];
     (void) cmd;
-    if (rlcf->type != FC_UNSET)
+    if (rlcf->field.data)
         return "is duplicate";
-    static const fc_str_t real_ip = fc_string("X-Real-IP"), xff = fc_string("X-Forwarded-For");
     if (fc_str_eq_c(v, "proxy_protocol")) {
         fc_conf_log_error(FC_LOG_EMERG, cf, 0,
                           "\"real_ip_header proxy_protocol\" is not supported: the PROXY protocol "
                           "is not implemented");
         return FC_CONF_ERROR;
     }
-    if (fc_str_caseeq(v, &real_ip)) {
-        rlcf->type = REALIP_X_REAL_IP;
-    } else if (fc_str_caseeq(v, &xff)) {
-        rlcf->type = REALIP_X_FORWARDED_FOR;
-    } else {
-        rlcf->type = REALIP_FIELD;
-        rlcf->field = *v;
-    }
+    /* the name fc_http_var_fields() looks for: lowercase, '-' as '_' */
+    unsigned char *name = fc_pnalloc(cf->pool, v->len);
+    if (name == NULL)
+        return FC_CONF_ERROR;
+    for (size_t i = 0; i < v->len; i++)
+        name[i] = v->data[i] == '-' ? '_' : fc_tolower(v->data[i]);
+    rlcf->field = (fc_str_t){v->len, name};
     return FC_CONF_OK;
-}
-
-/* The request's lines of one field joined by ", " (X-Forwarded-For may come on several). */
-static int
-realip_field(fc_http_request_t *r, const char *name, size_t len, fc_str_t *out)
-{
-    const fc_http_field_t *f = r->headers_in.headers.elts;
-    size_t total = 0, n = 0;
-    for (size_t i = 0; i < r->headers_in.headers.nelts; i++) {
-        if (f[i].hash && f[i].name.len == len &&
-            fc_strn_caseeq(f[i].name.data, (const unsigned char *) name, len)) {
-            total += f[i].value.len + 2;
-            n++;
-        }
-    }
-    out->len = 0;
-    if (n == 0)
-        return FC_DECLINED;
-    unsigned char *p = fc_pnalloc(r->pool, total);
-    if (p == NULL)
-        return FC_ERROR;
-    out->data = p;
-    for (size_t i = 0; i < r->headers_in.headers.nelts; i++) {
-        if (!(f[i].hash && f[i].name.len == len &&
-              fc_strn_caseeq(f[i].name.data, (const unsigned char *) name, len)))
-            continue;
-        if (out->len) {
-            memcpy(p + out->len, ", ", 2);
-            out->len += 2;
-        }
-        memcpy(p + out->len, f[i].value.data, f[i].value.len);
-        out->len += f[i].value.len;
-    }
-    return FC_OK;
 }
 
 static int
@@ -285,7 +243,7 @@ realip_set(fc_http_request_t *r, const struct sockaddr_storage *ss, socklen_t sl
 {
     fc_connection_t *c = r->connection;
     fc_pool_cleanup_t *cln = fc_pool_cleanup_add(r->pool, sizeof(realip_ctx_t));
-    unsigned char *text = fc_pnalloc(r->pool, 64);
+    unsigned char *text = fc_pnalloc(r->pool, FC_SOCKADDR_STRLEN);
     if (cln == NULL || text == NULL)
         return FC_ERROR;
     realip_ctx_t *ctx = cln->data;
@@ -295,7 +253,8 @@ realip_set(fc_http_request_t *r, const struct sockaddr_storage *ss, socklen_t sl
     ctx->addr_text = c->addr_text;
     cln->handler = realip_restore;
     fc_http_set_module_ctx(r, ctx, fc_http_realip_module);
-    size_t n = fc_sockaddr_ntop((const struct sockaddr *) ss, sl, (char *) text, 64, 0);
+    size_t n =
+        fc_sockaddr_ntop((const struct sockaddr *) ss, sl, (char *) text, FC_SOCKADDR_STRLEN, 0);
     c->sockaddr = *ss;
     c->socklen = sl;
     c->addr_text.data = text;
@@ -309,15 +268,13 @@ realip_handler(fc_http_request_t *r)
     realip_loc_conf_t *conf = fc_http_get_module_loc_conf(r, fc_http_realip_module);
     if (conf->from == NULL || fc_http_get_module_ctx(r, fc_http_realip_module))
         return FC_DECLINED;
-    fc_str_t list;
-    int rc = conf->type == REALIP_X_FORWARDED_FOR ? realip_field(r, "x-forwarded-for", 15, &list)
-             : conf->type == REALIP_X_REAL_IP
-                 ? realip_field(r, "x-real-ip", 9, &list)
-                 : realip_field(r, (const char *) conf->field.data, conf->field.len, &list);
-    if (rc == FC_ERROR)
+    /* every line of the field, joined, as $http_NAME reads it */
+    fc_var_value_t v = {0};
+    if (fc_http_var_fields(r->pool, &v, &r->headers_in.headers, &conf->field) != FC_OK)
         return FC_HTTP_INTERNAL_SERVER_ERROR;
-    if (rc != FC_OK)
+    if (v.not_found)
         return FC_DECLINED;
+    fc_str_t list = {v.len, (unsigned char *) v.data};
     fc_connection_t *c = r->connection;
     struct sockaddr_storage ss = c->sockaddr;
     socklen_t sl = c->socklen;

@@ -29,15 +29,17 @@ policy_find(const fc_str_t *v, const char *token)
 }
 
 /*
- * A Cache-Control number as nginx reads it: digits up to ',', ';', ' ' or
- * the end; -1 when anything else comes first ("60abc", "\"60\""), which
- * makes the response uncacheable.
+ * A number as nginx reads one: digits up to the end, or, in a Cache-Control
+ * list (`in_list`), up to ',', ';' or ' '; -1 when anything else comes first
+ * ("60abc", "\"60\"") or, outside a list, when there is no digit.
  */
 static int64_t
-policy_cc_number(const unsigned char *p, const unsigned char *end)
+policy_number(const unsigned char *p, const unsigned char *end, int in_list)
 {
     int64_t n = 0;
-    for (; p < end && *p != ',' && *p != ';' && *p != ' '; p++) {
+    if (!in_list && p >= end)
+        return -1;
+    for (; p < end && !(in_list && (*p == ',' || *p == ';' || *p == ' ')); p++) {
         if (*p < '0' || *p > '9')
             return -1;
         if (n <= INT32_MAX)
@@ -58,7 +60,7 @@ policy_cache_control(const fc_str_t *v, time_t now, cache_policy_t *out)
     if (p == NULL)
         p = policy_find(v, "max-age=");
     if (p) {
-        int64_t n = policy_cc_number(p, end);
+        int64_t n = policy_number(p, end, 1);
         if (n <= 0) { /* 0, or not a number */
             out->no_store = 1;
             return;
@@ -70,38 +72,18 @@ policy_cache_control(const fc_str_t *v, time_t now, cache_policy_t *out)
      * answer for N seconds while it is updated (and on errors), and
      * stale-if-error=N on errors. A malformed number forbids storing.
      */
-    if ((p = policy_find(v, "stale-while-revalidate=")) != NULL) {
-        int64_t n = policy_cc_number(p, end);
-        if (n < 0) {
-            out->no_store = 1;
-            return;
-        }
-        out->updating_sec = out->error_sec = (uint32_t) n;
+    const unsigned char *swr = policy_find(v, "stale-while-revalidate=");
+    const unsigned char *sie = policy_find(v, "stale-if-error=");
+    int64_t nswr = swr ? policy_number(swr, end, 1) : 0,
+            nsie = sie ? policy_number(sie, end, 1) : 0;
+    if (nswr < 0 || nsie < 0) {
+        out->no_store = 1;
+        return;
     }
-    if ((p = policy_find(v, "stale-if-error=")) != NULL) {
-        int64_t n = policy_cc_number(p, end);
-        if (n < 0) {
-            out->no_store = 1;
-            return;
-        }
-        out->error_sec = (uint32_t) n;
-    }
-}
-
-/* nginx's ngx_atoi: digits only, nothing else; -1 otherwise. */
-static int64_t
-policy_atoi(const unsigned char *p, const unsigned char *end)
-{
-    int64_t n = 0;
-    if (p >= end)
-        return -1;
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        if (n <= INT32_MAX)
-            n = n * 10 + (*p - '0');
-    }
-    return fc_min(n, (int64_t) INT32_MAX);
+    if (swr)
+        out->updating_sec = out->error_sec = (uint32_t) nswr;
+    if (sie)
+        out->error_sec = (uint32_t) nsie;
 }
 
 /* 1 when the field decided (a valid number); a malformed one is ignored, as nginx. */
@@ -110,7 +92,7 @@ policy_x_accel_expires(const fc_str_t *v, time_t now, cache_policy_t *out)
 {
     const unsigned char *p = v->data, *end = v->data + v->len;
     int absolute = p < end && *p == '@';
-    int64_t n = policy_atoi(p + absolute, end);
+    int64_t n = policy_number(p + absolute, end, 0);
     if (n < 0 || (absolute && n == 0))
         return 0;
     if (absolute)

@@ -174,53 +174,72 @@ cache_request_variant(cache_ctx_t *ctx, const unsigned char *names, size_t len)
 
 /* ---- serving an entry ------------------------------------------------------------------- */
 
-/* The stored head ("status line\ncontent type\nname: value\n...") into headers_out. */
+/*
+ * The stored head ("status line\ncontent type\nname: value\n...") parsed
+ * into u->headers_in: as nginx, $upstream_http_* and $upstream_cookie_*
+ * read the entry's fields on a HIT, and a revalidation reads its freshness
+ * there. *status_line and *content_type (either may be NULL) get the first
+ * two lines.
+ */
 static int
-req_restore_head(cache_ctx_t *ctx)
+req_load_fields(cache_ctx_t *ctx, fc_str_t *status_line, fc_str_t *content_type)
 {
-    fc_http_request_t *r = ctx->u->r;
-    fc_http_headers_out_t *ho = &r->headers_out;
+    fc_http_upstream_headers_in_t *in = &ctx->u->headers_in;
     unsigned char *p = ctx->head + ctx->hdr.key_len + ctx->hdr.vary_len;
     unsigned char *end = p + ctx->hdr.head_len;
-    fc_http_clear_headers_out(r);
-    if (ho->headers.nalloc == 0 &&
-        fc_array_init(&ho->headers, r->pool, 16, sizeof(fc_http_field_t)) != FC_OK)
-        return FC_ERROR;
-    /* As nginx: $upstream_http_* and $upstream_cookie_* read the entry's fields on a HIT. */
-    fc_http_upstream_headers_in_t *in = &ctx->u->headers_in;
     in->headers.nelts = 0;
     in->x_accel_redirect = in->x_accel_buffering = 0;
     if (in->headers.nalloc == 0 &&
-        fc_array_init(&in->headers, r->pool, 16, sizeof(fc_http_field_t)) != FC_OK)
+        fc_array_init(&in->headers, ctx->u->r->pool, 16, sizeof(fc_http_field_t)) != FC_OK)
         return FC_ERROR;
     for (unsigned line = 0; p < end; line++) {
         unsigned char *nl = memchr(p, '\n', (size_t) (end - p));
         if (nl == NULL)
             return FC_ERROR;
         fc_str_t v = {(size_t) (nl - p), p};
-        if (line == 0) {
-            ho->status_line = v;
-        } else if (line == 1) {
-            ho->content_type = v;
-        } else {
-            unsigned char *colon = memchr(v.data, ':', v.len);
-            if (colon == NULL)
-                return FC_ERROR;
-            size_t nl_len = (size_t) (colon - v.data);
-            fc_http_field_t *f = fc_http_add_header_out(r, (const char *) v.data, nl_len, colon + 2,
-                                                        v.len - nl_len - 2);
-            fc_http_field_t *uf = f ? fc_array_push(&in->headers) : NULL;
-            if (uf == NULL)
-                return FC_ERROR;
-            *uf = *f;
-            if (nl_len == 4 && fc_strncasecmp(v.data, (const unsigned char *) "etag", 4) == 0)
-                ho->etag = f;
-            else if (nl_len == 8 &&
-                     fc_strncasecmp(v.data, (const unsigned char *) "location", 8) == 0 &&
-                     f->value.len && f->value.data[0] != '/')
-                ho->location = f; /* a relative one stays as stored (see up_field_out) */
-        }
         p = nl + 1;
+        if (line < 2) {
+            fc_str_t *first = line == 0 ? status_line : content_type;
+            if (first)
+                *first = v;
+            continue;
+        }
+        unsigned char *colon = memchr(v.data, ':', v.len);
+        fc_http_field_t *f = colon && nl - colon >= 2 ? fc_array_push(&in->headers) : NULL;
+        if (f == NULL)
+            return FC_ERROR;
+        f->name = (fc_str_t){(size_t) (colon - v.data), v.data};
+        f->value = (fc_str_t){(size_t) (nl - colon - 2), colon + 2};
+        f->hash = 1;
+    }
+    return FC_OK;
+}
+
+/* The stored head into headers_out (and u->headers_in, req_load_fields). */
+static int
+req_restore_head(cache_ctx_t *ctx)
+{
+    fc_http_request_t *r = ctx->u->r;
+    fc_http_headers_out_t *ho = &r->headers_out;
+    fc_http_clear_headers_out(r);
+    if (ho->headers.nalloc == 0 &&
+        fc_array_init(&ho->headers, r->pool, 16, sizeof(fc_http_field_t)) != FC_OK)
+        return FC_ERROR;
+    if (req_load_fields(ctx, &ho->status_line, &ho->content_type) != FC_OK)
+        return FC_ERROR;
+    const fc_http_field_t *in = ctx->u->headers_in.headers.elts;
+    for (size_t i = 0; i < ctx->u->headers_in.headers.nelts; i++) {
+        const fc_str_t *n = &in[i].name;
+        fc_http_field_t *f = fc_http_add_header_out(r, (const char *) n->data, n->len,
+                                                    in[i].value.data, in[i].value.len);
+        if (f == NULL)
+            return FC_ERROR;
+        if (n->len == 4 && fc_strncasecmp(n->data, (const unsigned char *) "etag", 4) == 0)
+            ho->etag = f;
+        else if (n->len == 8 &&
+                 fc_strncasecmp(n->data, (const unsigned char *) "location", 8) == 0 &&
+                 f->value.len && f->value.data[0] != '/')
+            ho->location = f; /* a relative one stays as stored (see up_field_out) */
     }
     ho->status = ctx->hdr.status;
     ho->last_modified_time = (time_t) ctx->hdr.last_modified;
@@ -643,30 +662,10 @@ req_start(fc_http_upstream_t *u)
 static time_t
 req_stored_valid(cache_ctx_t *ctx, time_t now)
 {
-    fc_http_request_t *r = ctx->u->r;
-    unsigned char *p = ctx->head + ctx->hdr.key_len + ctx->hdr.vary_len;
-    unsigned char *end = p + ctx->hdr.head_len;
-    fc_array_t *fields = fc_array_create(r->pool, 8, sizeof(fc_http_field_t));
-    if (fields == NULL)
+    if (req_load_fields(ctx, NULL, NULL) != FC_OK)
         return 0;
-    for (unsigned line = 0; p < end; line++) {
-        unsigned char *nl = memchr(p, '\n', (size_t) (end - p));
-        if (nl == NULL)
-            break;
-        unsigned char *colon = line > 1 ? memchr(p, ':', (size_t) (nl - p)) : NULL;
-        if (colon && nl - colon >= 2) {
-            fc_http_field_t *f = fc_array_push(fields);
-            if (f == NULL)
-                return 0;
-            memset(f, 0, sizeof(*f));
-            f->name = (fc_str_t){(size_t) (colon - p), p};
-            f->value = (fc_str_t){(size_t) (nl - colon - 2), colon + 2};
-            f->hash = 1;
-        }
-        p = nl + 1;
-    }
     cache_policy_t pol;
-    cache_policy_read(fields, ctx->u->conf->ignore_headers, now, &pol);
+    cache_policy_read(&ctx->u->headers_in.headers, ctx->u->conf->ignore_headers, now, &pol);
     return pol.no_store ? 0 : pol.valid_sec;
 }
 

@@ -217,34 +217,32 @@ store_last_modified(fc_http_request_t *r)
 }
 
 /*
- * How long the response may be stored (0: not at all), and its Vary names.
- * *cacheable: what nginx calls u->cacheable, the cache applies and the
- * response's own fields do not forbid it, even if it is not stored here
+ * What nginx calls u->cacheable: the cache applies and the response's own
+ * fields (pol) do not forbid it, even if it is not stored in the end
  * (proxy_no_cache, no proxy_cache_valid line, not buffered).
  */
+static int
+store_cacheable(const cache_ctx_t *ctx, const cache_policy_t *pol)
+{
+    return !ctx->no_store && !pol->no_store && !pol->vary_star;
+}
+
+/* How long the response may be stored (0: not at all); pol: what its fields say. */
 static time_t
-store_decide(cache_ctx_t *ctx, fc_str_t *vary, cache_policy_t *pol, int *cacheable)
+store_decide(cache_ctx_t *ctx, cache_policy_t *pol)
 {
     fc_http_upstream_t *u = ctx->u;
-    fc_http_request_t *r = u->r;
     cache_loc_conf_t *conf = ctx->conf;
-    vary->len = 0;
     time_t now = time(NULL);
     cache_policy_read(&u->headers_in.headers, u->conf->ignore_headers, now, pol);
-    *cacheable = !ctx->no_store && !pol->no_store && !pol->vary_star;
     /* As nginx: a response not buffered (proxy_buffering off, X-Accel-Buffering: no) is never
      * stored. */
-    if (!*cacheable || !u->buffering || cache_test_predicates(r, conf->no_cache))
+    if (!store_cacheable(ctx, pol) || !u->buffering || cache_test_predicates(u->r, conf->no_cache))
         return 0;
-    time_t valid = pol->valid_sec;
-    if (valid == 0) {
-        time_t t = cache_valid_for(conf->valid, u->headers_in.status_n);
-        if (t == 0)
-            return 0;
-        valid = now + t;
-    }
-    *vary = pol->vary;
-    return valid;
+    if (pol->valid_sec)
+        return pol->valid_sec;
+    time_t t = cache_valid_for(conf->valid, u->headers_in.status_n);
+    return t ? now + t : 0;
 }
 
 void
@@ -265,16 +263,15 @@ cache_store_begin(fc_http_upstream_t *u)
 {
     cache_ctx_t *ctx = u->cache;
     fc_http_request_t *r = u->r;
-    fc_str_t vary;
     cache_policy_t pol;
-    int cacheable;
-    time_t valid = store_decide(ctx, &vary, &pol, &cacheable);
+    time_t valid = store_decide(ctx, &pol);
     if (valid == 0) {
         /* As nginx: a cacheable response not stored still gets the range and 304 filters. */
-        if (cacheable)
+        if (store_cacheable(ctx, &pol))
             store_allow_filters(r);
         return FC_OK;
     }
+    fc_str_t vary = pol.vary;
     if (vary.len) {
         /* Stored under the variant's key; the main key will point at the Vary names. */
         char *names = fc_pnalloc(r->pool, vary.len);

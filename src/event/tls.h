@@ -147,7 +147,10 @@ int fc_tls_var_value(fc_connection_t *c, fc_pool_t *pool, struct fc_var_value_s 
                      uintptr_t which);
 /* Sets v to a pool copy of len bytes at s. */
 int fc_tls_var_copy(fc_pool_t *pool, struct fc_var_value_s *v, const char *s, size_t len);
-/* A client certificate variable (which >= FC_TLS_VAR_CLIENT_CERT_FIRST); "" without one. */
+/*
+ * A client certificate variable (which >= FC_TLS_VAR_CLIENT_CERT_FIRST, or
+ * a client DN); "" without a certificate.
+ */
 int fc_tls_cert_var_value(SSL *ssl, fc_pool_t *pool, struct fc_var_value_s *v, uintptr_t which);
 /* Defines every $ssl_* variable in a layer's registry with the layer's getter. */
 struct fc_var_registry_s;

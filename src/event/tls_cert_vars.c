@@ -1,9 +1,9 @@
 /*
  * tls_cert_vars.c: the $ssl_client_* variables that read the client's
  * certificate itself, in nginx's formats: the serial (uppercase hex), the
- * SHA-1 fingerprint (lowercase hex), the PEM text raw, tab-continued
- * ($ssl_client_cert) or URI-escaped, the validity dates as OpenSSL prints
- * them, the days left, and the "/CN=..." legacy DNs. Without a certificate
+ * SHA-1 fingerprint (lowercase hex), the RFC 2253 DNs, the PEM text raw,
+ * tab-continued ($ssl_client_cert) or URI-escaped, the validity dates as
+ * OpenSSL prints them, the days left, and the "/CN=..." legacy DNs. Without a certificate
  * each is empty, which the caller turns into "not found".
  */
 #include "core/fc_core.h"
@@ -106,7 +106,7 @@ cert_legacy_dn(X509 *cert, fc_pool_t *pool, fc_var_value_t *v, int issuer)
     return rc;
 }
 
-/* The values OpenSSL prints into a BIO: serial, PEM, validity dates. */
+/* The values OpenSSL prints into a BIO: serial, DNs, PEM, validity dates. */
 static int
 cert_printed(X509 *cert, fc_pool_t *pool, fc_var_value_t *v, uintptr_t which)
 {
@@ -123,6 +123,12 @@ cert_printed(X509 *cert, fc_pool_t *pool, fc_var_value_t *v, uintptr_t which)
         break;
     case FC_TLS_VAR_CLIENT_V_END:
         ok = ASN1_TIME_print(bio, X509_get0_notAfter(cert));
+        break;
+    case FC_TLS_VAR_CLIENT_S_DN: /* RFC 2253, as nginx since 1.11.6 */
+        ok = X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0;
+        break;
+    case FC_TLS_VAR_CLIENT_I_DN:
+        ok = X509_NAME_print_ex(bio, X509_get_issuer_name(cert), 0, XN_FLAG_RFC2253) >= 0;
         break;
     default: /* the PEM forms */
         ok = PEM_write_bio_X509(bio, cert);

@@ -24,27 +24,6 @@ fc_tls_var_copy(fc_pool_t *pool, fc_var_value_t *v, const char *s, size_t len)
 }
 
 static int
-tls_var_dn(fc_pool_t *pool, fc_var_value_t *v, SSL *ssl, int issuer)
-{
-    X509 *cert = SSL_get1_peer_certificate(ssl);
-    if (cert == NULL) {
-        fc_var_set_str(v, (const unsigned char *) "", 0);
-        return FC_OK;
-    }
-    BIO *bio = BIO_new(BIO_s_mem());
-    X509_NAME *name = issuer ? X509_get_issuer_name(cert) : X509_get_subject_name(cert);
-    int rc = FC_ERROR;
-    if (bio && X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
-        char *data;
-        long len = BIO_get_mem_data(bio, &data);
-        rc = fc_tls_var_copy(pool, v, data, len > 0 ? (size_t) len : 0);
-    }
-    BIO_free(bio);
-    X509_free(cert);
-    return rc;
-}
-
-static int
 tls_var_verify(fc_pool_t *pool, fc_var_value_t *v, SSL *ssl)
 {
     X509 *cert = SSL_get1_peer_certificate(ssl);
@@ -162,7 +141,7 @@ tls_var_value(SSL *ssl, fc_pool_t *pool, fc_var_value_t *v, uintptr_t which)
         return tls_var_verify(pool, v, ssl);
     case FC_TLS_VAR_CLIENT_S_DN:
     case FC_TLS_VAR_CLIENT_I_DN:
-        return tls_var_dn(pool, v, ssl, which == FC_TLS_VAR_CLIENT_I_DN);
+        return fc_tls_cert_var_value(ssl, pool, v, which);
     default:
         break;
     }

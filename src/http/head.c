@@ -443,6 +443,8 @@ head_fits_nginx_buffers(fc_http_request_impl_t *ri)
     const unsigned char *buf = r->http_connection->buf.start;
     size_t large = cscf->large_client_header_buffers_size, cap = cscf->client_header_buffer_size;
     size_t used = 0, nlarge = 0, start = ri->rl.start, end = ri->parser.pos;
+    if (end - start <= cap)
+        return FC_OK; /* the common case: the whole head fits the first buffer */
     for (unsigned line = 0; start < end; line++) {
         const unsigned char *lf = memchr(buf + start, '\n', end - start);
         size_t len = lf ? (size_t) (lf - (buf + start)) + 1 : end - start;

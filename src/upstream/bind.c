@@ -59,7 +59,6 @@ fc_upstream_bind_directive(fc_conf_t *cf, fc_var_registry_t *reg, fc_upstream_bi
                               args[1].data);
             return FC_CONF_ERROR;
         }
-        b->is_fixed = 1;
     }
     return FC_CONF_OK;
 }
@@ -75,7 +74,7 @@ int
 fc_upstream_bind_local(const fc_upstream_bind_conf_t *b, const fc_str_t *value, fc_pool_t *pool,
                        fc_log_t *log, fc_upstream_local_t *out)
 {
-    if (b->is_fixed) {
+    if (b->value && !b->value->has_vars) {
         *out = b->fixed;
         return FC_OK;
     }

@@ -15,7 +15,6 @@
 typedef struct {
     fc_cv_t *value;            /* NULL: no proxy_bind (or "off") */
     fc_upstream_local_t fixed; /* the address, parsed at load, when value has no variables */
-    unsigned is_fixed : 1;
     unsigned transparent : 1;
     unsigned set : 1; /* written at this level ("off" included) */
 } fc_upstream_bind_conf_t;
